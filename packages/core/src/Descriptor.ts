@@ -1,0 +1,107 @@
+/**
+ * OCI content descriptors: what `index.json` entries, manifest configs and layers are made of.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { Annotations } from "./Annotations.js"
+import { Digest } from "./Digest.js"
+import { MediaType } from "./MediaType.js"
+import { Platform } from "./Platform.js"
+
+/**
+ * A blob size: an integer from 0 to 2^53-1. The spec allows int64, but JavaScript cannot hold larger
+ * integers exactly, and a size that silently changed on a round trip would corrupt the descriptor.
+ *
+ * @since 0.1.0
+ * @category schema
+ */
+export const Size = Schema.Number.pipe(
+  Schema.filter((value) => {
+    if (!Number.isFinite(value)) return `a size must be a finite number, got ${value}`
+    if (!Number.isInteger(value)) return `a size must be a whole number of bytes, got ${value}`
+    if (value < 0) return `a size must not be negative, got ${value}`
+    if (value > Number.MAX_SAFE_INTEGER)
+      return `a size must be at most 2^53-1 (${Number.MAX_SAFE_INTEGER}), got ${value}`
+    return true
+  }),
+  Schema.annotations({ identifier: "Size" })
+)
+
+const uriScheme = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/
+const Url = Schema.String.pipe(
+  Schema.filter((value) => uriScheme.test(value) || `"${value}" is not a URI: expected scheme:rest, e.g. https://...`),
+  Schema.annotations({ identifier: "Url" })
+)
+
+const base64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/**
+ * The number of bytes a valid base64 string decodes to.
+ *
+ * @since 0.1.0
+ * @category getter
+ */
+export const base64DecodedLength = (text: string): number => {
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0
+  return (text.length / 4) * 3 - padding
+}
+
+const Base64 = Schema.String.pipe(
+  Schema.filter((value) => base64.test(value) || "data must be standard base64 with padding"),
+  Schema.annotations({ identifier: "Base64" })
+)
+
+const fields = {
+  mediaType: MediaType,
+  digest: Digest,
+  size: Size,
+  urls: Schema.optional(Schema.Array(Url)),
+  annotations: Schema.optional(Annotations),
+  data: Schema.optional(Base64),
+  platform: Schema.optional(Platform),
+  artifactType: Schema.optional(MediaType)
+}
+
+/**
+ * A descriptor. Fields ocidx does not model are kept. Embedded `data` must decode to `size` bytes; its
+ * digest is checked by `verify`, which can hash.
+ *
+ * @since 0.1.0
+ * @category schema
+ */
+export const Descriptor = Schema.Struct(fields)
+  .pipe(
+    Schema.filter((descriptor) =>
+      descriptor.data === undefined || base64DecodedLength(descriptor.data) === descriptor.size
+        ? true
+        : {
+            path: ["data"],
+            message: `embedded data decodes to ${base64DecodedLength(descriptor.data)} bytes but size is ${descriptor.size}`
+          }
+    )
+  )
+  .annotations({ identifier: "Descriptor", parseOptions: { onExcessProperty: "preserve" } })
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type Descriptor = typeof Descriptor.Type
+
+/**
+ * What a caller may pass where a descriptor is expected: plain strings, validated before anything is written.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export type DescriptorInput = typeof Descriptor.Encoded
+
+/**
+ * The annotation value under `key`, if any.
+ *
+ * @since 0.1.0
+ * @category getter
+ */
+export const annotation = (descriptor: Descriptor, key: string): string | undefined =>
+  descriptor.annotations && Object.hasOwn(descriptor.annotations, key) ? descriptor.annotations[key] : undefined

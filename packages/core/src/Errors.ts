@@ -1,0 +1,190 @@
+/**
+ * The errors ocidx reports. Each is tagged data: the file it concerns, a reason a program can branch on,
+ * the original cause, and a message that tells a person what to do.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export const LockReason = Schema.Literal("timeout", "read-only", "permission", "not-found", "io")
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type LockReason = typeof LockReason.Type
+
+/**
+ * The index lock could not be taken.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class LockError extends Schema.TaggedError<LockError>("@ocidx/core/LockError")("LockError", {
+  path: Schema.String,
+  reason: LockReason,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    switch (this.reason) {
+      case "timeout":
+        return `${this.path}: another process holds the lock; gave up waiting. Try again later, or raise --lock-timeout.`
+      case "read-only":
+        return `${this.path}: cannot lock for writing because the file system is read-only. Copy the layout somewhere writable.`
+      case "permission":
+        return `${this.path}: permission denied while taking the lock. Check the directory's owner and mode.`
+      case "not-found":
+        return `${this.path}: the layout directory does not exist. Create it with \`ocidx init\`.`
+      default:
+        return `${this.path}: the lock failed with an I/O error (${describeCause(this.cause)}).`
+    }
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export const IoReason = Schema.Literal(
+  "not-found",
+  "permission",
+  "read-only",
+  "no-space",
+  "not-a-file",
+  "symlink",
+  "io"
+)
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type IoReason = typeof IoReason.Type
+
+const ioAdvice: Record<IoReason, string> = {
+  "not-found": "it does not exist; check the path (a new layout is created with `ocidx init`)",
+  permission: "permission denied; check the owner and mode",
+  "read-only": "the file system is read-only",
+  "no-space": "no space left on the device; free some and retry",
+  "not-a-file": "it is not a regular file",
+  symlink: "it is a symbolic link, which ocidx refuses to follow inside a layout",
+  io: "an I/O error occurred"
+}
+
+/**
+ * A file could not be read.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class ReadError extends Schema.TaggedError<ReadError>("@ocidx/core/ReadError")("ReadError", {
+  path: Schema.String,
+  reason: IoReason,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    return `cannot read ${this.path}: ${ioAdvice[this.reason]}${this.reason === "io" ? ` (${describeCause(this.cause)})` : ""}.`
+  }
+}
+
+/**
+ * A file could not be written. Whatever was on disk before is still there.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class WriteError extends Schema.TaggedError<WriteError>("@ocidx/core/WriteError")("WriteError", {
+  path: Schema.String,
+  reason: IoReason,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    return `cannot write ${this.path}: ${ioAdvice[this.reason]}${this.reason === "io" ? ` (${describeCause(this.cause)})` : ""}. Nothing on disk was changed.`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export const DecodeReason = Schema.Literal("json", "utf8", "schema", "unsupported-version")
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type DecodeReason = typeof DecodeReason.Type
+
+/**
+ * One problem found while decoding: where (`["manifests", 3, "digest"]`) and what.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export class DecodeIssue extends Schema.Class<DecodeIssue>("@ocidx/core/DecodeIssue")({
+  path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+  message: Schema.String
+}) {}
+
+/**
+ * Content that is not what the OCI image-spec says it must be: a file on disk, or input given to ocidx.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class DecodeError extends Schema.TaggedError<DecodeError>("@ocidx/core/DecodeError")("DecodeError", {
+  /** The file, or a description of the input (e.g. "the descriptor given to put"). */
+  path: Schema.String,
+  reason: DecodeReason,
+  /** A readable account of every problem, as a tree. */
+  detail: Schema.String,
+  issues: Schema.Array(DecodeIssue)
+}) {
+  override get message(): string {
+    const first = this.issues[0]
+    const where = first && first.path.length > 0 ? ` at ${formatPath(first.path)}` : ""
+    const advice =
+      this.reason === "unsupported-version"
+        ? "ocidx refuses to write into a layout version it does not understand."
+        : "Fix or restore the file; ocidx did not change it."
+    return `${this.path} is invalid${where}: ${first?.message ?? this.detail}. ${advice}${
+      this.issues.length > 1 ? `\n${this.detail}` : ""
+    }`
+  }
+}
+
+/**
+ * A tag or image name that ocidx will not write.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class InvalidReference extends Schema.TaggedError<InvalidReference>("@ocidx/core/InvalidReference")(
+  "InvalidReference",
+  { value: Schema.String, problem: Schema.String }
+) {
+  override get message(): string {
+    return `invalid reference "${this.value}": ${this.problem}`
+  }
+}
+
+/**
+ * Formats a decode path the way Effect's tree formatter does: `["manifests"][3]["digest"]`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatPath = (path: ReadonlyArray<string | number>): string =>
+  path.map((key) => `[${JSON.stringify(key)}]`).join("")
+
+const describeCause = (cause: unknown): string => {
+  if (cause instanceof Error) return cause.message
+  if (typeof cause === "object" && cause !== null && "message" in cause && typeof cause.message === "string") {
+    return cause.message
+  }
+  return String(cause)
+}

@@ -1,0 +1,102 @@
+/**
+ * The index of one image-layout directory: read it, look entries up, and change it through the write
+ * protocol (exclusive lock, validated read, pure change, validated atomic write, lock released), so that
+ * concurrent writers, buildkit included, never lose an entry and a crash never leaves a torn file.
+ *
+ * @since 0.1.0
+ */
+import type { FileSystem, Path } from "@effect/platform"
+import type { Effect, Layer, Option } from "effect"
+import { Context } from "effect"
+import type { Descriptor, DescriptorInput } from "./Descriptor.js"
+import type { DecodeError, LockError, ReadError, WriteError } from "./Errors.js"
+import type { ImageIndex } from "./ImageIndex.js"
+import type { IndexLock } from "./IndexLock.js"
+import * as internal from "./internal/storeIndex.js"
+import type { NameOrTag } from "./Reference.js"
+
+/**
+ * What a read can fail with.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export type ReadFailure = LockError | ReadError | DecodeError
+
+/**
+ * What a change can fail with. In every case the index on disk is the one that was there before.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export type WriteFailure = LockError | ReadError | DecodeError | WriteError
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface StoreIndex {
+  /** The layout directory. */
+  readonly directory: string
+  /** `<directory>/index.json` */
+  readonly indexPath: string
+  /** `<directory>/index.json.lock`, the file buildkit locks too. */
+  readonly lockPath: string
+  /** The whole index, read under a shared lock. A missing index.json is a `ReadError` ("not-found"). */
+  readonly read: Effect.Effect<ImageIndex, ReadFailure>
+  /** The index's entries, in order. */
+  readonly list: Effect.Effect<ReadonlyArray<Descriptor>, ReadFailure>
+  /** The first entry whose containerd name is `x`, else whose ref name is `x`, else whose digest is `x`. */
+  readonly get: (x: string) => Effect.Effect<Option.Option<Descriptor>, ReadFailure>
+  /** The only entry, when the index holds exactly one. */
+  readonly getSingle: Effect.Effect<Option.Option<Descriptor>, ReadFailure>
+  /**
+   * Adds `descriptor` once per name (untagged when there is none), replacing entries with the same ref name
+   * and containerd name. The descriptor is validated first and never mutated. Returns the entries added.
+   */
+  readonly put: (
+    descriptor: DescriptorInput,
+    names?: ReadonlyArray<NameOrTag>
+  ) => Effect.Effect<ReadonlyArray<Descriptor>, WriteFailure>
+  /** Removes the entries each name (or tag, or digest) finds, as `get` would. Returns what was removed. */
+  readonly remove: (names: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Descriptor>, WriteFailure>
+  /**
+   * Runs `f` under the exclusive lock on the current index and writes the index it returns: all of it, or,
+   * when `f` or the write fails, nothing. Returning the same index object writes nothing.
+   */
+  readonly modify: <A, E, R>(
+    f: (index: ImageIndex) => Effect.Effect<readonly [A, ImageIndex], E, R>
+  ) => Effect.Effect<A, E | WriteFailure, R>
+}
+
+/**
+ * @since 0.1.0
+ * @category tag
+ */
+export const StoreIndex: Context.Tag<StoreIndex, StoreIndex> = Context.GenericTag<StoreIndex>("@ocidx/core/StoreIndex")
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface Options {
+  readonly directory: string
+}
+
+/**
+ * The store for one layout directory.
+ *
+ * @since 0.1.0
+ * @category constructor
+ */
+export const make: (
+  options: Options
+) => Effect.Effect<StoreIndex, never, FileSystem.FileSystem | Path.Path | IndexLock> = internal.make
+
+/**
+ * @since 0.1.0
+ * @category layer
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<StoreIndex, never, FileSystem.FileSystem | Path.Path | IndexLock> => internal.layer(StoreIndex, options)

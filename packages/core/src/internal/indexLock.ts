@@ -1,0 +1,80 @@
+/** @internal */
+import { Data, Duration, Effect, Option, Schedule } from "effect"
+import { LockError } from "../Errors.js"
+import type { IndexLock, LockBackend, LockMode, LockOptions } from "../IndexLock.js"
+
+/** @internal */
+export const defaultTimeout = Duration.seconds(30)
+
+/** @internal */
+export const defaultSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("1 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.union(Schedule.spaced("25 millis"))
+)
+
+class Busy extends Data.TaggedError("Busy")<{}> {}
+
+interface Holders {
+  shared: number
+  exclusive: boolean
+}
+
+/** @internal */
+export const make = (backend: LockBackend, options?: LockOptions): IndexLock => {
+  const timeout = Duration.decode(options?.timeout ?? defaultTimeout)
+  const schedule = options?.schedule ?? defaultSchedule
+  // Paths held by this process. flock(2) emulated with fcntl (NFS) does not exclude within one process,
+  // so this table keeps fibers of one process apart whatever the backend does.
+  const table = new Map<string, Holders>()
+
+  const take = (lockPath: string, mode: LockMode): boolean => {
+    const holders = table.get(lockPath) ?? { shared: 0, exclusive: false }
+    const free = mode === "shared" ? !holders.exclusive : !holders.exclusive && holders.shared === 0
+    if (!free) return false
+    if (mode === "shared") holders.shared++
+    else holders.exclusive = true
+    table.set(lockPath, holders)
+    return true
+  }
+
+  const untake = (lockPath: string, mode: LockMode): void => {
+    const holders = table.get(lockPath)
+    if (!holders) return
+    if (mode === "shared") holders.shared--
+    else holders.exclusive = false
+    if (!holders.exclusive && holders.shared === 0) table.delete(lockPath)
+  }
+
+  const attempt = (lockPath: string, mode: LockMode): Effect.Effect<Effect.Effect<void>, LockError | Busy> =>
+    Effect.suspend(() => {
+      if (!take(lockPath, mode)) return Effect.fail(new Busy())
+      return backend.tryAcquire(lockPath, mode).pipe(
+        Effect.tapError(() => Effect.sync(() => untake(lockPath, mode))),
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.sync(() => untake(lockPath, mode)).pipe(Effect.zipRight(Effect.fail(new Busy()))),
+            onSome: (release) =>
+              Effect.succeed(release.pipe(Effect.ensuring(Effect.sync(() => untake(lockPath, mode)))))
+          })
+        )
+      )
+    })
+
+  const acquire = (lockPath: string, mode: LockMode) => {
+    const once = Effect.acquireRelease(attempt(lockPath, mode), (release) => release)
+    const timedOut = () => new LockError({ path: lockPath, reason: "timeout" })
+    if (Duration.toMillis(timeout) <= 0) {
+      return once.pipe(Effect.catchTag("Busy", () => Effect.fail(timedOut())))
+    }
+    const waiting = once.pipe(Effect.retry({ schedule, while: (error) => error._tag === "Busy" }))
+    const bounded = Duration.isFinite(timeout)
+      ? waiting.pipe(Effect.timeoutFail({ duration: timeout, onTimeout: timedOut }))
+      : waiting
+    return bounded.pipe(
+      Effect.catchTag("Busy", () => Effect.fail(timedOut())),
+      Effect.withSpan("IndexLock.acquire", { attributes: { lockPath, mode } })
+    )
+  }
+
+  return { acquire }
+}

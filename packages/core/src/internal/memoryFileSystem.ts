@@ -1,0 +1,349 @@
+/** @internal */
+import { FileSystem } from "@effect/platform"
+import { type PlatformError, SystemError, type SystemErrorReason } from "@effect/platform/Error"
+import { Effect, Option } from "effect"
+import type { Errno, FaultOp, MemoryFileSystem } from "../testing.js"
+
+type Node =
+  | { readonly type: "File"; data: Uint8Array; mode: number; readonly ino: number; mtime: Date }
+  | { readonly type: "Directory"; mode: number; readonly ino: number; mtime: Date }
+  | { readonly type: "SymbolicLink"; readonly target: string; mode: number; readonly ino: number; mtime: Date }
+
+interface Fault {
+  readonly op: FaultOp
+  readonly errno: Errno | "hang"
+  readonly nth: number
+  readonly path: string | undefined
+  seen: number
+}
+
+const reasons: Record<Errno, SystemErrorReason> = {
+  ENOENT: "NotFound",
+  EEXIST: "AlreadyExists",
+  EACCES: "PermissionDenied",
+  EPERM: "PermissionDenied",
+  EROFS: "Unknown",
+  ENOSPC: "Unknown",
+  EIO: "Unknown",
+  EISDIR: "BadResource",
+  ENOTDIR: "BadResource",
+  ENOTEMPTY: "Unknown"
+}
+
+const normalize = (path: string): string => {
+  const parts: Array<string> = []
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue
+    if (part === "..") parts.pop()
+    else parts.push(part)
+  }
+  return `/${parts.join("/")}`
+}
+
+const parentOf = (path: string): string => normalize(`${path}/..`)
+
+/** @internal */
+export const make = (): MemoryFileSystem => {
+  const nodes = new Map<string, Node>([["/", { type: "Directory", mode: 0o755, ino: 1, mtime: new Date(0) }]])
+  let nextIno = 2
+  let nextFd = 3
+  let faults: Array<Fault> = []
+  let readOnly = false
+  const calls: Array<{ readonly op: FaultOp; readonly path: string }> = []
+
+  const fail = (errno: Errno, method: string, path: string): Effect.Effect<never, PlatformError> =>
+    Effect.fail(
+      new SystemError({
+        reason: reasons[errno],
+        module: "FileSystem",
+        method,
+        pathOrDescriptor: path,
+        description: `${errno}: ${method} ${path}`,
+        cause: Object.assign(new Error(`${errno}: ${method} '${path}'`), { code: errno })
+      })
+    )
+
+  /** Records the call and applies the first matching fault. */
+  const gate = (op: FaultOp, method: string, path: string): Effect.Effect<void, PlatformError> =>
+    Effect.suspend(() => {
+      calls.push({ op, path })
+      const mutating = op !== "readFile" && op !== "stat" && op !== "readDirectory" && op !== "open-read"
+      if (readOnly && mutating) return fail("EROFS", method, path)
+      for (const fault of faults) {
+        if (fault.op !== op || (fault.path !== undefined && normalize(fault.path) !== path)) continue
+        fault.seen++
+        if (fault.seen !== fault.nth && fault.nth !== 0) continue
+        return fault.errno === "hang" ? Effect.never : fail(fault.errno, method, path)
+      }
+      return Effect.void
+    })
+
+  const lookup = (path: string, method: string): Effect.Effect<Node, PlatformError> => {
+    const node = nodes.get(path)
+    return node ? Effect.succeed(node) : fail("ENOENT", method, path)
+  }
+
+  const requireParentDirectory = (path: string, method: string): Effect.Effect<void, PlatformError> => {
+    const parent = nodes.get(parentOf(path))
+    if (!parent) return fail("ENOENT", method, path)
+    return parent.type === "Directory" ? Effect.void : fail("ENOTDIR", method, path)
+  }
+
+  const info = (node: Node): FileSystem.File.Info => ({
+    type: node.type,
+    mtime: Option.some(node.mtime),
+    atime: Option.some(node.mtime),
+    birthtime: Option.some(node.mtime),
+    dev: 1,
+    ino: Option.some(node.ino),
+    mode: node.mode,
+    nlink: Option.some(1),
+    uid: Option.some(0),
+    gid: Option.some(0),
+    rdev: Option.none(),
+    size: FileSystem.Size(node.type === "File" ? node.data.length : 0),
+    blksize: Option.none(),
+    blocks: Option.none()
+  })
+
+  const resolve = (path: string, method: string, depth = 0): Effect.Effect<string, PlatformError> => {
+    const node = nodes.get(path)
+    if (node?.type !== "SymbolicLink") return Effect.succeed(path)
+    if (depth > 8) return fail("EIO", method, path)
+    const target = node.target.startsWith("/") ? node.target : `${parentOf(path)}/${node.target}`
+    return resolve(normalize(target), method, depth + 1)
+  }
+
+  const writeInto = (node: Extract<Node, { type: "File" }>, position: number, bytes: Uint8Array) => {
+    const end = position + bytes.length
+    if (end > node.data.length) {
+      const grown = new Uint8Array(end)
+      grown.set(node.data)
+      node.data = grown
+    }
+    node.data.set(bytes, position)
+    node.mtime = new Date()
+  }
+
+  const openFile = (rawPath: string, options?: FileSystem.OpenFileOptions) =>
+    Effect.gen(function* () {
+      const flag = options?.flag ?? "r"
+      const writable = flag !== "r"
+      const path = yield* resolve(normalize(rawPath), "open")
+      yield* gate(writable ? "open" : "open-read", "open", path)
+      const existing = nodes.get(path)
+      if (existing && flag.includes("x")) return yield* fail("EEXIST", "open", path)
+      if (!existing && !writable) return yield* fail("ENOENT", "open", path)
+      if (existing?.type === "Directory" && writable) return yield* fail("EISDIR", "open", path)
+      let node: Node
+      if (existing) {
+        node = existing
+        if (node.type === "File" && (flag.startsWith("w") || flag.startsWith("wx"))) node.data = new Uint8Array(0)
+      } else {
+        yield* requireParentDirectory(path, "open")
+        node = {
+          type: "File",
+          data: new Uint8Array(0),
+          mode: options?.mode ?? 0o666,
+          ino: nextIno++,
+          mtime: new Date()
+        }
+        nodes.set(path, node)
+      }
+      const fileNode = node
+      let position = flag.startsWith("a") && fileNode.type === "File" ? fileNode.data.length : 0
+      const fd = FileSystem.FileDescriptor(nextFd++)
+      const write = (bytes: Uint8Array) =>
+        gate("write", "write", path).pipe(
+          Effect.zipRight(
+            Effect.suspend(() => {
+              if (fileNode.type !== "File") return fail("EISDIR", "write", path)
+              writeInto(fileNode, position, bytes)
+              position += bytes.length
+              return Effect.succeed(FileSystem.Size(bytes.length))
+            })
+          )
+        )
+      const file: FileSystem.File = {
+        [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+        fd,
+        stat: Effect.sync(() => info(fileNode)),
+        seek: (offset, from) =>
+          Effect.sync(() => {
+            const size = fileNode.type === "File" ? fileNode.data.length : 0
+            position = Number(from === "start" ? offset : BigInt(position) + BigInt(offset))
+            if (position > size && fileNode.type === "File") writeInto(fileNode, position, new Uint8Array(0))
+          }),
+        sync: gate("sync", "sync", path),
+        read: (buffer) =>
+          Effect.sync(() => {
+            if (fileNode.type !== "File") return FileSystem.Size(0)
+            const chunk = fileNode.data.subarray(position, position + buffer.length)
+            buffer.set(chunk)
+            position += chunk.length
+            return FileSystem.Size(chunk.length)
+          }),
+        readAlloc: (size) =>
+          Effect.sync(() => {
+            if (fileNode.type !== "File") return Option.none()
+            const chunk = fileNode.data.slice(position, position + Number(size))
+            position += chunk.length
+            return chunk.length === 0 ? Option.none() : Option.some(chunk)
+          }),
+        truncate: (length) =>
+          gate("write", "truncate", path).pipe(
+            Effect.zipRight(
+              Effect.sync(() => {
+                if (fileNode.type === "File") fileNode.data = fileNode.data.slice(0, Number(length ?? 0))
+              })
+            )
+          ),
+        write,
+        writeAll: (bytes) => Effect.asVoid(write(bytes))
+      }
+      return file
+    })
+
+  const fileSystem = FileSystem.makeNoop({
+    access: (path) => Effect.asVoid(lookup(normalize(path), "access")),
+    exists: (path) => Effect.succeed(nodes.has(normalize(path))),
+    chmod: (rawPath, mode) =>
+      Effect.gen(function* () {
+        const path = yield* resolve(normalize(rawPath), "chmod")
+        yield* gate("chmod", "chmod", path)
+        const node = yield* lookup(path, "chmod")
+        node.mode = mode
+      }),
+    makeDirectory: (rawPath, options) =>
+      Effect.gen(function* () {
+        const path = normalize(rawPath)
+        yield* gate("makeDirectory", "makeDirectory", path)
+        const missing: Array<string> = []
+        let cursor = path
+        while (!nodes.has(cursor)) {
+          missing.unshift(cursor)
+          if (!options?.recursive) break
+          cursor = parentOf(cursor)
+        }
+        if (missing.length === 0) {
+          if (options?.recursive && nodes.get(path)?.type === "Directory") return
+          return yield* fail("EEXIST", "makeDirectory", path)
+        }
+        yield* requireParentDirectory(missing[0] ?? path, "makeDirectory")
+        for (const dir of missing) {
+          nodes.set(dir, { type: "Directory", mode: options?.mode ?? 0o755, ino: nextIno++, mtime: new Date() })
+        }
+      }),
+    open: openFile,
+    readDirectory: (rawPath) =>
+      Effect.gen(function* () {
+        const path = yield* resolve(normalize(rawPath), "readDirectory")
+        yield* gate("readDirectory", "readDirectory", path)
+        const node = yield* lookup(path, "readDirectory")
+        if (node.type !== "Directory") return yield* fail("ENOTDIR", "readDirectory", path)
+        const prefix = path === "/" ? "/" : `${path}/`
+        return [...nodes.keys()]
+          .filter((key) => key.startsWith(prefix) && key !== path && !key.slice(prefix.length).includes("/"))
+          .map((key) => key.slice(prefix.length))
+          .sort()
+      }),
+    readFile: (rawPath) =>
+      Effect.gen(function* () {
+        const path = yield* resolve(normalize(rawPath), "readFile")
+        yield* gate("readFile", "readFile", path)
+        const node = yield* lookup(path, "readFile")
+        if (node.type !== "File") return yield* fail("EISDIR", "readFile", path)
+        return node.data.slice()
+      }),
+    readLink: (rawPath) =>
+      Effect.gen(function* () {
+        const node = yield* lookup(normalize(rawPath), "readLink")
+        return node.type === "SymbolicLink" ? node.target : yield* fail("EIO", "readLink", rawPath)
+      }),
+    remove: (rawPath, options) =>
+      Effect.gen(function* () {
+        const path = normalize(rawPath)
+        yield* gate("remove", "remove", path)
+        const node = yield* lookup(path, "remove")
+        const children = [...nodes.keys()].filter((key) => key.startsWith(`${path}/`))
+        if (node.type === "Directory" && children.length > 0 && !options?.recursive) {
+          return yield* fail("ENOTEMPTY", "remove", path)
+        }
+        for (const child of children) nodes.delete(child)
+        nodes.delete(path)
+      }),
+    rename: (rawFrom, rawTo) =>
+      Effect.gen(function* () {
+        const from = normalize(rawFrom)
+        const to = normalize(rawTo)
+        yield* gate("rename", "rename", to)
+        const node = yield* lookup(from, "rename")
+        yield* requireParentDirectory(to, "rename")
+        nodes.delete(from)
+        nodes.set(to, node)
+      }),
+    stat: (rawPath) =>
+      Effect.gen(function* () {
+        const path = yield* resolve(normalize(rawPath), "stat")
+        yield* gate("stat", "stat", path)
+        return info(yield* lookup(path, "stat"))
+      }),
+    symlink: (target, rawPath) =>
+      Effect.gen(function* () {
+        const path = normalize(rawPath)
+        yield* gate("symlink", "symlink", path)
+        if (nodes.has(path)) return yield* fail("EEXIST", "symlink", path)
+        yield* requireParentDirectory(path, "symlink")
+        nodes.set(path, { type: "SymbolicLink", target, mode: 0o777, ino: nextIno++, mtime: new Date() })
+      }),
+    writeFile: (rawPath, data, options) =>
+      Effect.scoped(
+        Effect.flatMap(openFile(rawPath, { flag: options?.flag ?? "w", mode: options?.mode ?? 0o666 }), (file) =>
+          file.writeAll(data)
+        )
+      )
+  })
+
+  return {
+    fileSystem,
+    files: () => {
+      const out: Record<string, Uint8Array> = {}
+      for (const [path, node] of nodes) if (node.type === "File") out[path] = node.data.slice()
+      return out
+    },
+    readText: (path) => {
+      const node = nodes.get(normalize(path))
+      return node?.type === "File" ? new TextDecoder().decode(node.data) : undefined
+    },
+    writeText: (path, text, mode = 0o644) => {
+      const normalized = normalize(path)
+      let dir = parentOf(normalized)
+      const parents: Array<string> = []
+      while (!nodes.has(dir)) {
+        parents.unshift(dir)
+        dir = parentOf(dir)
+      }
+      for (const parent of parents)
+        nodes.set(parent, { type: "Directory", mode: 0o755, ino: nextIno++, mtime: new Date() })
+      nodes.set(normalized, {
+        type: "File",
+        data: typeof text === "string" ? new TextEncoder().encode(text) : text.slice(),
+        mode,
+        ino: nextIno++,
+        mtime: new Date()
+      })
+    },
+    mode: (path) => nodes.get(normalize(path))?.mode,
+    inject: (op, errno, options) => {
+      faults.push({ op, errno, nth: options?.nth ?? 0, path: options?.path, seen: 0 })
+    },
+    setReadOnly: (value) => {
+      readOnly = value
+    },
+    clearFaults: () => {
+      faults = []
+      readOnly = false
+    },
+    calls: () => calls.slice()
+  }
+}
