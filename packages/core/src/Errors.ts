@@ -188,3 +188,62 @@ const describeCause = (cause: unknown): string => {
   }
   return String(cause)
 }
+
+/**
+ * No blob with this digest is in the layout.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class BlobNotFound extends Schema.TaggedError<BlobNotFound>("@ocidx/core/BlobNotFound")("BlobNotFound", {
+  path: Schema.String,
+  digest: Schema.String
+}) {
+  override get message(): string {
+    return `blob ${this.digest} is not in the layout (expected at ${this.path}). Add it with \`ocidx blob put\`, or copy the image again.`
+  }
+}
+
+/**
+ * Content whose size or digest is not what it should be: a corrupt blob, or input that does not match the
+ * descriptor it was given with.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class DigestMismatch extends Schema.TaggedError<DigestMismatch>("@ocidx/core/DigestMismatch")("DigestMismatch", {
+  path: Schema.String,
+  expectedDigest: Schema.String,
+  actualDigest: Schema.optional(Schema.String),
+  expectedSize: Schema.optional(Schema.Number),
+  actualSize: Schema.Number
+}) {
+  override get message(): string {
+    const size =
+      this.expectedSize !== undefined && this.expectedSize !== this.actualSize
+        ? `size is ${this.actualSize} bytes, expected ${this.expectedSize}`
+        : undefined
+    const digest =
+      this.actualDigest !== undefined && this.actualDigest !== this.expectedDigest
+        ? `digest is ${this.actualDigest}, expected ${this.expectedDigest}`
+        : undefined
+    return `${this.path}: ${[size, digest].filter((part) => part !== undefined).join("; ")}. The content is corrupt or not the one described; fetch it again.`
+  }
+}
+
+/**
+ * A manifest or nested index that the index reaches cannot be read or decoded, so the set of reachable
+ * blobs is unknown: gc refuses to delete anything rather than guess.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class UnreadableManifest extends Schema.TaggedError<UnreadableManifest>("@ocidx/core/UnreadableManifest")(
+  "UnreadableManifest",
+  { path: Schema.String, digest: Schema.String, cause: Schema.Defect }
+) {
+  override get message(): string {
+    const cause = describeCause(this.cause)
+    return `${this.path}: the manifest ${this.digest} is reachable from index.json but cannot be read (${cause}); gc deleted nothing. Restore the blob, or pass --force to collect anyway.`
+  }
+}

@@ -49,6 +49,23 @@ export const ImageIndex = Schema.Struct({
 export type ImageIndex = typeof ImageIndex.Type
 
 /**
+ * A nested index blob: an OCI index or a Docker manifest list, whose `mediaType` may be either.
+ *
+ * @since 0.1.0
+ * @category schema
+ */
+export const NestedIndex = Schema.Struct({
+  ...ImageIndex.fields,
+  mediaType: Schema.optional(MediaType)
+}).annotations({ identifier: "NestedIndex", parseOptions: { onExcessProperty: "preserve" } })
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type NestedIndex = typeof NestedIndex.Type
+
+/**
  * The index a missing or empty `index.json` stands for.
  *
  * @since 0.1.0

@@ -1,0 +1,92 @@
+/**
+ * The content-addressed blobs of a layout, `blobs/<alg>/<encoded>`: added atomically and verified while
+ * written, verified again on read, and never read through a symlink.
+ *
+ * @since 0.1.0
+ */
+import type { FileSystem, Path } from "@effect/platform"
+import type { Effect, Option, Stream } from "effect"
+import { Context } from "effect"
+import type { Algorithm, Digest } from "./Digest.js"
+import type { BlobNotFound, DecodeError, DigestMismatch, ReadError, WriteError } from "./Errors.js"
+import type { Hasher } from "./Hasher.js"
+import * as internal from "./internal/blobStore.js"
+
+/**
+ * What `put` and `stat` tell about a blob.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface BlobInfo {
+  readonly digest: Digest
+  readonly size: number
+}
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface PutOptions {
+  /** The algorithm to hash with when no expected digest is given. Default sha256. */
+  readonly algorithm?: Algorithm | undefined
+  /** What the content must be. A mismatch fails the put and leaves nothing behind. */
+  readonly expected?: { readonly digest: Digest; readonly size?: number | undefined } | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface BlobStore {
+  readonly directory: string
+  /** `<directory>/blobs/<alg>/<encoded>`; safe because a `Digest` is validated. */
+  readonly pathOf: (digest: Digest) => string
+  /**
+   * Adds content, hashing it as it is written to a temp file under `blobs/`, then fsync and rename into
+   * place. A blob already present with the expected digest is not written again. Streams run in constant
+   * memory.
+   */
+  readonly put: <E = never, R = never>(
+    content: Uint8Array | Stream.Stream<Uint8Array, E, R>,
+    options?: PutOptions
+  ) => Effect.Effect<BlobInfo, E | DigestMismatch | DecodeError | WriteError, R>
+  /** The whole blob, verified against its digest (and `size` when given). */
+  readonly get: (
+    digest: Digest,
+    options?: { readonly size?: number | undefined }
+  ) => Effect.Effect<Uint8Array, BlobNotFound | ReadError | DigestMismatch>
+  /** The blob as a stream; fails at the end with `DigestMismatch` when the content is not what it should be. */
+  readonly stream: (
+    digest: Digest,
+    options?: { readonly size?: number | undefined }
+  ) => Stream.Stream<Uint8Array, BlobNotFound | ReadError | DigestMismatch>
+  /** Whether a regular file for the digest exists. */
+  readonly has: (digest: Digest) => Effect.Effect<boolean, ReadError>
+  /** The blob's size, without reading it; `None` when absent. A symlink or a non-file is a `ReadError`. */
+  readonly stat: (digest: Digest) => Effect.Effect<Option.Option<BlobInfo>, ReadError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tag
+ */
+export const BlobStore: Context.Tag<BlobStore, BlobStore> = Context.GenericTag<BlobStore>("@ocidx/core/BlobStore")
+
+/**
+ * The blob store of one layout directory.
+ *
+ * @since 0.1.0
+ * @category constructor
+ */
+export const make: (options: {
+  readonly directory: string
+}) => Effect.Effect<BlobStore, never, FileSystem.FileSystem | Path.Path | Hasher> = internal.make
+
+/**
+ * Whether a file name under `blobs/` is one of ocidx's temp files.
+ *
+ * @since 0.1.0
+ * @category predicate
+ */
+export const isTempFile: (name: string) => boolean = internal.isTempFile

@@ -1,0 +1,154 @@
+/**
+ * A whole image layout: its index and the blobs the index reaches. Creates layouts, resolves names to
+ * manifests (descending multi-platform indexes), checks a layout's integrity (`verify`) and removes what
+ * nothing references (`gc`).
+ *
+ * @since 0.1.0
+ */
+import type { FileSystem, Path } from "@effect/platform"
+import type { Effect, Option } from "effect"
+import { Context } from "effect"
+import type { BlobStore } from "./BlobStore.js"
+import type { Descriptor } from "./Descriptor.js"
+import type { Digest } from "./Digest.js"
+import type { BlobNotFound, DecodeError, DigestMismatch, ReadError, UnreadableManifest } from "./Errors.js"
+import type { Hasher } from "./Hasher.js"
+import type { ImageManifest } from "./ImageManifest.js"
+import type { NestedIndex } from "./ImageIndex.js"
+import type { IndexLock } from "./IndexLock.js"
+import * as internal from "./internal/layout.js"
+import type { PlatformSelector } from "./Platform.js"
+import type { ReadFailure, StoreIndex, WriteFailure } from "./StoreIndex.js"
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type Severity = "error" | "warning" | "info"
+
+/**
+ * One thing `verify` found.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface Finding {
+  readonly severity: Severity
+  /** A stable identifier a script can match on, e.g. `blob-digest-mismatch`. */
+  readonly code: string
+  readonly message: string
+  readonly path?: string | undefined
+  readonly digest?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface VerifyReport {
+  /** No finding of severity "error". */
+  readonly ok: boolean
+  readonly findings: ReadonlyArray<Finding>
+  readonly blobsChecked: number
+  readonly bytesChecked: number
+}
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface VerifyOptions {
+  /** Referenced blobs that are missing become errors instead of warnings. */
+  readonly strict?: boolean | undefined
+  /** How many blobs are hashed at once. Default 2. */
+  readonly concurrency?: number | undefined
+  /** Called as blobs are checked, for progress display. */
+  readonly onProgress?: ((done: number, total: number) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface GcOptions {
+  /** Report what would be removed, remove nothing. */
+  readonly dryRun?: boolean | undefined
+  /** Go on when a reachable manifest cannot be read (its children may then be deleted). */
+  readonly force?: boolean | undefined
+  /** ocidx temp files younger than this are kept (a writer may still be using them). Default one hour. */
+  readonly tempMaxAgeMillis?: number | undefined
+  readonly onProgress?: ((done: number, total: number) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface GcReport {
+  readonly removed: ReadonlyArray<{ readonly digest: string; readonly size: number; readonly path: string }>
+  readonly bytes: number
+  readonly dryRun: boolean
+}
+
+/**
+ * A decoded manifest or nested index.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export type Content =
+  | { readonly _tag: "Index"; readonly descriptor: Descriptor; readonly index: NestedIndex }
+  | { readonly _tag: "Manifest"; readonly descriptor: Descriptor; readonly manifest: ImageManifest }
+  | { readonly _tag: "Other"; readonly descriptor: Descriptor }
+
+/**
+ * What reading a reachable manifest can fail with.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export type ContentFailure = BlobNotFound | ReadError | DigestMismatch | DecodeError
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface Layout {
+  readonly directory: string
+  readonly index: StoreIndex
+  readonly blobs: BlobStore
+  /** Creates the directory, `blobs/`, `oci-layout` and an empty `index.json` where missing. Idempotent. */
+  readonly init: Effect.Effect<void, WriteFailure>
+  /** Reads and decodes the manifest or nested index a descriptor points at (by media type). */
+  readonly content: (descriptor: Descriptor) => Effect.Effect<Content, ContentFailure>
+  /**
+   * The entry `x` names (as `StoreIndex.get`); with a platform, descends nested indexes to the first
+   * manifest for it. `None` when nothing matches.
+   */
+  readonly resolve: (
+    x: string,
+    options?: { readonly platform?: PlatformSelector | undefined }
+  ) => Effect.Effect<Option.Option<Descriptor>, ReadFailure | ContentFailure>
+  /** Every descriptor reachable from index.json: nested indexes, manifests, configs, layers, subjects. */
+  readonly reachable: Effect.Effect<ReadonlyMap<Digest, Descriptor>, ReadFailure | UnreadableManifest>
+  /** Checks the layout and reports; never changes anything. */
+  readonly verify: (options?: VerifyOptions) => Effect.Effect<VerifyReport>
+  /** Removes blobs nothing reachable references, under the exclusive index lock. */
+  readonly gc: (options?: GcOptions) => Effect.Effect<GcReport, WriteFailure | UnreadableManifest>
+}
+
+/**
+ * @since 0.1.0
+ * @category tag
+ */
+export const Layout: Context.Tag<Layout, Layout> = Context.GenericTag<Layout>("@ocidx/core/Layout")
+
+/**
+ * The layout at `directory`.
+ *
+ * @since 0.1.0
+ * @category constructor
+ */
+export const make: (options: {
+  readonly directory: string
+}) => Effect.Effect<Layout, never, FileSystem.FileSystem | Path.Path | IndexLock | Hasher> = internal.make

@@ -1,0 +1,190 @@
+/** @internal */
+import { FileSystem, Path } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Context, Effect, Option, Stream } from "effect"
+import type { BlobInfo, BlobStore, PutOptions } from "../BlobStore.js"
+import * as Digest from "../Digest.js"
+import { CurrentDurability } from "../Durability.js"
+import { BlobNotFound, DecodeError, DecodeIssue, DigestMismatch, ReadError, WriteError } from "../Errors.js"
+import { Hasher } from "../Hasher.js"
+import { syncDirectory, tempPathFor, tempSuffix } from "./atomicWrite.js"
+import { ioReason, isNotFound } from "./platformError.js"
+
+/** @internal */
+export const isTempFile = (name: string): boolean => name.endsWith(tempSuffix)
+
+/** @internal */
+export const make = (options: { readonly directory: string }) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const hasher = yield* Hasher
+    const context = Context.make(FileSystem.FileSystem, fs).pipe(Context.add(Path.Path, path))
+    const blobsDir = path.join(options.directory, "blobs")
+    const pathOf = (digest: Digest.Digest) => path.join(blobsDir, Digest.algorithm(digest), Digest.encoded(digest))
+
+    const readError =
+      (file: string) =>
+      (error: PlatformError): ReadError =>
+        new ReadError({ path: file, reason: ioReason(error), cause: error })
+    const writeError =
+      (file: string) =>
+      (error: PlatformError): WriteError =>
+        new WriteError({ path: file, reason: ioReason(error), cause: error })
+
+    /** The blob file's size; None when absent; refuses symlinks and anything but a regular file. */
+    const statFile = (file: string): Effect.Effect<Option.Option<number>, ReadError> =>
+      Effect.gen(function* () {
+        const link = yield* fs.readLink(file).pipe(Effect.option)
+        if (Option.isSome(link)) {
+          return yield* new ReadError({ path: file, reason: "symlink", cause: `points to ${link.value}` })
+        }
+        const info = yield* fs.stat(file).pipe(
+          Effect.map(Option.some),
+          Effect.catchIf(isNotFound, () => Effect.succeedNone),
+          Effect.mapError(readError(file))
+        )
+        if (Option.isNone(info)) return Option.none()
+        if (info.value.type !== "File") {
+          return yield* new ReadError({ path: file, reason: "not-a-file", cause: info.value.type })
+        }
+        return Option.some(Number(info.value.size))
+      })
+
+    const stat = (digest: Digest.Digest) =>
+      statFile(pathOf(digest)).pipe(Effect.map(Option.map((size): BlobInfo => ({ digest, size }))))
+
+    const has = (digest: Digest.Digest) => Effect.map(statFile(pathOf(digest)), Option.isSome)
+
+    const unsupported = (digest: Digest.Digest) => {
+      const message = `ocidx cannot compute ${Digest.algorithm(digest)} digests; use sha256 or sha512`
+      return new DecodeError({
+        path: "the expected digest",
+        reason: "schema",
+        detail: message,
+        issues: [new DecodeIssue({ path: [], message })]
+      })
+    }
+
+    const algorithmOf = (digest: Digest.Digest): Option.Option<Digest.Algorithm> => {
+      const alg = Digest.algorithm(digest)
+      return alg === "sha256" || alg === "sha512" ? Option.some(alg) : Option.none()
+    }
+
+    const put = <E, R>(content: Uint8Array | Stream.Stream<Uint8Array, E, R>, putOptions?: PutOptions) =>
+      Effect.gen(function* () {
+        const expected = putOptions?.expected
+        let algorithm: Digest.Algorithm = putOptions?.algorithm ?? "sha256"
+        if (expected) {
+          const alg = algorithmOf(expected.digest)
+          if (Option.isNone(alg)) return yield* unsupported(expected.digest)
+          algorithm = alg.value
+          const present = yield* statFile(pathOf(expected.digest)).pipe(Effect.orElseSucceed(() => Option.none()))
+          if (Option.isSome(present) && (expected.size === undefined || present.value === expected.size)) {
+            return { digest: expected.digest, size: present.value }
+          }
+        }
+        const algDir = path.join(blobsDir, algorithm)
+        yield* fs.makeDirectory(algDir, { recursive: true }).pipe(Effect.mapError(writeError(algDir)))
+        const temp = yield* tempPathFor(path.join(blobsDir, "blob"))
+        const hash = hasher.make(algorithm)
+        let size = 0
+        const written = Effect.scoped(
+          Effect.gen(function* () {
+            const file = yield* fs.open(temp, { flag: "wx", mode: 0o644 }).pipe(Effect.mapError(writeError(temp)))
+            const writeChunk = (chunk: Uint8Array) => {
+              hash.update(chunk)
+              size += chunk.length
+              return file.writeAll(chunk).pipe(Effect.mapError(writeError(temp)))
+            }
+            if (content instanceof Uint8Array) yield* writeChunk(content)
+            else yield* Stream.runForEach(content, writeChunk)
+            const durability = yield* CurrentDurability
+            if (durability === "full") yield* file.sync.pipe(Effect.mapError(writeError(temp)))
+            return durability
+          })
+        )
+        const durability = yield* written.pipe(Effect.onError(() => fs.remove(temp).pipe(Effect.ignore)))
+        const digest = yield* Effect.flatMap(hash.digest, (hex) =>
+          Option.match(Digest.fromHex(algorithm, hex), {
+            onNone: () => Effect.die(`hasher returned an invalid ${algorithm} digest: ${hex}`),
+            onSome: Effect.succeed
+          })
+        )
+        if (expected && (digest !== expected.digest || (expected.size !== undefined && size !== expected.size))) {
+          yield* fs.remove(temp).pipe(Effect.ignore)
+          return yield* new DigestMismatch({
+            path: pathOf(expected.digest),
+            expectedDigest: expected.digest,
+            actualDigest: digest,
+            expectedSize: expected.size,
+            actualSize: size
+          })
+        }
+        const target = pathOf(digest)
+        yield* fs.rename(temp, target).pipe(
+          Effect.mapError(writeError(target)),
+          Effect.onError(() => fs.remove(temp).pipe(Effect.ignore))
+        )
+        if (durability === "full") yield* syncDirectory(algDir)
+        return { digest, size }
+      }).pipe(Effect.provide(context), Effect.withSpan("BlobStore.put"))
+
+    const verify = (file: string, digest: Digest.Digest, expectedSize: number | undefined) => {
+      const alg = algorithmOf(digest)
+      const hash = Option.map(alg, (a) => hasher.make(a))
+      let size = 0
+      const update = (chunk: Uint8Array) => {
+        size += chunk.length
+        if (Option.isSome(hash)) hash.value.update(chunk)
+      }
+      const check = Effect.gen(function* () {
+        // An algorithm ocidx cannot compute leaves only the size to check.
+        const actualDigest = Option.isSome(hash) ? `${Digest.algorithm(digest)}:${yield* hash.value.digest}` : undefined
+        const sizeWrong = expectedSize !== undefined && size !== expectedSize
+        if (sizeWrong || (actualDigest !== undefined && actualDigest !== digest)) {
+          return yield* new DigestMismatch({
+            path: file,
+            expectedDigest: digest,
+            actualDigest,
+            expectedSize,
+            actualSize: size
+          })
+        }
+      })
+      return { update, check }
+    }
+
+    const requirePresent = (digest: Digest.Digest) =>
+      Effect.flatMap(statFile(pathOf(digest)), (size) =>
+        Option.isSome(size) ? Effect.void : Effect.fail(new BlobNotFound({ path: pathOf(digest), digest }))
+      )
+
+    const get = (digest: Digest.Digest, getOptions?: { readonly size?: number | undefined }) =>
+      Effect.gen(function* () {
+        const file = pathOf(digest)
+        yield* requirePresent(digest)
+        const bytes = yield* fs.readFile(file).pipe(Effect.mapError(readError(file)))
+        const { check, update } = verify(file, digest, getOptions?.size)
+        update(bytes)
+        yield* check
+        return bytes
+      }).pipe(Effect.withSpan("BlobStore.get"))
+
+    const stream = (digest: Digest.Digest, streamOptions?: { readonly size?: number | undefined }) => {
+      const file = pathOf(digest)
+      return Stream.unwrap(
+        Effect.map(requirePresent(digest), () => {
+          const { check, update } = verify(file, digest, streamOptions?.size)
+          return fs.stream(file, { chunkSize: FileSystem.KiB(256) }).pipe(
+            Stream.mapError(readError(file)),
+            Stream.tap((chunk) => Effect.sync(() => update(chunk))),
+            Stream.concat(Stream.fromEffect(check).pipe(Stream.drain))
+          )
+        })
+      )
+    }
+
+    const store: BlobStore = { directory: options.directory, pathOf, put, get, stream, has, stat }
+    return store
+  })

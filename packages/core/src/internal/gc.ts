@@ -1,0 +1,127 @@
+/**
+ * Garbage collection: under the exclusive index lock, mark everything reachable from index.json and remove
+ * the blob files nothing references. Only files named by a valid digest, and ocidx's own stale temp files,
+ * are ever removed; nothing outside `blobs/` is touched.
+ * @internal
+ */
+import { FileSystem, type Path } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Effect, Option } from "effect"
+import type { BlobStore } from "../BlobStore.js"
+import { isTempFile } from "../BlobStore.js"
+import type { Descriptor } from "../Descriptor.js"
+import * as Digest from "../Digest.js"
+import { ReadError, UnreadableManifest, WriteError } from "../Errors.js"
+import type { Content, ContentFailure, GcOptions, GcReport } from "../Layout.js"
+import type { StoreIndex } from "../StoreIndex.js"
+import { ioReason, isNotFound } from "./platformError.js"
+import * as Walk from "./walk.js"
+
+/** What gc and verify need from the layout. @internal */
+export interface Deps {
+  readonly directory: string
+  readonly fs: FileSystem.FileSystem
+  readonly path: Path.Path
+  readonly index: StoreIndex
+  readonly blobs: BlobStore
+  readonly content: (descriptor: Descriptor) => Effect.Effect<Content, ContentFailure>
+}
+
+const hour = 60 * 60 * 1000
+
+interface Candidate {
+  readonly path: string
+  readonly digest: string
+  readonly size: number
+}
+
+/** The entries of a directory, or none when it does not exist. @internal */
+export const listDirectory = (fs: FileSystem.FileSystem, directory: string) =>
+  fs.readDirectory(directory).pipe(
+    Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<string>>([])),
+    Effect.mapError((error: PlatformError) => new ReadError({ path: directory, reason: ioReason(error), cause: error }))
+  )
+
+/** @internal */
+export const run = (deps: Deps, options: GcOptions) => {
+  const { fs, path } = deps
+  const blobsDir = path.join(deps.directory, "blobs")
+  const tempMaxAge = options.tempMaxAgeMillis ?? hour
+  const dryRun = options.dryRun ?? false
+
+  const statOf = (file: string) =>
+    fs.stat(file).pipe(
+      Effect.map(Option.some),
+      // Gone already (another gc, or a writer's rename): nothing to do.
+      Effect.catchIf(isNotFound, () => Effect.succeedNone),
+      Effect.mapError((error) => new ReadError({ path: file, reason: ioReason(error), cause: error }))
+    )
+
+  const collect = (live: ReadonlyMap<Digest.Digest, Descriptor>, now: number) =>
+    Effect.gen(function* () {
+      const candidates: Array<Candidate> = []
+      const consider = (file: string, name: string, digest: Option.Option<Digest.Digest>) =>
+        Effect.gen(function* () {
+          const isTemp = isTempFile(name)
+          if (!isTemp && (Option.isNone(digest) || live.has(digest.value))) return
+          const info = yield* statOf(file)
+          if (Option.isNone(info) || info.value.type === "Directory") return
+          if (isTemp) {
+            const mtime = Option.getOrElse(info.value.mtime, () => new Date(now)).getTime()
+            if (now - mtime < tempMaxAge) return
+          }
+          candidates.push({ path: file, digest: Option.getOrElse(digest, () => name), size: Number(info.value.size) })
+        })
+      for (const entry of yield* listDirectory(fs, blobsDir)) {
+        const entryPath = path.join(blobsDir, entry)
+        if (isTempFile(entry)) {
+          yield* consider(entryPath, entry, Option.none())
+          continue
+        }
+        const info = yield* statOf(entryPath)
+        if (Option.isNone(info) || info.value.type !== "Directory") continue
+        for (const name of yield* listDirectory(fs, entryPath)) {
+          yield* consider(path.join(entryPath, name), name, Digest.parse(`${entry}:${name}`))
+        }
+      }
+      return candidates
+    })
+
+  return deps.index.modify((current) =>
+    Effect.gen(function* () {
+      // A missing index.json reads as empty, which would make every blob garbage.
+      const indexExists = yield* fs
+        .exists(deps.index.indexPath)
+        .pipe(Effect.mapError((error) => new ReadError({ path: deps.index.indexPath, reason: ioReason(error), cause: error })))
+      if (!indexExists) return yield* new ReadError({ path: deps.index.indexPath, reason: "not-found" })
+      const roots = current.subject ? [...current.manifests, current.subject] : current.manifests
+      // With force, an unreadable manifest stays (it is reachable) but its children are unknown and may go.
+      const live = yield* Walk.reachable(roots, deps.content, (descriptor, error) =>
+        options.force
+          ? Effect.void
+          : Effect.fail(
+              new UnreadableManifest({ path: deps.blobs.pathOf(descriptor.digest), digest: descriptor.digest, cause: error })
+            )
+      )
+      const now = Date.now()
+      const candidates = yield* collect(live, now)
+      let done = 0
+      for (const candidate of candidates) {
+        if (!dryRun) {
+          yield* fs.remove(candidate.path).pipe(
+            Effect.catchIf(isNotFound, () => Effect.void),
+            Effect.mapError((error) => new WriteError({ path: candidate.path, reason: ioReason(error), cause: error }))
+          )
+        }
+        done++
+        if (options.onProgress) yield* options.onProgress(done, candidates.length)
+      }
+      const report: GcReport = {
+        removed: candidates,
+        bytes: candidates.reduce((sum, candidate) => sum + candidate.size, 0),
+        dryRun
+      }
+      return [report, current] as const
+    })
+  )
+}

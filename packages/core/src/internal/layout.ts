@@ -1,0 +1,107 @@
+/** @internal */
+import { FileSystem, Path } from "@effect/platform"
+import { Context, Effect, Option } from "effect"
+import * as BlobStore from "../BlobStore.js"
+import type { Descriptor } from "../Descriptor.js"
+import { UnreadableManifest, WriteError } from "../Errors.js"
+import type { Hasher } from "../Hasher.js"
+import { ImageManifest } from "../ImageManifest.js"
+import { NestedIndex } from "../ImageIndex.js"
+import type { IndexLock } from "../IndexLock.js"
+import type { Content, ContentFailure, Layout } from "../Layout.js"
+import * as MediaType from "../MediaType.js"
+import { matches, type PlatformSelector } from "../Platform.js"
+import * as StoreIndex from "../StoreIndex.js"
+import { decodeJsonFile } from "./decode.js"
+import * as Gc from "./gc.js"
+import { ioReason } from "./platformError.js"
+import * as Verify from "./verify.js"
+import * as Walk from "./walk.js"
+
+/** @internal */
+export const make = (options: {
+  readonly directory: string
+}): Effect.Effect<Layout, never, FileSystem.FileSystem | Path.Path | IndexLock | Hasher> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const index = yield* StoreIndex.make(options)
+    const blobs = yield* BlobStore.make(options)
+    const directory = options.directory
+    const context = Context.make(FileSystem.FileSystem, fs).pipe(Context.add(Path.Path, path))
+
+    const content = (descriptor: Descriptor): Effect.Effect<Content, ContentFailure> =>
+      Effect.gen(function* () {
+        const isIndex = MediaType.isIndex(descriptor.mediaType)
+        if (!isIndex && !MediaType.isManifest(descriptor.mediaType)) return { _tag: "Other", descriptor } as const
+        const bytes = yield* blobs.get(descriptor.digest, { size: descriptor.size })
+        const file = blobs.pathOf(descriptor.digest)
+        if (isIndex) {
+          const { value } = yield* decodeJsonFile(NestedIndex, file, bytes)
+          return { _tag: "Index", descriptor, index: value } as const
+        }
+        const { value } = yield* decodeJsonFile(ImageManifest, file, bytes)
+        return { _tag: "Manifest", descriptor, manifest: value } as const
+      })
+
+    const roots = (manifests: ReadonlyArray<Descriptor>, subject: Descriptor | undefined) =>
+      subject ? [...manifests, subject] : manifests
+
+    const reachableFrom = (manifests: ReadonlyArray<Descriptor>, subject: Descriptor | undefined) =>
+      Walk.reachable(roots(manifests, subject), content, (descriptor, error) =>
+        Effect.fail(new UnreadableManifest({ path: blobs.pathOf(descriptor.digest), digest: descriptor.digest, cause: error }))
+      )
+
+    const reachable = Effect.flatMap(index.read, (read) => reachableFrom(read.manifests, read.subject))
+
+    const selectPlatform = (
+      descriptor: Descriptor,
+      platform: PlatformSelector
+    ): Effect.Effect<Option.Option<Descriptor>, ContentFailure> =>
+      Effect.gen(function* () {
+        let current = descriptor
+        // Bounded: a nested index that contains itself must not loop forever.
+        for (let depth = 0; depth < 16 && MediaType.isIndex(current.mediaType); depth++) {
+          const decoded = yield* content(current)
+          if (decoded._tag !== "Index") return Option.some(current)
+          const found = decoded.index.manifests.find((entry) => entry.platform !== undefined && matches(entry.platform, platform))
+          if (!found) return Option.none()
+          current = found
+        }
+        return Option.some(current)
+      })
+
+    const resolve: Layout["resolve"] = (x, resolveOptions) =>
+      Effect.flatMap(index.get(x), (entry) => {
+        const platform = resolveOptions?.platform
+        if (Option.isNone(entry) || platform === undefined) return Effect.succeed(entry)
+        const found = entry.value
+        if (found.platform !== undefined && !MediaType.isIndex(found.mediaType)) {
+          return Effect.succeed(matches(found.platform, platform) ? entry : Option.none())
+        }
+        return selectPlatform(found, platform)
+      })
+
+    const init = Effect.gen(function* () {
+      const blobsDir = path.join(directory, "blobs")
+      yield* fs
+        .makeDirectory(blobsDir, { recursive: true })
+        .pipe(Effect.mapError((error) => new WriteError({ path: blobsDir, reason: ioReason(error), cause: error })))
+      yield* index.modify((current) => Effect.succeed([undefined, current] as const))
+    }).pipe(Effect.withSpan("Layout.init", { attributes: { directory } }))
+
+    const deps: Gc.Deps = { directory, fs, path, index, blobs, content }
+
+    const layout: Layout = {
+      directory,
+      index,
+      blobs,
+      init,
+      content,
+      resolve,
+      reachable,
+      verify: (verifyOptions) => Verify.run(deps, verifyOptions ?? {}).pipe(Effect.provide(context)),
+      gc: (gcOptions) => Gc.run(deps, gcOptions ?? {}).pipe(Effect.provide(context))
+    }
+    return layout
+  })

@@ -1,0 +1,47 @@
+/**
+ * Everything `@ocidx/core` needs on Node in one layer: the file system and paths from
+ * `@effect/platform-node`, the flock(2) `IndexLock`, and the durability of writes.
+ *
+ * @since 0.1.0
+ */
+import type { FileSystem } from "@effect/platform/FileSystem"
+import type { Path } from "@effect/platform/Path"
+import type * as CoreDurability from "@ocidx/core/Durability"
+import type { IndexLock } from "@ocidx/core/IndexLock"
+import type { Layer } from "effect"
+import * as internal from "./internal/nodeServices.js"
+import type * as NodeIndexLock from "./NodeIndexLock.js"
+
+/**
+ * How hard writes work to survive a power loss: `"full"` (the default) fsyncs each written file and its
+ * directory, `"none"` skips fsync (scratch layouts, tests).
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export type Durability = CoreDurability.Durability
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface Options extends NodeIndexLock.Options {
+  /** Default `"full"`. */
+  readonly durability?: Durability | undefined
+}
+
+/**
+ * The services this layer provides.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export type NodeServices = FileSystem | Path | IndexLock | CoreDurability.CurrentDurability
+
+/**
+ * Provides `FileSystem`, `Path`, the flock(2) `IndexLock` and the durability setting.
+ *
+ * @since 0.1.0
+ * @category layer
+ */
+export const layer: (options?: Options) => Layer.Layer<NodeServices> = internal.layer

@@ -1,0 +1,211 @@
+/** @internal */
+import * as NodeFs from "node:fs"
+import { LockError } from "@ocidx/core/Errors"
+import * as IndexLock from "@ocidx/core/IndexLock"
+import type { Duration } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { constants as FlockConstants, flockSync } from "fs-ext"
+
+/**
+ * The device and inode of a file, as bigints so large inode numbers compare exactly.
+ *
+ * @internal
+ */
+export interface FileIdentity {
+  readonly dev: bigint
+  readonly ino: bigint
+}
+
+/**
+ * The system calls the backend makes. Tests substitute some of them to stage races and errors.
+ *
+ * @internal
+ */
+export interface LockSyscalls {
+  readonly open: (path: string, flags: number, mode: number) => Effect.Effect<number, NodeJS.ErrnoException>
+  readonly flock: (fd: number, operation: number) => Effect.Effect<void, NodeJS.ErrnoException>
+  readonly fstat: (fd: number) => Effect.Effect<FileIdentity, NodeJS.ErrnoException>
+  readonly stat: (path: string) => Effect.Effect<FileIdentity, NodeJS.ErrnoException>
+  readonly close: (fd: number) => Effect.Effect<void, NodeJS.ErrnoException>
+}
+
+/** @internal */
+export const LOCK_SH: number = FlockConstants.LOCK_SH
+/** @internal */
+export const LOCK_EX: number = FlockConstants.LOCK_EX
+/** @internal */
+export const LOCK_NB: number = FlockConstants.LOCK_NB
+/** @internal */
+export const LOCK_UN: number = FlockConstants.LOCK_UN
+
+/** Read-write, created if missing. libuv adds O_CLOEXEC, so child processes never inherit the lock. @internal */
+export const openFlags: number = NodeFs.constants.O_RDWR | NodeFs.constants.O_CREAT
+
+/** For a lock file that exists but cannot be opened for writing; O_NONBLOCK so a FIFO cannot stall the open. @internal */
+export const readOnlyFlags: number = NodeFs.constants.O_RDONLY | NodeFs.constants.O_NONBLOCK
+
+/** @internal */
+export const lockFileMode = 0o644
+
+const toErrnoException = (error: unknown): NodeJS.ErrnoException =>
+  error instanceof Error ? error : new Error(String(error))
+
+const identity = (stats: NodeFs.BigIntStats): FileIdentity => ({ dev: stats.dev, ino: stats.ino })
+
+/**
+ * The real system calls. flock goes through fs-ext's synchronous binding with LOCK_NB (and LOCK_UN), which
+ * never waits: the call is as short as a stat, no libuv worker ever sits in flock, and it also works in
+ * worker threads (fs-ext's callback form queues its work on the main thread's loop).
+ *
+ * @internal
+ */
+export const nodeSyscalls: LockSyscalls = {
+  open: (path, flags, mode) =>
+    Effect.async<number, NodeJS.ErrnoException>((resume) => {
+      NodeFs.open(path, flags, mode, (error, fd) => resume(error ? Effect.fail(error) : Effect.succeed(fd)))
+    }),
+  flock: (fd, operation) => Effect.try({ try: () => flockSync(fd, operation), catch: toErrnoException }),
+  fstat: (fd) =>
+    Effect.async<FileIdentity, NodeJS.ErrnoException>((resume) => {
+      NodeFs.fstat(fd, { bigint: true }, (error, stats) =>
+        resume(error ? Effect.fail(error) : Effect.succeed(identity(stats)))
+      )
+    }),
+  stat: (path) =>
+    Effect.async<FileIdentity, NodeJS.ErrnoException>((resume) => {
+      NodeFs.stat(path, { bigint: true }, (error, stats) =>
+        resume(error ? Effect.fail(error) : Effect.succeed(identity(stats)))
+      )
+    }),
+  close: (fd) =>
+    Effect.async<void, NodeJS.ErrnoException>((resume) => {
+      NodeFs.close(fd, (error) => resume(error ? Effect.fail(error) : Effect.void))
+    })
+}
+
+const isWouldBlock = (error: NodeJS.ErrnoException): boolean => error.code === "EAGAIN" || error.code === "EWOULDBLOCK"
+
+const isGone = (error: NodeJS.ErrnoException): boolean => error.code === "ENOENT" || error.code === "ENOTDIR"
+
+/** Why a lock file cannot be opened for writing, when that is a property of the file system, not a fault. */
+const unwritableReason = (error: NodeJS.ErrnoException): "read-only" | "permission" | undefined => {
+  switch (error.code) {
+    case "EROFS":
+      return "read-only"
+    case "EPERM":
+    case "EACCES":
+      return "permission"
+    default:
+      return undefined
+  }
+}
+
+/** The result of opening the lock file: a descriptor to lock, or none when a read may go on without a lock. */
+type Opened = Option.Option<number>
+
+/**
+ * Builds a backend on the given system calls.
+ *
+ * @internal
+ */
+export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
+  const closeQuietly = (fd: number, lockPath: string): Effect.Effect<void> =>
+    syscalls.close(fd).pipe(
+      Effect.catchAll((error) => Effect.logWarning("could not close the lock file", error.code ?? error.message)),
+      Effect.annotateLogs({ lockPath })
+    )
+
+  const release = (fd: number, lockPath: string): Effect.Effect<void> =>
+    syscalls.flock(fd, LOCK_UN).pipe(
+      // Closing the descriptor drops the lock anyway, so a failed unlock is logged and the close goes on.
+      Effect.catchAll((error) => Effect.logWarning("could not unlock the lock file", error.code ?? error.message)),
+      Effect.annotateLogs({ lockPath }),
+      Effect.zipRight(closeQuietly(fd, lockPath)),
+      Effect.uninterruptible
+    )
+
+  const open = (lockPath: string, mode: IndexLock.LockMode): Effect.Effect<Opened, LockError> =>
+    syscalls.open(lockPath, openFlags, lockFileMode).pipe(
+      Effect.map(Option.some),
+      Effect.catchAll((error): Effect.Effect<Opened, LockError> => {
+        const unwritable = unwritableReason(error)
+        if (unwritable === undefined) {
+          const reason = error.code === "ENOENT" ? "not-found" : "io"
+          return Effect.fail(new LockError({ path: lockPath, reason, cause: error }))
+        }
+        if (mode === "exclusive") {
+          return Effect.fail(new LockError({ path: lockPath, reason: unwritable, cause: error }))
+        }
+        // A read still shares the lock of a lock file it can open read-only (e.g. a read-only view of a layout
+        // someone else writes); when there is none, reads go on without a lock, as the protocol says.
+        return syscalls.open(lockPath, readOnlyFlags, 0).pipe(
+          Effect.map(Option.some),
+          Effect.catchAll((readOnlyError) =>
+            Effect.logDebug("the lock file cannot be created here; reading without a lock").pipe(
+              Effect.annotateLogs({ lockPath, error: error.code ?? error.message, readOnly: readOnlyError.code ?? "" }),
+              Effect.as(Option.none())
+            )
+          )
+        )
+      })
+    )
+
+  /** Whether `lockPath` still names the file open at `fd`; a lock on an unlinked or replaced file guards nothing. */
+  const isCurrent = (fd: number, lockPath: string): Effect.Effect<boolean, LockError> =>
+    Effect.all([syscalls.fstat(fd), syscalls.stat(lockPath)]).pipe(
+      Effect.map(([held, current]) => held.dev === current.dev && held.ino === current.ino),
+      Effect.catchIf(isGone, () => Effect.succeed(false)),
+      Effect.mapError((error) => new LockError({ path: lockPath, reason: "io", cause: error }))
+    )
+
+  const tryAcquire = (
+    lockPath: string,
+    mode: IndexLock.LockMode
+  ): Effect.Effect<Option.Option<Effect.Effect<void>>, LockError> =>
+    Effect.gen(function* () {
+      const opened = yield* open(lockPath, mode)
+      if (Option.isNone(opened)) return Option.some(Effect.void)
+      const fd = opened.value
+      const operation = (mode === "shared" ? LOCK_SH : LOCK_EX) | LOCK_NB
+      const locked = yield* syscalls.flock(fd, operation).pipe(
+        Effect.as(true),
+        Effect.catchIf(isWouldBlock, () => Effect.succeed(false)),
+        Effect.catchAll((error) =>
+          closeQuietly(fd, lockPath).pipe(
+            Effect.zipRight(Effect.fail(new LockError({ path: lockPath, reason: "io", cause: error })))
+          )
+        )
+      )
+      if (!locked) {
+        yield* closeQuietly(fd, lockPath)
+        return Option.none()
+      }
+      const current = yield* isCurrent(fd, lockPath).pipe(Effect.tapError(() => release(fd, lockPath)))
+      if (!current) {
+        yield* release(fd, lockPath)
+        return Option.none()
+      }
+      return Option.some(release(fd, lockPath))
+    }).pipe(
+      // One attempt never waits, so it runs to the end: an interruption mid-way would leak the descriptor.
+      Effect.uninterruptible
+    )
+
+  return { tryAcquire }
+}
+
+/** @internal */
+export const backend: IndexLock.LockBackend = makeBackend(nodeSyscalls)
+
+/** @internal */
+export interface Options {
+  readonly lockTimeout?: Duration.DurationInput | undefined
+}
+
+/** @internal */
+export const make = (options?: Options): IndexLock.IndexLock =>
+  IndexLock.make(backend, { timeout: options?.lockTimeout })
+
+/** @internal */
+export const layer = (options?: Options): Layer.Layer<IndexLock.IndexLock> =>
+  Layer.sync(IndexLock.IndexLock, () => make(options))

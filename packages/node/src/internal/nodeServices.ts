@@ -1,0 +1,23 @@
+/** @internal */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import type { FileSystem } from "@effect/platform/FileSystem"
+import type { Path } from "@effect/platform/Path"
+import * as Durability from "@ocidx/core/Durability"
+import type { IndexLock } from "@ocidx/core/IndexLock"
+import { Layer } from "effect"
+import * as NodeIndexLock from "./nodeIndexLock.js"
+
+/** @internal */
+export interface Options extends NodeIndexLock.Options {
+  readonly durability?: Durability.Durability | undefined
+}
+
+/** @internal */
+export const layer = (options?: Options): Layer.Layer<FileSystem | Path | IndexLock | Durability.CurrentDurability> =>
+  Layer.mergeAll(
+    NodeFileSystem.layer,
+    NodePath.layer,
+    NodeIndexLock.layer(options),
+    Layer.succeed(Durability.CurrentDurability, options?.durability ?? "full")
+  )

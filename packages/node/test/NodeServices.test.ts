@@ -1,0 +1,41 @@
+import * as NodePath from "node:path"
+import { FileSystem } from "@effect/platform/FileSystem"
+import { Path } from "@effect/platform/Path"
+import { describe, expect, it } from "@effect/vitest"
+import { CurrentDurability } from "@ocidx/core/Durability"
+import { IndexLock } from "@ocidx/core/IndexLock"
+import { Effect } from "effect"
+import * as NodeServices from "../src/NodeServices.js"
+import { canFlock, hasFlockCommand } from "./support/flock.js"
+import { tempDir } from "./support/tempDir.js"
+
+describe("NodeServices", () => {
+  it.scopedLive.skipIf(!hasFlockCommand)(
+    "provides the real FileSystem and Path and the flock IndexLock (needs /usr/bin/flock)",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const fs = yield* FileSystem
+        const path = yield* Path
+        const lock = yield* IndexLock
+        const lockPath = path.join(dir, "index.json.lock")
+
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            yield* lock.acquire(lockPath, "exclusive")
+            expect(yield* canFlock(lockPath, "shared")).toBe(false)
+            yield* fs.writeFileString(path.join(dir, "index.json"), "{}")
+          })
+        )
+        expect(yield* fs.readFileString(NodePath.join(dir, "index.json"))).toBe("{}")
+        expect(yield* canFlock(lockPath, "exclusive")).toBe(true)
+        expect(yield* CurrentDurability).toBe("full")
+      }).pipe(Effect.provide(NodeServices.layer({ lockTimeout: 0 })))
+  )
+
+  it.effect("sets the durability", () =>
+    Effect.gen(function* () {
+      expect(yield* CurrentDurability).toBe("none")
+    }).pipe(Effect.provide(NodeServices.layer({ durability: "none" })))
+  )
+})
