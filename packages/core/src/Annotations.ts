@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { isAnnotationKey } from "./internal/rules.js"
 
 /**
  * An annotation key: non-empty, and never a key that would reach an object's prototype.
@@ -14,8 +15,7 @@ import { Schema } from "effect"
 export const AnnotationKey = Schema.String.pipe(
   Schema.filter(
     (key) =>
-      (key.length > 0 && !key.includes("\0") && key !== "__proto__") ||
-      "an annotation key must be a non-empty string without NUL and must not be __proto__"
+      isAnnotationKey(key) || "an annotation key must be a non-empty string without NUL and must not be __proto__"
   ),
   Schema.annotations({ identifier: "AnnotationKey" })
 )
@@ -25,7 +25,9 @@ export const AnnotationKey = Schema.String.pipe(
  * @category schema
  */
 export const Annotations = Schema.Record({ key: AnnotationKey, value: Schema.String }).annotations({
-  identifier: "Annotations"
+  identifier: "Annotations",
+  // A key that fails AnnotationKey must be reported, not kept aside as an unknown field.
+  parseOptions: { onExcessProperty: "error" }
 })
 
 /**

@@ -6,6 +6,7 @@
 import { Schema } from "effect"
 import { Annotations } from "./Annotations.js"
 import { Digest } from "./Digest.js"
+import * as rules from "./internal/rules.js"
 import { MediaType } from "./MediaType.js"
 import { Platform } from "./Platform.js"
 
@@ -28,13 +29,10 @@ export const Size = Schema.Number.pipe(
   Schema.annotations({ identifier: "Size" })
 )
 
-const uriScheme = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/
 const Url = Schema.String.pipe(
-  Schema.filter((value) => uriScheme.test(value) || `"${value}" is not a URI: expected scheme:rest, e.g. https://...`),
+  Schema.filter((value) => rules.isUri(value) || `"${value}" is not a URI: expected scheme:rest, e.g. https://...`),
   Schema.annotations({ identifier: "Url" })
 )
-
-const base64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 /**
  * The number of bytes a valid base64 string decodes to.
@@ -42,13 +40,10 @@ const base64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * @since 0.1.0
  * @category getter
  */
-export const base64DecodedLength = (text: string): number => {
-  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0
-  return (text.length / 4) * 3 - padding
-}
+export const base64DecodedLength: (text: string) => number = rules.base64DecodedLength
 
 const Base64 = Schema.String.pipe(
-  Schema.filter((value) => base64.test(value) || "data must be standard base64 with padding"),
+  Schema.filter((value) => rules.isBase64(value) || "data must be standard base64 with padding"),
   Schema.annotations({ identifier: "Base64" })
 )
 

@@ -3,22 +3,27 @@
  *
  * @since 0.1.0
  */
+import type { Option } from "effect"
 import { Schema } from "effect"
 import { Annotations } from "./Annotations.js"
 import { Descriptor } from "./Descriptor.js"
+import * as IndexOps from "./internal/indexOps.js"
 import { MediaType, ociIndex } from "./MediaType.js"
+import type { NameOrTag } from "./Reference.js"
 
 /**
  * `manifests` is required, but umoci writes `null` for an empty index (a Go nil slice): read it as `[]`.
+ * Composed rather than a union, so one bad entry is reported alone and not beside the whole array.
  */
-const Manifests = Schema.transform(
-  Schema.NullOr(Schema.Array(Descriptor)),
-  Schema.Array(Schema.typeSchema(Descriptor)),
-  {
+const Manifests = Schema.compose(
+  Schema.transform(Schema.Unknown, Schema.Unknown, {
     strict: true,
-    decode: (manifests) => manifests ?? [],
+    // `=== null`, not `??`: a missing manifests (undefined) must still be an error.
+    decode: (manifests) => (manifests === null ? [] : manifests),
     encode: (manifests) => manifests
-  }
+  }),
+  Schema.Array(Descriptor),
+  { strict: false }
 ).annotations({ identifier: "Manifests" })
 
 /**
@@ -64,6 +69,50 @@ export const NestedIndex = Schema.Struct({
  * @category model
  */
 export type NestedIndex = typeof NestedIndex.Type
+
+/**
+ * One put: a descriptor and the names to add it under (none: one untagged entry).
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface PutRequest {
+  readonly descriptor: Descriptor
+  readonly names: ReadonlyArray<NameOrTag>
+}
+
+/**
+ * Applies puts in order with buildkit's semantics: each adds its descriptor once per name, replacing the
+ * entries with the same ref name and containerd name (an untagged put replaces the untagged entries of the
+ * same digest). Linear in the index plus the batch: use it inside `StoreIndex.modify` for large batches.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const putAll = (
+  index: ImageIndex,
+  requests: ReadonlyArray<PutRequest>
+): { readonly index: ImageIndex; readonly added: ReadonlyArray<ReadonlyArray<Descriptor>> } =>
+  IndexOps.putAll(index, requests)
+
+/**
+ * Removes the entries each of `names` finds, as `StoreIndex.get` would find them.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const remove = (
+  index: ImageIndex,
+  names: ReadonlyArray<string>
+): { readonly index: ImageIndex; readonly removed: ReadonlyArray<Descriptor> } => IndexOps.remove(index, names)
+
+/**
+ * The first entry whose containerd name is `x`, else whose ref name is `x`, else whose digest is `x`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const get = (index: ImageIndex, x: string): Option.Option<Descriptor> => IndexOps.get(index, x)
 
 /**
  * The index a missing or empty `index.json` stands for.

@@ -55,7 +55,7 @@ export interface LockBackend {
 export interface LockOptions {
   /** How long to wait for the lock. `0` fails at once, as buildkit does. Default 30 seconds. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** The delays between attempts. Default: exponential from 1 ms, jittered, capped at 25 ms. */
+  /** The delays between attempts. Default: exponential from 1 ms, jittered, capped at 10 ms. */
   readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
 }
 

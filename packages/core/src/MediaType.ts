@@ -4,9 +4,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-
-const part = "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
-const pattern = new RegExp(`^${part}/${part}$`)
+import { isMediaType } from "./internal/rules.js"
 
 /**
  * A media type `type/subtype`. Unknown media types are valid: the spec says they must not cause errors.
@@ -17,7 +15,7 @@ const pattern = new RegExp(`^${part}/${part}$`)
 export const MediaType = Schema.String.pipe(
   Schema.filter(
     (value) =>
-      pattern.test(value) ||
+      isMediaType(value) ||
       `"${value}" is not a media type: expected type/subtype, each part starting with a letter or digit and using only A-Za-z0-9!#$&^_.+- (at most 127 characters each)`
   ),
   Schema.brand("MediaType"),

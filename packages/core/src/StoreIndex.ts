@@ -42,6 +42,11 @@ export interface StoreIndex {
   readonly indexPath: string
   /** `<directory>/index.json.lock`, the file buildkit locks too. */
   readonly lockPath: string
+  /**
+   * Creates `oci-layout` and an empty `index.json` where missing, under the exclusive lock. An existing
+   * index.json is validated and left as it is.
+   */
+  readonly init: Effect.Effect<void, WriteFailure>
   /** The whole index, read under a shared lock. A missing index.json is a `ReadError` ("not-found"). */
   readonly read: Effect.Effect<ImageIndex, ReadFailure>
   /** The index's entries, in order. */
@@ -58,11 +63,19 @@ export interface StoreIndex {
     descriptor: DescriptorInput,
     names?: ReadonlyArray<NameOrTag>
   ) => Effect.Effect<ReadonlyArray<Descriptor>, WriteFailure>
+  /**
+   * Several puts under one lock and one write, applied in order; linear in the index plus the batch.
+   * Returns the entries each put added.
+   */
+  readonly putAll: (
+    requests: ReadonlyArray<{ readonly descriptor: DescriptorInput; readonly names?: ReadonlyArray<NameOrTag> }>
+  ) => Effect.Effect<ReadonlyArray<ReadonlyArray<Descriptor>>, WriteFailure>
   /** Removes the entries each name (or tag, or digest) finds, as `get` would. Returns what was removed. */
   readonly remove: (names: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Descriptor>, WriteFailure>
   /**
-   * Runs `f` under the exclusive lock on the current index and writes the index it returns: all of it, or,
-   * when `f` or the write fails, nothing. Returning the same index object writes nothing.
+   * Runs `f` under the exclusive lock on the current index (empty when index.json is missing or empty) and
+   * writes the index it returns: all of it, or, when `f` or the write fails, nothing. Returning the same
+   * index object writes nothing. A write also creates `oci-layout` when it is missing.
    */
   readonly modify: <A, E, R>(
     f: (index: ImageIndex) => Effect.Effect<readonly [A, ImageIndex], E, R>

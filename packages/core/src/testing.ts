@@ -49,6 +49,8 @@ export type Errno =
   | "EISDIR"
   | "ENOTDIR"
   | "ENOTEMPTY"
+  | "ELOOP"
+  | "EINVAL"
 
 /**
  * An in-memory file system and the controls a test needs.

@@ -5,7 +5,7 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Random } from "effect"
+import { Effect, Option, Random } from "effect"
 import type { Durability } from "../Durability.js"
 import { WriteError } from "../Errors.js"
 import { ioReason, isNotFound } from "./platformError.js"
@@ -33,11 +33,24 @@ export const syncDirectory = (directory: string): Effect.Effect<void, WriteError
     yield* Effect.scoped(Effect.flatMap(fs.open(directory, { flag: "r" }), (dir) => dir.sync))
   }).pipe(Effect.mapError(writeError(directory)))
 
-/** @internal */
+/** Removes a temp file we created, ignoring failure: it is only litter, and gc clears old ones. @internal */
+export const removeQuietly = (file: string): Effect.Effect<void, never, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => Effect.ignore(fs.remove(file)))
+
+/**
+ * Replaces `target` with `content`. `previous` is what the target held (None: it did not exist): when the
+ * final directory fsync fails, the target is put back as it was, so a failed write never leaves a change
+ * behind.
+ * @internal
+ */
 export const writeFileAtomic = (
   target: string,
   content: Uint8Array,
-  options: { readonly durability: Durability; readonly defaultMode?: number }
+  options: {
+    readonly durability: Durability
+    readonly previous: Option.Option<Uint8Array>
+    readonly defaultMode?: number
+  }
 ): Effect.Effect<void, WriteError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
@@ -49,21 +62,33 @@ export const writeFileAtomic = (
       Effect.catchIf(isNotFound, () => Effect.succeed(options.defaultMode ?? 0o644)),
       Effect.mapError(writeError(target))
     )
-    const temp = yield* tempPathFor(target)
-    const writeTemp = Effect.scoped(
+    const replaceWith = (bytes: Uint8Array) =>
       Effect.gen(function* () {
-        const file = yield* fs.open(temp, { flag: "wx", mode })
-        yield* file.writeAll(content)
-        if (durable) yield* file.sync
-      })
-    ).pipe(
-      Effect.zipRight(fs.chmod(temp, mode)),
-      Effect.zipRight(fs.rename(temp, target)),
-      Effect.mapError(writeError(target))
-    )
-    yield* writeTemp.pipe(
-      // Whatever failed, the target is untouched; do not leave the temp file behind.
-      Effect.onError(() => fs.remove(temp).pipe(Effect.ignore))
-    )
-    if (durable) yield* syncDirectory(path.dirname(target))
+        const temp = yield* tempPathFor(target)
+        // The exclusive create makes the name ours; only after it succeeded may a failure remove it.
+        yield* Effect.scoped(
+          Effect.flatMap(fs.open(temp, { flag: "wx", mode }), (file) =>
+            file.writeAll(bytes).pipe(
+              Effect.zipRight(durable ? file.sync : Effect.void),
+              Effect.onError(() => removeQuietly(temp))
+            )
+          )
+        )
+        yield* fs.chmod(temp, mode).pipe(
+          Effect.zipRight(fs.rename(temp, target)),
+          Effect.onError(() => removeQuietly(temp))
+        )
+      }).pipe(Effect.mapError(writeError(target)))
+
+    yield* replaceWith(content)
+    if (durable) {
+      yield* syncDirectory(path.dirname(target)).pipe(
+        Effect.tapError(() =>
+          Option.match(options.previous, {
+            onNone: () => removeQuietly(target),
+            onSome: (old) => Effect.ignore(replaceWith(old))
+          })
+        )
+      )
+    }
   })

@@ -1,13 +1,13 @@
 /** @internal */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Context, Effect, Option, Stream } from "effect"
+import { Context, Effect, Exit, Option, Stream } from "effect"
 import type { BlobInfo, BlobStore, PutOptions } from "../BlobStore.js"
 import * as Digest from "../Digest.js"
 import { CurrentDurability } from "../Durability.js"
 import { BlobNotFound, DecodeError, DecodeIssue, DigestMismatch, ReadError, WriteError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
-import { syncDirectory, tempPathFor, tempSuffix } from "./atomicWrite.js"
+import { removeQuietly, syncDirectory, tempPathFor, tempSuffix } from "./atomicWrite.js"
 import { ioReason, isNotFound } from "./platformError.js"
 
 /** @internal */
@@ -92,6 +92,8 @@ export const make = (options: { readonly directory: string }) =>
         const written = Effect.scoped(
           Effect.gen(function* () {
             const file = yield* fs.open(temp, { flag: "wx", mode: 0o644 }).pipe(Effect.mapError(writeError(temp)))
+            // Only once the exclusive create succeeded is the temp name ours to remove on failure.
+            yield* Effect.addFinalizer((exit) => (Exit.isFailure(exit) ? removeQuietly(temp) : Effect.void))
             const writeChunk = (chunk: Uint8Array) => {
               hash.update(chunk)
               size += chunk.length
@@ -104,7 +106,7 @@ export const make = (options: { readonly directory: string }) =>
             return durability
           })
         )
-        const durability = yield* written.pipe(Effect.onError(() => fs.remove(temp).pipe(Effect.ignore)))
+        const durability = yield* written
         const digest = yield* Effect.flatMap(hash.digest, (hex) =>
           Option.match(Digest.fromHex(algorithm, hex), {
             onNone: () => Effect.die(`hasher returned an invalid ${algorithm} digest: ${hex}`),
@@ -112,7 +114,7 @@ export const make = (options: { readonly directory: string }) =>
           })
         )
         if (expected && (digest !== expected.digest || (expected.size !== undefined && size !== expected.size))) {
-          yield* fs.remove(temp).pipe(Effect.ignore)
+          yield* removeQuietly(temp)
           return yield* new DigestMismatch({
             path: pathOf(expected.digest),
             expectedDigest: expected.digest,
@@ -124,7 +126,7 @@ export const make = (options: { readonly directory: string }) =>
         const target = pathOf(digest)
         yield* fs.rename(temp, target).pipe(
           Effect.mapError(writeError(target)),
-          Effect.onError(() => fs.remove(temp).pipe(Effect.ignore))
+          Effect.onError(() => removeQuietly(temp))
         )
         if (durability === "full") yield* syncDirectory(algDir)
         return { digest, size }

@@ -32,11 +32,24 @@ export const decodeUtf8 = (path: string, bytes: Uint8Array): Either.Either<strin
     catch: () => single(path, "utf8", "the file is not valid UTF-8")
   })
 
+class ProtoKey extends Error {}
+
+// JSON.parse keeps "__proto__" as an own key, but any later spread or copy turns it into a prototype,
+// through which unvalidated fields would be inherited. Such a key has no business in an OCI document.
+const refuseProtoKey = (key: string, value: unknown): unknown => {
+  if (key === "__proto__") throw new ProtoKey()
+  return value
+}
+
 /** @internal */
 export const parseJson = (path: string, text: string): Either.Either<unknown, DecodeError> =>
   Either.try({
-    try: (): unknown => JSON.parse(text),
-    catch: (error) => single(path, "json", `not valid JSON (${error instanceof Error ? error.message : String(error)})`)
+    // The reviver costs a call per value, so only a text that mentions the key pays for it.
+    try: (): unknown => (text.includes('"__proto__"') ? JSON.parse(text, refuseProtoKey) : JSON.parse(text)),
+    catch: (error) =>
+      error instanceof ProtoKey
+        ? single(path, "schema", 'a "__proto__" key is not allowed in an OCI document')
+        : single(path, "json", `not valid JSON (${error instanceof Error ? error.message : String(error)})`)
   })
 
 /** Decodes a JSON file's bytes against a schema. @internal */

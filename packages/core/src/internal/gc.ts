@@ -4,7 +4,7 @@
  * are ever removed; nothing outside `blobs/` is touched.
  * @internal
  */
-import { FileSystem, type Path } from "@effect/platform"
+import type { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Option } from "effect"
 import type { BlobStore } from "../BlobStore.js"
@@ -92,7 +92,11 @@ export const run = (deps: Deps, options: GcOptions) => {
       // A missing index.json reads as empty, which would make every blob garbage.
       const indexExists = yield* fs
         .exists(deps.index.indexPath)
-        .pipe(Effect.mapError((error) => new ReadError({ path: deps.index.indexPath, reason: ioReason(error), cause: error })))
+        .pipe(
+          Effect.mapError(
+            (error) => new ReadError({ path: deps.index.indexPath, reason: ioReason(error), cause: error })
+          )
+        )
       if (!indexExists) return yield* new ReadError({ path: deps.index.indexPath, reason: "not-found" })
       const roots = current.subject ? [...current.manifests, current.subject] : current.manifests
       // With force, an unreadable manifest stays (it is reachable) but its children are unknown and may go.
@@ -100,9 +104,14 @@ export const run = (deps: Deps, options: GcOptions) => {
         options.force
           ? Effect.void
           : Effect.fail(
-              new UnreadableManifest({ path: deps.blobs.pathOf(descriptor.digest), digest: descriptor.digest, cause: error })
+              new UnreadableManifest({
+                path: deps.blobs.pathOf(descriptor.digest),
+                digest: descriptor.digest,
+                cause: error
+              })
             )
       )
+      // File mtimes come from the real clock, so age is measured against it, not Effect's (test) Clock.
       const now = Date.now()
       const candidates = yield* collect(live, now)
       let done = 0

@@ -10,27 +10,43 @@ import { DecodeError, DecodeIssue } from "../Errors.js"
 import { ImageIndex } from "../ImageIndex.js"
 import { ociIndex } from "../MediaType.js"
 import { RefName } from "../Reference.js"
-import { decodeJsonFile, fromParseError, parseOptions } from "./decode.js"
+import { decodeUtf8, fromParseError, parseJson, parseOptions } from "./decode.js"
+import * as FastDecode from "./fastDecode.js"
 
 // Decoded values are immutable, so an entry that is still the same object is still exactly its source.
 const sources = new WeakMap<object, unknown>()
+// The JSON text each entry is written as, so a write re-serialises only what changed.
+const texts = new WeakMap<object, string>()
 
 /** @internal */
 export const isBlank = (bytes: Uint8Array): boolean =>
   bytes.every((byte) => byte === 0x20 || (byte >= 0x09 && byte <= 0x0d))
 
-/** @internal */
+const remember = (value: ImageIndex, raw: unknown): ImageIndex => {
+  sources.set(value, raw)
+  if (value.subject && Predicate.hasProperty(raw, "subject")) sources.set(value.subject, raw.subject)
+  if (Predicate.hasProperty(raw, "manifests") && Array.isArray(raw.manifests)) {
+    const rawEntries: ReadonlyArray<unknown> = raw.manifests
+    for (const [i, entry] of value.manifests.entries()) sources.set(entry, rawEntries[i])
+  }
+  return value
+}
+
+/**
+ * A valid file takes the fast validator; anything it rejects goes through Schema, which names the problem.
+ * @internal
+ */
 export const decode = (path: string, bytes: Uint8Array): Effect.Effect<ImageIndex, DecodeError> =>
-  decodeJsonFile(ImageIndex, path, bytes).pipe(
-    Effect.map(({ raw, value }) => {
-      sources.set(value, raw)
-      if (Predicate.hasProperty(raw, "manifests") && Array.isArray(raw.manifests)) {
-        const rawEntries: ReadonlyArray<unknown> = raw.manifests
-        for (const [i, entry] of value.manifests.entries()) sources.set(entry, rawEntries[i])
-      }
-      return value
-    })
-  )
+  Effect.gen(function* () {
+    const raw = yield* parseJson(path, yield* decodeUtf8(path, bytes))
+    const fast = FastDecode.decodeIndex(raw)
+    if (fast !== undefined) return remember(fast, raw)
+    const value = yield* Schema.decodeUnknown(
+      ImageIndex,
+      parseOptions
+    )(raw).pipe(Effect.mapError((error) => fromParseError(path, error)))
+    return remember(value, raw)
+  })
 
 // Go's field order for a descriptor, so entries ocidx creates look like buildkit's.
 const descriptorKeyOrder = ["mediaType", "digest", "size", "urls", "annotations", "data", "platform", "artifactType"]
@@ -60,23 +76,40 @@ const invalidRefName = (path: string, position: number, value: string): DecodeEr
   })
 }
 
+/** Places an entry's issues under ["manifests", position], where they are in the file. */
+const atEntry = (error: DecodeError, position: number): DecodeError =>
+  new DecodeError({
+    ...error,
+    issues: error.issues.map((issue) => new DecodeIssue({ ...issue, path: ["manifests", position, ...issue.path] }))
+  })
+
 // Synchronous on purpose: this runs for every entry of an index that may hold 100k of them.
-const encodeEntry = (path: string, entry: Descriptor, position: number): Either.Either<unknown, DecodeError> => {
+const entryText = (path: string, entry: Descriptor, position: number): Either.Either<string, DecodeError> => {
+  const cached = texts.get(entry)
+  if (cached !== undefined) return Either.right(cached)
   const source = sources.get(entry)
-  if (source !== undefined) return Either.right(source)
-  return encodeDescriptor(entry).pipe(
-    Either.mapLeft((error) => fromParseError(path, error)),
-    Either.flatMap((encoded) => {
-      const refName = encoded.annotations?.[Annotations.refName]
-      return refName === undefined || isRefName(refName)
-        ? Either.right(ordered(encoded, descriptorKeyOrder))
-        : Either.left(invalidRefName(path, position, refName))
-    })
-  )
+  const encoded: Either.Either<unknown, DecodeError> =
+    source !== undefined
+      ? Either.right(source)
+      : encodeDescriptor(entry).pipe(
+          Either.mapLeft((error) => atEntry(fromParseError(path, error), position)),
+          Either.flatMap((value) => {
+            const refName = value.annotations?.[Annotations.refName]
+            return refName === undefined || isRefName(refName)
+              ? Either.right(ordered(value, descriptorKeyOrder))
+              : Either.left(invalidRefName(path, position, refName))
+          })
+        )
+  return Either.map(encoded, (value) => {
+    const text = JSON.stringify(value)
+    texts.set(entry, text)
+    return text
+  })
 }
 
 /**
- * Validates an index by encoding it and renders it as compact JSON, `schemaVersion` and `mediaType` first.
+ * Validates an index by encoding it and renders it as compact JSON, `schemaVersion` and `mediaType` first,
+ * other top-level fields in the order they were read.
  * @internal
  */
 export const encode = (path: string, index: ImageIndex): Effect.Effect<string, DecodeError> =>
@@ -84,10 +117,16 @@ export const encode = (path: string, index: ImageIndex): Effect.Effect<string, D
     const fields = yield* encodeIndexFields({ ...index, manifests: [] }).pipe(
       Either.mapLeft((error) => fromParseError(path, error))
     )
-    const manifests: Array<unknown> = []
-    for (const [i, entry] of index.manifests.entries()) manifests.push(yield* encodeEntry(path, entry, i))
+    const entries: Array<string> = []
+    for (const [i, entry] of index.manifests.entries()) entries.push(yield* entryText(path, entry, i))
     const source = sources.get(index)
     const keyOrder = Predicate.isObject(source) ? Object.keys(source) : Object.keys(fields)
-    const { schemaVersion: _, mediaType: __, ...rest } = ordered({ ...fields, manifests }, keyOrder)
-    return JSON.stringify({ schemaVersion: 2, mediaType: ociIndex, ...rest })
+    // An untouched subject is written as it was read, like an untouched entry.
+    const subject = index.subject ? (sources.get(index.subject) ?? fields.subject) : undefined
+    const { schemaVersion: _, mediaType: __, ...rest } = ordered({ ...fields, manifests: true, subject }, keyOrder)
+    const members = [`"schemaVersion":2`, `"mediaType":${JSON.stringify(ociIndex)}`]
+    for (const [key, value] of Object.entries(rest)) {
+      members.push(`${JSON.stringify(key)}:${key === "manifests" ? `[${entries.join(",")}]` : JSON.stringify(value)}`)
+    }
+    return `{${members.join(",")}}`
   })

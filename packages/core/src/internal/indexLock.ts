@@ -9,7 +9,8 @@ export const defaultTimeout = Duration.seconds(30)
 /** @internal */
 export const defaultSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("1 millis", 2).pipe(
   Schedule.jittered,
-  Schedule.union(Schedule.spaced("25 millis"))
+  // Waiters poll, so the cap is the latency a waiter adds after a release; 10 ms costs a waiter ~100 stats a second.
+  Schedule.union(Schedule.spaced("10 millis"))
 )
 
 class Busy extends Data.TaggedError("Busy")<{}> {}

@@ -4,7 +4,7 @@ import { Context, Effect, Option } from "effect"
 import * as BlobStore from "../BlobStore.js"
 import type { Descriptor } from "../Descriptor.js"
 import { UnreadableManifest, WriteError } from "../Errors.js"
-import type { Hasher } from "../Hasher.js"
+import { Hasher } from "../Hasher.js"
 import { ImageManifest } from "../ImageManifest.js"
 import { NestedIndex } from "../ImageIndex.js"
 import type { IndexLock } from "../IndexLock.js"
@@ -28,7 +28,12 @@ export const make = (options: {
     const index = yield* StoreIndex.make(options)
     const blobs = yield* BlobStore.make(options)
     const directory = options.directory
-    const context = Context.make(FileSystem.FileSystem, fs).pipe(Context.add(Path.Path, path))
+    const hasher = yield* Hasher
+    // verify hashes descriptors' embedded data itself, so it needs the Hasher too.
+    const context = Context.make(FileSystem.FileSystem, fs).pipe(
+      Context.add(Path.Path, path),
+      Context.add(Hasher, hasher)
+    )
 
     const content = (descriptor: Descriptor): Effect.Effect<Content, ContentFailure> =>
       Effect.gen(function* () {
@@ -49,7 +54,9 @@ export const make = (options: {
 
     const reachableFrom = (manifests: ReadonlyArray<Descriptor>, subject: Descriptor | undefined) =>
       Walk.reachable(roots(manifests, subject), content, (descriptor, error) =>
-        Effect.fail(new UnreadableManifest({ path: blobs.pathOf(descriptor.digest), digest: descriptor.digest, cause: error }))
+        Effect.fail(
+          new UnreadableManifest({ path: blobs.pathOf(descriptor.digest), digest: descriptor.digest, cause: error })
+        )
       )
 
     const reachable = Effect.flatMap(index.read, (read) => reachableFrom(read.manifests, read.subject))
@@ -64,7 +71,9 @@ export const make = (options: {
         for (let depth = 0; depth < 16 && MediaType.isIndex(current.mediaType); depth++) {
           const decoded = yield* content(current)
           if (decoded._tag !== "Index") return Option.some(current)
-          const found = decoded.index.manifests.find((entry) => entry.platform !== undefined && matches(entry.platform, platform))
+          const found = decoded.index.manifests.find(
+            (entry) => entry.platform !== undefined && matches(entry.platform, platform)
+          )
           if (!found) return Option.none()
           current = found
         }
@@ -87,7 +96,7 @@ export const make = (options: {
       yield* fs
         .makeDirectory(blobsDir, { recursive: true })
         .pipe(Effect.mapError((error) => new WriteError({ path: blobsDir, reason: ioReason(error), cause: error })))
-      yield* index.modify((current) => Effect.succeed([undefined, current] as const))
+      yield* index.init
     }).pipe(Effect.withSpan("Layout.init", { attributes: { directory } }))
 
     const deps: Gc.Deps = { directory, fs, path, index, blobs, content }

@@ -27,7 +27,9 @@ const reasons: Record<Errno, SystemErrorReason> = {
   EIO: "Unknown",
   EISDIR: "BadResource",
   ENOTDIR: "BadResource",
-  ENOTEMPTY: "Unknown"
+  ENOTEMPTY: "Unknown",
+  ELOOP: "Unknown",
+  EINVAL: "Unknown"
 }
 
 const normalize = (path: string): string => {
@@ -106,12 +108,41 @@ export const make = (): MemoryFileSystem => {
     blocks: Option.none()
   })
 
-  const resolve = (path: string, method: string, depth = 0): Effect.Effect<string, PlatformError> => {
-    const node = nodes.get(path)
-    if (node?.type !== "SymbolicLink") return Effect.succeed(path)
-    if (depth > 8) return fail("EIO", method, path)
-    const target = node.target.startsWith("/") ? node.target : `${parentOf(path)}/${node.target}`
-    return resolve(normalize(target), method, depth + 1)
+  /** Follows symlinks in every component of a path, as the kernel does (at most 16 hops, then ELOOP). */
+  const resolve = (path: string, method: string): Effect.Effect<string, PlatformError> => {
+    let pending = normalize(path)
+      .split("/")
+      .filter((part) => part !== "")
+    let resolved = "/"
+    let hops = 0
+    while (pending.length > 0) {
+      const [part = "", ...rest] = pending
+      const candidate = normalize(`${resolved}/${part}`)
+      const node = nodes.get(candidate)
+      if (node?.type === "SymbolicLink") {
+        if (++hops > 16) return fail("ELOOP", method, path)
+        const target = node.target.startsWith("/") ? node.target : `${resolved}/${node.target}`
+        pending = [
+          ...normalize(target)
+            .split("/")
+            .filter((p) => p !== ""),
+          ...rest
+        ]
+        resolved = "/"
+        continue
+      }
+      resolved = candidate
+      pending = rest
+    }
+    return Effect.succeed(resolved)
+  }
+
+  /** Resolves every component but the last, for operations on a link itself (remove, rename, readLink). */
+  const resolveParent = (path: string, method: string): Effect.Effect<string, PlatformError> => {
+    const normalized = normalize(path)
+    if (normalized === "/") return Effect.succeed("/")
+    const name = normalized.slice(normalized.lastIndexOf("/") + 1)
+    return Effect.map(resolve(parentOf(normalized), method), (parent) => normalize(`${parent}/${name}`))
   }
 
   const writeInto = (node: Extract<Node, { type: "File" }>, position: number, bytes: Uint8Array) => {
@@ -204,9 +235,11 @@ export const make = (): MemoryFileSystem => {
       return file
     })
 
-  const fileSystem = FileSystem.makeNoop({
+  // make() derives exists, stream, sink, readFileString and writeFileString from these, so they share the
+  // faults; makeNoop supplies failing stand-ins for what a layout never needs (watch, chown, ...).
+  const fileSystem = FileSystem.make({
+    ...FileSystem.makeNoop({}),
     access: (path) => Effect.asVoid(lookup(normalize(path), "access")),
-    exists: (path) => Effect.succeed(nodes.has(normalize(path))),
     chmod: (rawPath, mode) =>
       Effect.gen(function* () {
         const path = yield* resolve(normalize(rawPath), "chmod")
@@ -216,7 +249,7 @@ export const make = (): MemoryFileSystem => {
       }),
     makeDirectory: (rawPath, options) =>
       Effect.gen(function* () {
-        const path = normalize(rawPath)
+        const path = yield* resolveParent(rawPath, "makeDirectory")
         yield* gate("makeDirectory", "makeDirectory", path)
         const missing: Array<string> = []
         let cursor = path
@@ -257,12 +290,12 @@ export const make = (): MemoryFileSystem => {
       }),
     readLink: (rawPath) =>
       Effect.gen(function* () {
-        const node = yield* lookup(normalize(rawPath), "readLink")
+        const node = yield* lookup(yield* resolveParent(rawPath, "readLink"), "readLink")
         return node.type === "SymbolicLink" ? node.target : yield* fail("EIO", "readLink", rawPath)
       }),
     remove: (rawPath, options) =>
       Effect.gen(function* () {
-        const path = normalize(rawPath)
+        const path = yield* resolveParent(rawPath, "remove")
         yield* gate("remove", "remove", path)
         const node = yield* lookup(path, "remove")
         const children = [...nodes.keys()].filter((key) => key.startsWith(`${path}/`))
@@ -274,11 +307,26 @@ export const make = (): MemoryFileSystem => {
       }),
     rename: (rawFrom, rawTo) =>
       Effect.gen(function* () {
-        const from = normalize(rawFrom)
-        const to = normalize(rawTo)
+        const from = yield* resolveParent(rawFrom, "rename")
+        const to = yield* resolveParent(rawTo, "rename")
         yield* gate("rename", "rename", to)
         const node = yield* lookup(from, "rename")
         yield* requireParentDirectory(to, "rename")
+        if (from === to) return
+        const existing = nodes.get(to)
+        const childrenOf = (dir: string) => [...nodes.keys()].filter((key) => key.startsWith(`${dir}/`))
+        if (node.type === "Directory") {
+          if (to.startsWith(`${from}/`)) return yield* fail("EINVAL", "rename", to)
+          if (existing && existing.type !== "Directory") return yield* fail("ENOTDIR", "rename", to)
+          if (existing && childrenOf(to).length > 0) return yield* fail("ENOTEMPTY", "rename", to)
+          for (const child of childrenOf(from)) {
+            const moved = nodes.get(child)
+            nodes.delete(child)
+            if (moved) nodes.set(`${to}${child.slice(from.length)}`, moved)
+          }
+        } else if (existing?.type === "Directory") {
+          return yield* fail("EISDIR", "rename", to)
+        }
         nodes.delete(from)
         nodes.set(to, node)
       }),
@@ -290,7 +338,7 @@ export const make = (): MemoryFileSystem => {
       }),
     symlink: (target, rawPath) =>
       Effect.gen(function* () {
-        const path = normalize(rawPath)
+        const path = yield* resolveParent(rawPath, "symlink")
         yield* gate("symlink", "symlink", path)
         if (nodes.has(path)) return yield* fail("EEXIST", "symlink", path)
         yield* requireParentDirectory(path, "symlink")

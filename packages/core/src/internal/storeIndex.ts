@@ -11,6 +11,7 @@ import * as OciLayout from "../OciLayout.js"
 import type { NameOrTag } from "../Reference.js"
 import type { Options, StoreIndex } from "../StoreIndex.js"
 import { writeFileAtomic } from "./atomicWrite.js"
+import { sameBytes } from "./bytes.js"
 import { decodeJsonFile, decodeUnknown } from "./decode.js"
 import * as IndexCodec from "./indexCodec.js"
 import * as IndexOps from "./indexOps.js"
@@ -53,18 +54,47 @@ export const make = (options: Options) =>
       )
     const readIndexBytes = readIfExists(indexPath)
 
-    const decodeIndex = (bytes: Uint8Array) =>
-      IndexCodec.isBlank(bytes) ? Effect.succeed(ImageIndex.empty) : IndexCodec.decode(indexPath, bytes)
+    // What this store last wrote. Under the lock, a file with exactly these bytes is that index, so it is not
+    // parsed again; any other writer's change (even buildkit's same-size rewrite in place) fails the compare.
+    let lastWritten: { readonly bytes: Uint8Array; readonly index: ImageIndex.ImageIndex } | undefined
+
+    const decodeIndex = (bytes: Uint8Array) => {
+      if (lastWritten !== undefined && sameBytes(bytes, lastWritten.bytes)) return Effect.succeed(lastWritten.index)
+      return IndexCodec.isBlank(bytes) ? Effect.succeed(ImageIndex.empty) : IndexCodec.decode(indexPath, bytes)
+    }
+
+    /**
+     * Reads and decodes index.json. Text that is not JSON is read again a few times before it is an error:
+     * buildkit rewrites the file in place, and a reader whose lock file buildkit has just unlinked can catch
+     * that write half done. A file that is really corrupt fails the same way a few milliseconds later.
+     */
+    const readIndex = <E>(
+      onMissing: Effect.Effect<ImageIndex.ImageIndex, E>
+    ): Effect.Effect<
+      { readonly index: ImageIndex.ImageIndex; readonly bytes: Option.Option<Uint8Array> },
+      E | ReadError | DecodeError
+    > => {
+      const attempt = Effect.gen(function* () {
+        const bytes = yield* readIndexBytes
+        const index = Option.isNone(bytes) ? yield* onMissing : yield* decodeIndex(bytes.value)
+        return { index, bytes }
+      })
+      const isTorn = (error: E | ReadError | DecodeError) =>
+        error instanceof DecodeError && (error.reason === "json" || error.reason === "utf8")
+      // The pause waits for another process to finish its write, which a test clock cannot advance: it is
+      // real time, not Effect's Clock.
+      const pause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 5)))
+      const withRetries = (left: number): typeof attempt =>
+        left === 0 ? attempt : attempt.pipe(Effect.catchIf(isTorn, () => Effect.zipRight(pause, withRetries(left - 1))))
+      return withRetries(4)
+    }
 
     const read = Effect.scoped(
       Effect.gen(function* () {
         yield* checkDirectory
         yield* lock.acquire(lockPath, "shared")
-        const bytes = yield* readIndexBytes
-        if (Option.isNone(bytes)) {
-          return yield* new ReadError({ path: indexPath, reason: "not-found" })
-        }
-        return yield* decodeIndex(bytes.value)
+        const { index } = yield* readIndex(Effect.fail(new ReadError({ path: indexPath, reason: "not-found" })))
+        return index
       })
     ).pipe(Effect.withSpan("StoreIndex.read", { attributes: { directory } }))
 
@@ -93,6 +123,54 @@ export const make = (options: Options) =>
       )
     )
 
+    /** Writes index.json, and oci-layout first when it is missing, as buildkit does on every put. */
+    const writeIndex = (
+      json: string,
+      index: ImageIndex.ImageIndex,
+      previous: Option.Option<Uint8Array>,
+      createLayoutFile: boolean
+    ) =>
+      Effect.gen(function* () {
+        const durability = yield* CurrentDurability
+        if (createLayoutFile) {
+          yield* writeFileAtomic(layoutPath, encoder.encode(OciLayout.defaultContent), {
+            durability,
+            previous: Option.none()
+          })
+        }
+        const bytes = encoder.encode(json)
+        lastWritten = undefined
+        yield* writeFileAtomic(indexPath, bytes, { durability, previous })
+        lastWritten = { bytes, index }
+      })
+
+    /** Creates oci-layout and an empty index.json where missing; leaves existing valid ones alone. */
+    const init = Effect.scoped(
+      Effect.gen(function* () {
+        yield* checkDirectory
+        yield* lock.acquire(lockPath, "exclusive")
+        const createLayoutFile = yield* checkLayoutFile
+        // Validate what is there: init must not bless a corrupt index.
+        const { bytes } = yield* readIndex(Effect.succeed(ImageIndex.empty))
+        if (Option.isSome(bytes)) {
+          if (createLayoutFile) {
+            const durability = yield* CurrentDurability
+            yield* writeFileAtomic(layoutPath, encoder.encode(OciLayout.defaultContent), {
+              durability,
+              previous: Option.none()
+            })
+          }
+          return
+        }
+        yield* writeIndex(
+          yield* IndexCodec.encode(indexPath, ImageIndex.empty),
+          ImageIndex.empty,
+          bytes,
+          createLayoutFile
+        )
+      })
+    ).pipe(Effect.provide(context), Effect.withSpan("StoreIndex.init", { attributes: { directory } }))
+
     const modify = <A, E, R>(
       f: (index: ImageIndex.ImageIndex) => Effect.Effect<readonly [A, ImageIndex.ImageIndex], E, R>
     ) =>
@@ -101,31 +179,35 @@ export const make = (options: Options) =>
           yield* checkDirectory
           yield* lock.acquire(lockPath, "exclusive")
           const createLayoutFile = yield* checkLayoutFile
-          const bytes = yield* readIndexBytes
-          const current = Option.isSome(bytes) ? yield* decodeIndex(bytes.value) : ImageIndex.empty
+          const { bytes, index: current } = yield* readIndex(Effect.succeed(ImageIndex.empty))
           const [result, next] = yield* f(current)
-          const indexChanged = next !== current || Option.isNone(bytes)
-          if (!indexChanged && !createLayoutFile) return result
+          if (next === current) return result
           const json = yield* IndexCodec.encode(`${indexPath} (the new index)`, next)
-          const durability = yield* CurrentDurability
-          if (createLayoutFile) {
-            yield* writeFileAtomic(layoutPath, encoder.encode(OciLayout.defaultContent), { durability })
-          }
-          if (indexChanged) yield* writeFileAtomic(indexPath, encoder.encode(json), { durability })
+          yield* writeIndex(json, next, bytes, createLayoutFile)
           return result
         })
       ).pipe(Effect.provide(context), Effect.withSpan("StoreIndex.modify", { attributes: { directory } }))
 
     const decodeInput = decodeUnknown(Descriptor, "the descriptor given to put")
 
-    const put = (descriptor: DescriptorInput, names: ReadonlyArray<NameOrTag> = []) =>
-      decodeInput(descriptor).pipe(
+    const putAll = (
+      requests: ReadonlyArray<{ readonly descriptor: DescriptorInput; readonly names?: ReadonlyArray<NameOrTag> }>
+    ) =>
+      Effect.forEach(requests, (request) =>
+        Effect.map(decodeInput(request.descriptor), (descriptor) => ({ descriptor, names: request.names ?? [] }))
+      ).pipe(
         Effect.flatMap((decoded) =>
           modify((index) => {
-            const { added, index: next } = IndexOps.put(index, decoded, names)
+            const { added, index: next } = IndexOps.putAll(index, decoded)
             return Effect.succeed([added, next] as const)
           })
         ),
+        Effect.withSpan("StoreIndex.putAll", { attributes: { directory, count: requests.length } })
+      )
+
+    const put = (descriptor: DescriptorInput, names: ReadonlyArray<NameOrTag> = []) =>
+      putAll([{ descriptor, names }]).pipe(
+        Effect.map((added) => added[0] ?? []),
         Effect.withSpan("StoreIndex.put", { attributes: { directory } })
       )
 
@@ -143,7 +225,9 @@ export const make = (options: Options) =>
       list: Effect.map(read, (index) => index.manifests),
       get: (x) => Effect.map(read, (index) => IndexOps.get(index, x)),
       getSingle: Effect.map(read, IndexOps.getSingle),
+      init,
       put,
+      putAll,
       remove,
       modify
     }

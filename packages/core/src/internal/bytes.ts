@@ -1,0 +1,8 @@
+/** @internal */
+
+/** Byte-for-byte equality. @internal */
+export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
