@@ -7,6 +7,8 @@ export default defineProject({
   ssr: { resolve: { conditions: ["@ocidx/source"] } },
   test: {
     include: ["test/**/*.test.ts"],
+    // Bundles the child-process programs of the multi-process tests once per run (Node 20 cannot run .ts).
+    globalSetup: ["test/support/bundle.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000
   }

@@ -1,12 +1,13 @@
 /**
  * Everything `@ocidx/core` needs on Node in one layer: the file system and paths from
- * `@effect/platform-node`, the flock(2) `IndexLock`, and the durability of writes.
+ * `@effect/platform-node`, the flock(2) `IndexLock`, the `node:crypto` `Hasher`, and the durability of writes.
  *
  * @since 0.1.0
  */
 import type { FileSystem } from "@effect/platform/FileSystem"
 import type { Path } from "@effect/platform/Path"
 import type * as CoreDurability from "@ocidx/core/Durability"
+import type { Hasher } from "@ocidx/core/Hasher"
 import type { IndexLock } from "@ocidx/core/IndexLock"
 import type { Layer } from "effect"
 import * as internal from "./internal/nodeServices.js"
@@ -36,10 +37,10 @@ export interface Options extends NodeIndexLock.Options {
  * @since 0.1.0
  * @category model
  */
-export type NodeServices = FileSystem | Path | IndexLock | CoreDurability.CurrentDurability
+export type NodeServices = FileSystem | Path | IndexLock | Hasher | CoreDurability.CurrentDurability
 
 /**
- * Provides `FileSystem`, `Path`, the flock(2) `IndexLock` and the durability setting.
+ * Provides `FileSystem`, `Path`, the flock(2) `IndexLock`, the `node:crypto` `Hasher` and the durability setting.
  *
  * @since 0.1.0
  * @category layer

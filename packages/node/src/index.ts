@@ -1,7 +1,9 @@
 /**
- * @ocidx/node: the Node layers for ocidx, the real file system and a buildkit-compatible flock(2) lock.
+ * @ocidx/node: the Node layers for @ocidx/core — the real file system, the buildkit-compatible flock(2)
+ * lock and a streaming hasher.
  *
  * @since 0.1.0
  */
+export * as NodeHasher from "./NodeHasher.js"
 export * as NodeIndexLock from "./NodeIndexLock.js"
 export * as NodeServices from "./NodeServices.js"

@@ -126,6 +126,32 @@ describe("NodeIndexLock", () => {
       })
     )
 
+    it.scopedLive(
+      "writers also hold the layout directory: another writer's directory lock makes them wait, readers pass",
+      () =>
+        Effect.gen(function* () {
+          const dir = yield* tempDir
+          const lockPath = NodePath.join(dir, lockFile)
+          // Another ocidx writer, as a process: it holds the directory, whatever happens to index.json.lock.
+          const holder = yield* holdFlock(dir, "exclusive", "10 seconds")
+
+          yield* takeOnce(NodeIndexLock.make({ lockTimeout: 0 }), lockPath, "shared")
+          const error = yield* lockFailure(NodeIndexLock.make({ lockTimeout: "200 millis" }), lockPath, "exclusive")
+          expect(error.reason).toBe("timeout")
+          // The lock file itself was free all along: only the directory kept the writer out.
+          expect(yield* canFlock(lockPath, "exclusive")).toBe(true)
+
+          yield* holder.kill
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              yield* NodeIndexLock.make({ lockTimeout: 0 }).acquire(lockPath, "exclusive")
+              expect(yield* canFlock(dir, "exclusive")).toBe(false)
+            })
+          )
+          expect(yield* canFlock(dir, "exclusive")).toBe(true)
+        })
+    )
+
     it.scopedLive("holds locks that util-linux flock sees", () =>
       Effect.gen(function* () {
         const lockPath = NodePath.join(yield* tempDir, lockFile)
@@ -213,16 +239,29 @@ describe("NodeIndexLock", () => {
             let locks = 0
             let opens = 0
             let closes = 0
+            // Counts only the lock file's descriptors: writers also lock the directory, which is not under test.
+            const lockFileFds = new Set<number>()
             // Another party unlinks (and maybe recreates) the file between ocidx's flock and its inode check.
             const syscalls: internal.LockSyscalls = {
               ...internal.nodeSyscalls,
               open: (path, flags, mode) =>
-                internal.nodeSyscalls.open(path, flags, mode).pipe(Effect.tap(() => opens++)),
-              close: (fd) => internal.nodeSyscalls.close(fd).pipe(Effect.tap(() => closes++)),
+                internal.nodeSyscalls.open(path, flags, mode).pipe(
+                  Effect.tap((fd) => {
+                    if (path !== lockPath) return
+                    lockFileFds.add(fd)
+                    opens++
+                  })
+                ),
+              close: (fd) =>
+                internal.nodeSyscalls.close(fd).pipe(
+                  Effect.tap(() => {
+                    if (lockFileFds.delete(fd)) closes++
+                  })
+                ),
               flock: (fd, operation) =>
                 internal.nodeSyscalls.flock(fd, operation).pipe(
                   Effect.tap(() => {
-                    if (operation & internal.LOCK_UN) return
+                    if (operation & internal.LOCK_UN || !lockFileFds.has(fd)) return
                     locks++
                     if (locks > 1) return
                     NodeFs.unlinkSync(lockPath)
@@ -396,6 +435,8 @@ describe("NodeIndexLock", () => {
     const failingOpen =
       (readWrite: string, readOnly: string | undefined): internal.LockSyscalls["open"] =>
       (_, flags) => {
+        // The layout directory itself opens read-only, which these file systems allow.
+        if (flags === internal.directoryFlags) return Effect.succeed(fd)
         if (flags === internal.openFlags) return Effect.fail(errno(readWrite))
         return readOnly === undefined ? Effect.succeed(fd) : Effect.fail(errno(readOnly))
       }
@@ -485,8 +526,14 @@ describe("NodeIndexLock", () => {
         const { calls, lock } = fake({ stat: () => Effect.fail(errno("ENOENT")) })
         const error = yield* lockFailure(lock, "/layout/index.json.lock", "exclusive")
         expect(error.reason).toBe("timeout")
-        expect(calls.slice(1)).toEqual([
+        // The directory is locked first and let go last; the lock file in between is let go as well.
+        expect(calls).toEqual([
+          `open /layout ${internal.directoryFlags}`,
           `flock ${internal.LOCK_EX | internal.LOCK_NB}`,
+          `open /layout/index.json.lock ${internal.openFlags}`,
+          `flock ${internal.LOCK_EX | internal.LOCK_NB}`,
+          `flock ${internal.LOCK_UN}`,
+          "close",
           `flock ${internal.LOCK_UN}`,
           "close"
         ])
@@ -507,7 +554,8 @@ describe("NodeIndexLock", () => {
           Effect.provide(Logger.add(logger))
         )
         assert.isTrue(Exit.isSuccess(exit))
-        expect(warnings).toHaveLength(2)
+        // An unlock and a close warning each for the lock file and for the layout directory.
+        expect(warnings).toHaveLength(4)
       })
     )
   })

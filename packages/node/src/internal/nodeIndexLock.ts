@@ -1,5 +1,6 @@
 /** @internal */
 import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
 import { LockError } from "@ocidx/core/Errors"
 import * as IndexLock from "@ocidx/core/IndexLock"
 import type { Duration } from "effect"
@@ -46,6 +47,9 @@ export const readOnlyFlags: number = NodeFs.constants.O_RDONLY | NodeFs.constant
 
 /** @internal */
 export const lockFileMode = 0o644
+
+/** A directory opened only to be locked. @internal */
+export const directoryFlags: number = NodeFs.constants.O_RDONLY | NodeFs.constants.O_DIRECTORY
 
 const toErrnoException = (error: unknown): NodeJS.ErrnoException =>
   error instanceof Error ? error : new Error(String(error))
@@ -158,7 +162,57 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
       Effect.mapError((error) => new LockError({ path: lockPath, reason: "io", cause: error }))
     )
 
+  /**
+   * Writers also hold the layout directory, which nobody unlinks. buildkit unlocks index.json.lock and then
+   * unlinks it; an ocidx writer that locked in between passes the inode check, yet a second ocidx writer
+   * then creates and locks a new file. The directory lock keeps ocidx writers apart through that gap; the
+   * index.json.lock flock still keeps them apart from buildkit. `Some(release)` when held, or when the file
+   * system cannot flock a directory (fcntl-emulated NFS): then only the lock file guards, as in buildkit.
+   */
+  const lockDirectory = (lockPath: string): Effect.Effect<Option.Option<Effect.Effect<void>>, LockError> => {
+    const directory = NodePath.dirname(lockPath)
+    return syscalls.open(directory, directoryFlags, 0).pipe(
+      Effect.mapError(
+        (error) => new LockError({ path: lockPath, reason: isGone(error) ? "not-found" : "io", cause: error })
+      ),
+      Effect.flatMap((fd) =>
+        syscalls.flock(fd, LOCK_EX | LOCK_NB).pipe(
+          Effect.as(Option.some(release(fd, directory))),
+          Effect.catchAll((error) =>
+            closeQuietly(fd, directory).pipe(
+              Effect.as(isWouldBlock(error) ? Option.none() : Option.some(Effect.void)),
+              Effect.tap(() =>
+                isWouldBlock(error)
+                  ? Effect.void
+                  : Effect.logDebug("cannot flock the layout directory; relying on the lock file alone").pipe(
+                      Effect.annotateLogs({ directory, error: error.code ?? error.message })
+                    )
+              )
+            )
+          )
+        )
+      )
+    )
+  }
+
   const tryAcquire = (
+    lockPath: string,
+    mode: IndexLock.LockMode
+  ): Effect.Effect<Option.Option<Effect.Effect<void>>, LockError> =>
+    mode === "shared"
+      ? tryAcquireFile(lockPath, mode)
+      : Effect.gen(function* () {
+          const directoryLock = yield* lockDirectory(lockPath)
+          if (Option.isNone(directoryLock)) return Option.none()
+          const fileLock = yield* tryAcquireFile(lockPath, mode).pipe(Effect.tapError(() => directoryLock.value))
+          if (Option.isNone(fileLock)) {
+            yield* directoryLock.value
+            return Option.none()
+          }
+          return Option.some(Effect.zipRight(fileLock.value, directoryLock.value))
+        }).pipe(Effect.uninterruptible)
+
+  const tryAcquireFile = (
     lockPath: string,
     mode: IndexLock.LockMode
   ): Effect.Effect<Option.Option<Effect.Effect<void>>, LockError> =>

@@ -4,8 +4,10 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import type { FileSystem } from "@effect/platform/FileSystem"
 import type { Path } from "@effect/platform/Path"
 import * as Durability from "@ocidx/core/Durability"
+import type { Hasher } from "@ocidx/core/Hasher"
 import type { IndexLock } from "@ocidx/core/IndexLock"
 import { Layer } from "effect"
+import * as NodeHasher from "../NodeHasher.js"
 import * as NodeIndexLock from "./nodeIndexLock.js"
 
 /** @internal */
@@ -14,10 +16,13 @@ export interface Options extends NodeIndexLock.Options {
 }
 
 /** @internal */
-export const layer = (options?: Options): Layer.Layer<FileSystem | Path | IndexLock | Durability.CurrentDurability> =>
+export const layer = (
+  options?: Options
+): Layer.Layer<FileSystem | Path | IndexLock | Hasher | Durability.CurrentDurability> =>
   Layer.mergeAll(
     NodeFileSystem.layer,
     NodePath.layer,
     NodeIndexLock.layer(options),
+    NodeHasher.layer,
     Layer.succeed(Durability.CurrentDurability, options?.durability ?? "full")
   )
