@@ -3,9 +3,11 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { Annotations } from "./Annotations.js"
 import { Digest } from "./Digest.js"
+import type { DecodeError } from "./Errors.js"
+import * as decode from "./internal/decode.js"
 import * as rules from "./internal/rules.js"
 import { MediaType } from "./MediaType.js"
 import { Platform } from "./Platform.js"
@@ -100,3 +102,24 @@ export type DescriptorInput = typeof Descriptor.Encoded
  */
 export const annotation = (descriptor: Descriptor, key: string): string | undefined =>
   descriptor.annotations && Object.hasOwn(descriptor.annotations, key) ? descriptor.annotations[key] : undefined
+
+/**
+ * Validates input as a descriptor: every problem is reported, fields ocidx does not model are kept. `source`
+ * names where the input came from (a file, "the --descriptor argument") in the error.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeUnknown =
+  (source: string) =>
+  (input: unknown): Effect.Effect<Descriptor, DecodeError> =>
+    decode.decodeUnknown(Descriptor, source)(input)
+
+/**
+ * Parses and validates a descriptor from JSON bytes (UTF-8), as read from a file or standard input.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeJson = (source: string, bytes: Uint8Array): Effect.Effect<Descriptor, DecodeError> =>
+  Effect.map(decode.decodeJsonFile(Descriptor, source, bytes), ({ value }) => value)

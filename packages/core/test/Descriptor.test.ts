@@ -219,3 +219,30 @@ describe("Descriptor", () => {
     )
   })
 })
+
+describe("Descriptor.decodeUnknown and decodeJson", () => {
+  const valid = {
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    digest: `sha256:${"c".repeat(64)}`,
+    size: 3,
+    "vnd.example.extra": true
+  }
+
+  it.effect("decode input and JSON bytes, keeping unknown fields", () =>
+    Effect.gen(function* () {
+      expect(yield* Descriptor.decodeUnknown("the input")(valid)).toEqual(valid)
+      const bytes = new TextEncoder().encode(JSON.stringify(valid))
+      expect(yield* Descriptor.decodeJson("descriptor.json", bytes)).toEqual(valid)
+    })
+  )
+
+  it.effect("name the source and the field in the DecodeError", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Descriptor.decodeUnknown("the --descriptor argument")({ ...valid, size: -1 }))
+      expect(error).toMatchObject({ _tag: "DecodeError", reason: "schema", path: "the --descriptor argument" })
+      expect(error.issues.map((issue) => issue.path)).toEqual([["size"]])
+      const notJson = yield* Effect.flip(Descriptor.decodeJson("d.json", new TextEncoder().encode("{")))
+      expect(notJson).toMatchObject({ _tag: "DecodeError", reason: "json", path: "d.json" })
+    })
+  )
+})
