@@ -5,7 +5,7 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Option, Random } from "effect"
+import { Effect, Exit, Option, Random, type Scope } from "effect"
 import type { Durability } from "../Durability.js"
 import { WriteError } from "../Errors.js"
 import { ioReason, isNotFound } from "./platformError.js"
@@ -38,6 +38,24 @@ export const removeQuietly = (file: string): Effect.Effect<void, never, FileSyst
   Effect.flatMap(FileSystem.FileSystem, (fs) => Effect.ignore(fs.remove(file)))
 
 /**
+ * Creates `temp` exclusively, for the life of the scope, and removes it if the scope fails. The exclusive
+ * create makes the name ours, so only then may a failure remove it; open and cleanup are one step, so an
+ * interruption cannot fall between them and leave the file behind.
+ * @internal
+ */
+export const createTemp = (
+  temp: string,
+  mode: number
+): Effect.Effect<FileSystem.File, PlatformError, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    Effect.uninterruptible(
+      Effect.tap(fs.open(temp, { flag: "wx", mode }), () =>
+        Effect.addFinalizer((exit) => (Exit.isFailure(exit) ? removeQuietly(temp) : Effect.void))
+      )
+    )
+  )
+
+/**
  * Replaces `target` with `content`. `previous` is what the target held (None: it did not exist): when the
  * final directory fsync fails, the target is put back as it was, so a failed write never leaves a change
  * behind.
@@ -65,13 +83,9 @@ export const writeFileAtomic = (
     const replaceWith = (bytes: Uint8Array) =>
       Effect.gen(function* () {
         const temp = yield* tempPathFor(target)
-        // The exclusive create makes the name ours; only after it succeeded may a failure remove it.
         yield* Effect.scoped(
-          Effect.flatMap(fs.open(temp, { flag: "wx", mode }), (file) =>
-            file.writeAll(bytes).pipe(
-              Effect.zipRight(durable ? file.sync : Effect.void),
-              Effect.onError(() => removeQuietly(temp))
-            )
+          Effect.flatMap(createTemp(temp, mode), (file) =>
+            Effect.zipRight(file.writeAll(bytes), durable ? file.sync : Effect.void)
           )
         )
         yield* fs.chmod(temp, mode).pipe(

@@ -1,13 +1,13 @@
 /** @internal */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Context, Effect, Exit, Option, Stream } from "effect"
+import { Context, Effect, Option, Stream } from "effect"
 import type { BlobInfo, BlobStore, PutOptions } from "../BlobStore.js"
 import * as Digest from "../Digest.js"
 import { CurrentDurability } from "../Durability.js"
 import { BlobNotFound, DecodeError, DecodeIssue, DigestMismatch, ReadError, WriteError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
-import { removeQuietly, syncDirectory, tempPathFor, tempSuffix } from "./atomicWrite.js"
+import { createTemp, removeQuietly, syncDirectory, tempPathFor, tempSuffix } from "./atomicWrite.js"
 import { ioReason, isNotFound } from "./platformError.js"
 
 /** @internal */
@@ -91,9 +91,7 @@ export const make = (options: { readonly directory: string }) =>
         let size = 0
         const written = Effect.scoped(
           Effect.gen(function* () {
-            const file = yield* fs.open(temp, { flag: "wx", mode: 0o644 }).pipe(Effect.mapError(writeError(temp)))
-            // Only once the exclusive create succeeded is the temp name ours to remove on failure.
-            yield* Effect.addFinalizer((exit) => (Exit.isFailure(exit) ? removeQuietly(temp) : Effect.void))
+            const file = yield* createTemp(temp, 0o644).pipe(Effect.mapError(writeError(temp)))
             const writeChunk = (chunk: Uint8Array) => {
               hash.update(chunk)
               size += chunk.length

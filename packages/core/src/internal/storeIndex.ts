@@ -52,7 +52,17 @@ export const make = (options: Options) =>
         Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<Uint8Array>())),
         Effect.mapError(readError(file))
       )
-    const readIndexBytes = readIfExists(indexPath)
+    // index.json must be a regular file: opening a FIFO there would block a thread, and the process, for good.
+    const readIndexBytes = fs.stat(indexPath).pipe(
+      Effect.map((info) => Option.some(info.type)),
+      Effect.catchIf(isNotFound, () => Effect.succeedNone),
+      Effect.mapError(readError(indexPath)),
+      Effect.flatMap((type) =>
+        Option.isSome(type) && type.value !== "File"
+          ? Effect.fail(new ReadError({ path: indexPath, reason: "not-a-file", cause: type.value }))
+          : readIfExists(indexPath)
+      )
+    )
 
     // What this store last wrote. Under the lock, a file with exactly these bytes is that index, so it is not
     // parsed again; any other writer's change (even buildkit's same-size rewrite in place) fails the compare.
