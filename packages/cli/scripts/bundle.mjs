@@ -1,11 +1,26 @@
-// Bundles the CLI into one ESM file. Workspace packages are read from their TypeScript sources
-// (the "@ocidx/source" export condition), so the bundle needs no tsc build first.
+// Bundles the CLI into ESM files under dist/. Workspace packages are read from their TypeScript sources
+// (the "@ocidx/source" export condition), so the bundle needs no tsc build first. Code splitting keeps
+// start-up cheap: what only some commands need (the flock binding, the store) is a separate chunk loaded on
+// demand, so `ocidx --version` never loads the native addon.
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
 
+const packageDir = NodePath.dirname(NodePath.dirname(fileURLToPath(import.meta.url)))
+const outdir = NodePath.join(packageDir, "dist")
+
+// Chunks are content-hashed: remove the old ones so dist/ holds exactly one build.
+NodeFs.rmSync(NodePath.join(outdir, "chunks"), { recursive: true, force: true })
+
 await build({
-  entryPoints: ["src/bin.ts"],
-  outfile: "dist/ocidx.mjs",
+  absWorkingDir: packageDir,
+  entryPoints: { ocidx: "src/bin.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".mjs" },
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
+  splitting: true,
   platform: "node",
   format: "esm",
   target: "node20",

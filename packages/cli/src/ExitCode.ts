@@ -1,0 +1,157 @@
+/**
+ * The exit codes of `ocidx` (sysexits, so scripts can branch) and the mapping from every failure to one.
+ * The table is a contract (DESIGN.md "Exit codes"): change it only through an issue.
+ *
+ * @since 0.1.0
+ */
+import type { ValidationError } from "@effect/cli/ValidationError"
+import { isValidationError } from "@effect/cli/ValidationError"
+import type {
+  BlobNotFound,
+  DecodeError,
+  DigestMismatch,
+  InvalidReference,
+  LockError,
+  ReadError,
+  UnreadableManifest,
+  WriteError
+} from "@ocidx/core/Errors"
+import { Cause, Option } from "effect"
+import type { BrokenPipe, InvalidInput, NotFound, UsageError, VerifyFailed } from "./CliError.js"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const ExitCode = {
+  /** Success. */
+  ok: 0,
+  /** Not found (get/rm/cat of a name that is not there), or `verify` found errors. */
+  notFound: 1,
+  /** Usage error: bad flags or arguments. */
+  usage: 2,
+  /** Invalid data (EX_DATAERR): a `DecodeError`, an invalid digest, size or reference given or found. */
+  dataError: 65,
+  /** Internal error (EX_SOFTWARE): a defect. */
+  software: 70,
+  /** I/O error (EX_IOERR): `ReadError`, `WriteError`, or a lock that cannot be taken on this file system. */
+  ioError: 74,
+  /** The lock was not acquired in time (EX_TEMPFAIL): try again later. */
+  tempFail: 75,
+  /** Interrupted by SIGINT (128 + 2). */
+  sigint: 130,
+  /** Stopped by SIGTERM (128 + 15). */
+  sigterm: 143,
+  /** Standard output closed by its reader, as if killed by SIGPIPE (128 + 13). */
+  brokenPipe: 141
+} as const
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+/**
+ * Everything a command can fail with.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export type Failure =
+  | LockError
+  | ReadError
+  | WriteError
+  | DecodeError
+  | InvalidReference
+  | BlobNotFound
+  | DigestMismatch
+  | UnreadableManifest
+  | NotFound
+  | UsageError
+  | InvalidInput
+  | VerifyFailed
+  | BrokenPipe
+
+/**
+ * The exit code for a failure.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
+  if (isValidationError(failure)) return ExitCode.usage
+  switch (failure._tag) {
+    case "NotFound":
+    case "BlobNotFound":
+      return ExitCode.notFound
+    case "VerifyFailed":
+      return failure.lockBusy ? ExitCode.tempFail : ExitCode.notFound
+    case "UsageError":
+      return ExitCode.usage
+    case "DecodeError":
+    case "InvalidReference":
+    case "DigestMismatch":
+    case "UnreadableManifest":
+    case "InvalidInput":
+      return ExitCode.dataError
+    case "ReadError":
+    case "WriteError":
+      return ExitCode.ioError
+    case "LockError":
+      // Only a busy lock is worth retrying; a read-only or forbidden lock file is an I/O problem.
+      return failure.reason === "timeout" ? ExitCode.tempFail : ExitCode.ioError
+    case "BrokenPipe":
+      return ExitCode.brokenPipe
+  }
+}
+
+/**
+ * What to tell the user about a failure, or `None` when it has been told already (@effect/cli prints its
+ * own usage errors, and a reader that closed stdout wants silence).
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const messageOf = (failure: Failure | ValidationError): Option.Option<string> => {
+  if (isValidationError(failure) || failure._tag === "BrokenPipe") return Option.none()
+  return Option.some(failure.message)
+}
+
+/**
+ * How a run ended: the exit code and the message for standard error, if any.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface Outcome {
+  readonly code: ExitCode
+  readonly message: Option.Option<string>
+}
+
+/**
+ * The outcome of a run that failed. A defect (a bug, not a domain error) is exit 70 with the full cause
+ * and a request for a bug report; interruption is exit 130 (`bin.ts` reports the signal's own code).
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const fromCause = (cause: Cause.Cause<Failure | ValidationError>): Outcome => {
+  if (Cause.isInterruptedOnly(cause)) return { code: ExitCode.sigint, message: Option.none() }
+  if (Cause.isDie(cause)) return { code: ExitCode.software, message: Option.some(defectMessage(cause)) }
+  return Option.match(Cause.failureOption(cause), {
+    onNone: () => ({ code: ExitCode.software, message: Option.some(defectMessage(cause)) }),
+    onSome: (failure) => ({ code: fromFailure(failure), message: messageOf(failure) })
+  })
+}
+
+/**
+ * The text printed for a defect: what happened, and what to do about it.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const defectMessage = (cause: Cause.Cause<unknown>): string =>
+  `internal error (a bug in ocidx): ${Cause.pretty(cause)}\n` +
+  "Please report a bug with the command you ran and this message. Every write is atomic, so the layout holds " +
+  "either the old or the new index.json."

@@ -1,0 +1,181 @@
+/**
+ * The arguments and options several commands share, and the parsers behind them. A value @effect/cli can
+ * reject while parsing (a duration, a platform, `k=v`) is a usage error (exit 2), reported once by
+ * @effect/cli; digests and sizes are checked by the commands, because an invalid one is invalid data (65).
+ *
+ * @since 0.1.0
+ */
+import * as Args from "@effect/cli/Args"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import type { PlatformSelector } from "@ocidx/core/Platform"
+import * as Platform from "@ocidx/core/Platform"
+import { Duration, Effect, Either } from "effect"
+
+const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
+
+/**
+ * Parses a lock timeout: `0`, or a number with a unit, `500ms`, `30s`, `2m`, `1h`.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseDuration = (text: string): Either.Either<Duration.Duration, string> => {
+  const trimmed = text.trim()
+  if (/^0+(?:\.0+)?$/.test(trimmed)) return Either.right(Duration.zero)
+  const match = durationPattern.exec(trimmed)
+  if (!match) {
+    return Either.left(
+      `"${text}" is not a duration: use 0 (do not wait) or a number with a unit, e.g. 500ms, 30s, 2m or 1h`
+    )
+  }
+  const amount = Number(match[1])
+  switch (match[2]) {
+    case "ms":
+      return Either.right(Duration.millis(amount))
+    case "s":
+      return Either.right(Duration.seconds(amount))
+    case "m":
+      return Either.right(Duration.minutes(amount))
+    default:
+      return Either.right(Duration.hours(amount))
+  }
+}
+
+/**
+ * Parses an annotation given as `key=value` (the value may be empty and may contain `=`).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseAnnotation = (text: string): Either.Either<readonly [string, string], string> => {
+  const equals = text.indexOf("=")
+  if (equals <= 0) return Either.left(`"${text}" is not an annotation: use key=value, e.g. org.example.team=infra`)
+  return Either.right([text.slice(0, equals), text.slice(equals + 1)] as const)
+}
+
+const usageError = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
+
+/** An option value checked while parsing; a bad one is a usage error that @effect/cli prints once. */
+const parsedWith =
+  <A>(parse: (text: string) => Either.Either<A, string>, flag: string) =>
+  (text: string): Effect.Effect<A, ValidationError.ValidationError> =>
+    Either.match(parse(text), {
+      onLeft: (problem) => Effect.fail(usageError(`--${flag}: ${problem}`)),
+      onRight: Effect.succeed
+    })
+
+const checkPositional = (value: string, allowStdin: boolean): Effect.Effect<string, HelpDoc.HelpDoc> =>
+  value.startsWith("-") && !(allowStdin && value === "-")
+    ? Effect.fail(HelpDoc.p(`unknown option "${value}"; run with --help to see the options`))
+    : Effect.succeed(value)
+
+/**
+ * A positional argument. Anything starting with `-` here is an option @effect/cli did not recognise (it
+ * would otherwise be taken as a value): reject it as a usage error. `-` alone is allowed where it means
+ * standard input.
+ *
+ * @since 0.1.0
+ * @category args
+ */
+export const positional = (name: string, description: string, options?: { readonly allowStdin?: boolean }) =>
+  Args.text({ name }).pipe(
+    Args.withDescription(description),
+    Args.mapEffect((value) => checkPositional(value, options?.allowStdin === true))
+  )
+
+/**
+ * A positional argument given `min` or more times, checked as `positional` checks one.
+ *
+ * @since 0.1.0
+ * @category args
+ */
+export const positionals = (name: string, description: string, min: number) =>
+  Args.text({ name }).pipe(
+    Args.withDescription(description),
+    (args) => (min === 0 ? Args.repeated(args) : Args.atLeast(args, min)),
+    Args.mapEffect((values) => Effect.forEach(values, (value) => checkPositional(value, false)))
+  )
+
+/**
+ * The layout directory, the first argument of every command.
+ *
+ * @since 0.1.0
+ * @category args
+ */
+export const directory = positional("dir", "The OCI image-layout directory.")
+
+/**
+ * `--lock-timeout`: how long to wait for the index lock. Accepted before the command name (global) and
+ * after it; the command's own wins.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const lockTimeout = Options.text("lock-timeout").pipe(
+  Options.withPseudoName("duration"),
+  Options.withDescription(
+    "How long to wait for the index lock held by another process (e.g. buildkit): 500ms, 30s, 2m; 0 = do not wait. Default 30s."
+  ),
+  Options.mapEffect(parsedWith(parseDuration, "lock-timeout")),
+  Options.optional
+)
+
+/**
+ * The lock timeout when none is given.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultLockTimeout: Duration.Duration = Duration.seconds(30)
+
+/**
+ * `--json`: one JSON document on stdout.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const json = Options.boolean("json").pipe(
+  Options.withDescription("Print one JSON document on stdout instead of text.")
+)
+
+/**
+ * `--platform os/arch[/variant]`.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const platform = (description: string) =>
+  Options.text("platform").pipe(
+    Options.withPseudoName("os/arch[/variant]"),
+    Options.withDescription(description),
+    Options.mapEffect(parsedWith<PlatformSelector>(Platform.parseSelector, "platform")),
+    Options.optional
+  )
+
+/**
+ * `--media-type`, defaulting to the OCI image manifest.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const mediaType = (description: string) =>
+  Options.text("media-type").pipe(
+    Options.withPseudoName("media-type"),
+    Options.withDescription(description),
+    Options.withDefault("application/vnd.oci.image.manifest.v1+json")
+  )
+
+/**
+ * `--annotation k=v`, repeatable.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const annotations = Options.text("annotation").pipe(
+  Options.withPseudoName("key=value"),
+  Options.withDescription("An annotation to set on the entry; repeat for more."),
+  Options.repeated,
+  Options.mapEffect((values) => Effect.forEach(values, parsedWith(parseAnnotation, "annotation")))
+)

@@ -1,0 +1,176 @@
+/**
+ * How ocidx shows things: human tables, JSON documents, sizes (`1.2 MiB`) and short digests
+ * (`sha256:abcd1234ef56`). Pure functions; the commands decide where the text goes.
+ *
+ * @since 0.1.0
+ */
+import * as Annotations from "@ocidx/core/Annotations"
+import type { Descriptor } from "@ocidx/core/Descriptor"
+import { annotation } from "@ocidx/core/Descriptor"
+import type { Finding, GcReport, VerifyReport } from "@ocidx/core/Layout"
+import type { PlatformSelector } from "@ocidx/core/Platform"
+import * as Platform from "@ocidx/core/Platform"
+
+const units = ["KiB", "MiB", "GiB", "TiB", "PiB"] as const
+
+/**
+ * A byte count for people: `532 B`, `1.2 KiB`, `34.0 MiB` (binary units, one decimal).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatSize = (bytes: number): string => {
+  if (bytes < 1024) return `${bytes} B`
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  // 1023.96 KiB would round to "1024.0 KiB": show it as the next unit.
+  if (value.toFixed(1) === "1024.0" && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}
+
+/**
+ * A digest shortened for tables: the algorithm and the first 12 characters, `sha256:abcd1234ef56`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const shortDigest = (digest: string): string => {
+  const colon = digest.indexOf(":")
+  return colon === -1 ? digest : `${digest.slice(0, colon)}:${digest.slice(colon + 1, colon + 13)}`
+}
+
+/**
+ * One JSON document, indented, ending in a newline.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`
+
+/**
+ * Left-aligned columns separated by three spaces; the last column is not padded.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const all = [header, ...rows]
+  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? "").length)))
+  const line = (row: ReadonlyArray<string>) =>
+    row
+      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join("   ")
+      .trimEnd()
+  return `${all.map(line).join("\n")}\n`
+}
+
+/**
+ * What an index entry is called: its full image name, else its tag, else `<none>`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const entryName = (descriptor: Descriptor): string =>
+  annotation(descriptor, Annotations.containerdImageName) ?? annotation(descriptor, Annotations.refName) ?? "<none>"
+
+/**
+ * `os/arch[/variant]`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatPlatform = (platform: PlatformSelector): string => Platform.format(platform)
+
+/**
+ * The `ls` table. `platforms` gives each entry's PLATFORM cell (an image index lists its children's).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const lsTable = (
+  entries: ReadonlyArray<{ readonly descriptor: Descriptor; readonly platforms: string }>
+): string =>
+  table(
+    ["NAME", "DIGEST", "MEDIA TYPE", "SIZE", "PLATFORM"],
+    entries.map(({ descriptor, platforms }) => [
+      entryName(descriptor),
+      shortDigest(descriptor.digest),
+      descriptor.mediaType,
+      formatSize(descriptor.size),
+      platforms
+    ])
+  )
+
+/**
+ * A finding as `verify --json` prints it: exactly severity, code, message, and path and digest when known.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const findingJson = (finding: Finding) => ({
+  severity: finding.severity,
+  code: finding.code,
+  message: finding.message,
+  ...(finding.path !== undefined ? { path: finding.path } : {}),
+  ...(finding.digest !== undefined ? { digest: finding.digest } : {})
+})
+
+/**
+ * The `verify --json` document: `{"ok", "findings"}`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const verifyJson = (report: VerifyReport) => ({ ok: report.ok, findings: report.findings.map(findingJson) })
+
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`
+
+/**
+ * The human `verify` report: one line per finding, then a summary.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const verifyText = (directory: string, report: VerifyReport): string => {
+  const lines = report.findings.map((finding) => `${finding.severity.padEnd(7)}  ${finding.code}: ${finding.message}`)
+  const count = (severity: Finding["severity"]) => report.findings.filter((f) => f.severity === severity).length
+  const checked = `${plural(report.blobsChecked, "blob")} (${formatSize(report.bytesChecked)})`
+  const summary = report.ok
+    ? `${directory}: ok, ${checked} checked${count("warning") > 0 ? `, ${plural(count("warning"), "warning")}` : ""}`
+    : `${directory}: ${plural(count("error"), "error")}, ${plural(count("warning"), "warning")}; ${checked} checked`
+  return `${[...lines, summary].join("\n")}\n`
+}
+
+/**
+ * The `gc --json` document: `{"removed": [{"digest", "size"}], "bytes"}`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const gcJson = (report: GcReport) => ({
+  removed: report.removed.map(({ digest, size }) => ({ digest, size })),
+  bytes: report.bytes
+})
+
+/**
+ * The human `gc` report: one line per blob, then the total.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const gcText = (directory: string, report: GcReport): string => {
+  const verb = report.dryRun ? "would remove" : "removed"
+  const lines = report.removed.map((blob) => `${verb} ${shortDigest(blob.digest)}  ${formatSize(blob.size)}`)
+  const total =
+    report.removed.length === 0
+      ? `${directory}: nothing to remove`
+      : `${directory}: ${verb} ${plural(report.removed.length, "blob")}, ${formatSize(report.bytes)}${report.dryRun ? " (dry run)" : ""}`
+  return `${[...lines, total].join("\n")}\n`
+}

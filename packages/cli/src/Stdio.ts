@@ -1,0 +1,34 @@
+/**
+ * The process's standard streams as a service, so that commands never touch `process` (only `bin.ts` does)
+ * and tests can capture what a command prints.
+ *
+ * @since 0.1.0
+ */
+import type { ReadError, WriteError } from "@ocidx/core/Errors"
+import type { Effect, Stream } from "effect"
+import { Context } from "effect"
+import type { BrokenPipe } from "./CliError.js"
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface Stdio {
+  /**
+   * Writes to standard output and waits until the stream has taken the chunk (back-pressure). Fails with
+   * `BrokenPipe` when the reader has gone, `WriteError` on any other error.
+   */
+  readonly out: (chunk: string | Uint8Array) => Effect.Effect<void, BrokenPipe | WriteError>
+  /** Writes to standard error; never fails (there is nowhere left to report a failure). */
+  readonly err: (text: string) => Effect.Effect<void>
+  /** Standard input, read once. */
+  readonly stdin: Stream.Stream<Uint8Array, ReadError>
+  /** Whether standard error is a terminal: progress is shown only then. */
+  readonly errIsTTY: boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category tag
+ */
+export const Stdio: Context.Tag<Stdio, Stdio> = Context.GenericTag<Stdio>("@ocidx/cli/Stdio")

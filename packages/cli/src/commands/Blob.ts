@@ -1,0 +1,99 @@
+/**
+ * `ocidx blob put <dir> <file|-> [--media-type <mt>]` adds content to `blobs/` and prints its descriptor;
+ * `ocidx blob get <dir> <digest>` writes a blob, verified, to stdout.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Digest from "@ocidx/core/Digest"
+import * as MediaType from "@ocidx/core/MediaType"
+import { Effect, Either, Option, Schema, Stream } from "effect"
+import { InvalidInput } from "../CliError.js"
+import * as Flags from "../Flags.js"
+import { readError, requireDirectory } from "../internal/io.js"
+import * as Output from "../Output.js"
+import * as Progress from "../Progress.js"
+import { Stdio } from "../Stdio.js"
+import { openLayout } from "./Root.js"
+
+/** Files from this size up show progress (on a terminal). */
+const largeFile = 32 * 1024 * 1024
+
+const blobPut = Command.make(
+  "put",
+  {
+    directory: Flags.directory,
+    source: Flags.positional("file|-", "The file to add, or - for standard input.", { allowStdin: true }),
+    mediaType: Flags.mediaType("The media type for the printed descriptor."),
+    lockTimeout: Flags.lockTimeout
+  },
+  ({ directory, lockTimeout, mediaType, source }) =>
+    Effect.gen(function* () {
+      const stdio = yield* Stdio
+      const fs = yield* FileSystem.FileSystem
+      const checkedMediaType = Schema.decodeUnknownEither(MediaType.MediaType)(mediaType)
+      if (Either.isLeft(checkedMediaType)) {
+        return yield* new InvalidInput({
+          message: `--media-type: "${mediaType}" is not a media type: expected type/subtype, e.g. application/vnd.oci.image.layer.v1.tar+gzip.`
+        })
+      }
+      yield* requireDirectory(directory)
+      const total =
+        source === "-"
+          ? Option.none<number>()
+          : Option.some(Number((yield* fs.stat(source).pipe(Effect.mapError(readError(source)))).size))
+      const content =
+        source === "-"
+          ? stdio.stdin
+          : fs.stream(source, { chunkSize: FileSystem.KiB(256) }).pipe(Stream.mapError(readError(source)))
+      const layout = yield* openLayout(directory, lockTimeout)
+      const info = yield* Progress.withProgress((progress) => {
+        const showProgress = Option.isSome(total) && total.value >= largeFile
+        let written = 0
+        const tracked = showProgress
+          ? Stream.tap(content, (chunk) => {
+              written += chunk.length
+              return progress.update(
+                `blob put ${Output.formatSize(written)} / ${Output.formatSize(Option.getOrElse(total, () => 0))}`
+              )
+            })
+          : content
+        return layout.blobs.put(tracked)
+      })
+      yield* stdio.out(Output.json({ mediaType: checkedMediaType.right, digest: info.digest, size: info.size }))
+    })
+).pipe(
+  Command.withDescription(
+    "Add a file (or stdin) to blobs/, hashed as it is written, atomically; print its descriptor as JSON."
+  )
+)
+
+const blobGet = Command.make(
+  "get",
+  {
+    directory: Flags.directory,
+    digest: Flags.positional("digest", "The blob's digest, algorithm:hex."),
+    lockTimeout: Flags.lockTimeout
+  },
+  ({ digest, directory, lockTimeout }) =>
+    Effect.gen(function* () {
+      const stdio = yield* Stdio
+      const parsed = Digest.parse(digest)
+      if (Option.isNone(parsed)) {
+        return yield* new InvalidInput({ message: `${Digest.problem(digest) ?? `"${digest}" is not a digest`}.` })
+      }
+      yield* requireDirectory(directory)
+      const layout = yield* openLayout(directory, lockTimeout)
+      yield* Stream.runForEach(layout.blobs.stream(parsed.value), stdio.out)
+    })
+).pipe(Command.withDescription("Write a blob to stdout, checked against its digest."))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const blob = Command.make("blob").pipe(
+  Command.withDescription("Add a blob to the layout, or read one."),
+  Command.withSubcommands([blobPut, blobGet])
+)

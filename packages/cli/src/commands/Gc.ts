@@ -1,0 +1,50 @@
+/**
+ * `ocidx gc <dir> [--dry-run] [--json] [--force]`: removes the blobs nothing in index.json reaches, under
+ * the exclusive index lock.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import { Effect } from "effect"
+import * as Flags from "../Flags.js"
+import * as Output from "../Output.js"
+import * as Progress from "../Progress.js"
+import { Stdio } from "../Stdio.js"
+import { openLayout } from "./Root.js"
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const gc = Command.make(
+  "gc",
+  {
+    directory: Flags.directory,
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Report what would be removed; remove nothing.")),
+    json: Flags.json,
+    force: Options.boolean("force").pipe(
+      Options.withDescription(
+        "Go on when a reachable manifest cannot be read; the blobs only it references are then removed."
+      )
+    ),
+    lockTimeout: Flags.lockTimeout
+  },
+  ({ directory, dryRun, force, json, lockTimeout }) =>
+    Effect.gen(function* () {
+      const stdio = yield* Stdio
+      const layout = yield* openLayout(directory, lockTimeout)
+      const report = yield* Progress.withProgress((progress) =>
+        layout.gc({
+          dryRun,
+          force,
+          onProgress: Progress.counter(progress, dryRun ? "checking blobs" : "removing blobs")
+        })
+      )
+      yield* stdio.out(json ? Output.json(Output.gcJson(report)) : Output.gcText(directory, report))
+    })
+).pipe(
+  Command.withDescription(
+    "Remove blobs that nothing in index.json reaches (and ocidx temp files older than an hour). Blobs of untagged entries stay."
+  )
+)

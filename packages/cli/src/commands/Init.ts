@@ -1,0 +1,30 @@
+/**
+ * `ocidx init <dir>`: creates an empty image layout, or completes one; changes nothing that is there.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import { Effect } from "effect"
+import * as Flags from "../Flags.js"
+import { Stdio } from "../Stdio.js"
+import { openLayout } from "./Root.js"
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const init = Command.make(
+  "init",
+  { directory: Flags.directory, lockTimeout: Flags.lockTimeout },
+  ({ directory, lockTimeout }) =>
+    Effect.gen(function* () {
+      const layout = yield* openLayout(directory, lockTimeout)
+      yield* layout.init
+      const stdio = yield* Stdio
+      yield* stdio.out(`${directory}: OCI image layout ready (oci-layout, index.json, blobs/)\n`)
+    })
+).pipe(
+  Command.withDescription(
+    "Create an empty OCI image layout: the directory, oci-layout, an empty index.json and blobs/. Existing files are kept."
+  )
+)

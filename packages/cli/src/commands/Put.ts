@@ -1,0 +1,243 @@
+/**
+ * `ocidx put <dir> [<tag>...] --digest <d> --size <n> [--media-type <mt>] [--name <full-ref>]...
+ * [--annotation k=v]... [--platform os/arch[/variant]]` (or `--descriptor <file|->`): adds an entry per tag
+ * and per name, replacing entries with the same tag and name, through the write protocol.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Annotations from "@ocidx/core/Annotations"
+import * as Descriptor from "@ocidx/core/Descriptor"
+import * as Digest from "@ocidx/core/Digest"
+import { DecodeError, DecodeIssue } from "@ocidx/core/Errors"
+import type { Layout } from "@ocidx/core/Layout"
+import type { PlatformSelector } from "@ocidx/core/Platform"
+import * as Reference from "@ocidx/core/Reference"
+import { Chunk, Effect, Option, Schema, Stream } from "effect"
+import { InvalidInput, UsageError } from "../CliError.js"
+import * as Flags from "../Flags.js"
+import { readError, requireDirectory } from "../internal/io.js"
+import * as Output from "../Output.js"
+import { Stdio } from "../Stdio.js"
+import { openLayout } from "./Root.js"
+
+/**
+ * Parses `--size`: a whole number of bytes from 0 to 2^53-1, in decimal.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseSize = (text: string): Option.Option<number> => {
+  if (!/^\d+$/.test(text)) return Option.none()
+  const size = Number(text)
+  return Number.isSafeInteger(size) ? Option.some(size) : Option.none()
+}
+
+const JsonObject = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+
+const decodeFailure = (path: string, reason: "json" | "utf8" | "schema", message: string) =>
+  new DecodeError({ path, reason, detail: message, issues: [new DecodeIssue({ path: [], message })] })
+
+/** Validates the descriptor to put as the core does: every problem, unknown fields kept. */
+const decodeDescriptor = (path: string, raw: unknown) => Descriptor.decodeUnknown(path)(raw)
+
+const sourceName = (source: string) => (source === "-" ? "the descriptor on standard input" : source)
+
+/** Reads `--descriptor <file|->` as a JSON object; `decodeDescriptor` then checks it is a descriptor. */
+const readDescriptorFile = (source: string) =>
+  Effect.gen(function* () {
+    const stdio = yield* Stdio
+    const fs = yield* FileSystem.FileSystem
+    const path = sourceName(source)
+    const bytes =
+      source === "-"
+        ? yield* Stream.runCollect(stdio.stdin).pipe(Effect.map((chunks) => concat(Chunk.toReadonlyArray(chunks))))
+        : yield* fs.readFile(source).pipe(Effect.mapError(readError(source)))
+    const text = yield* Effect.try({
+      try: () => new TextDecoder("utf-8", { fatal: true }).decode(bytes),
+      catch: () => decodeFailure(path, "utf8", "the descriptor is not valid UTF-8")
+    })
+    return yield* Schema.decodeUnknown(JsonObject)(text).pipe(
+      Effect.mapError(() =>
+        decodeFailure(
+          path,
+          "json",
+          'the descriptor must be one JSON object, e.g. {"mediaType": ..., "digest": ..., "size": ...}'
+        )
+      )
+    )
+  })
+
+const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const all = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0))
+  let offset = 0
+  for (const chunk of chunks) {
+    all.set(chunk, offset)
+    offset += chunk.length
+  }
+  return all
+}
+
+/**
+ * The descriptor without its naming annotations: the entry's names are the tags and `--name`s given, so
+ * `ocidx get <dir> a | ocidx put <dir> b --descriptor -` tags a's image as b, not as a and b at once.
+ */
+const withoutNames = (descriptor: Record<string, unknown>): Record<string, unknown> => {
+  const { annotations, ...rest } = descriptor
+  if (typeof annotations !== "object" || annotations === null || Array.isArray(annotations)) {
+    return annotations === undefined ? rest : descriptor
+  }
+  const kept = Object.fromEntries(
+    Object.entries(annotations).filter(
+      ([key]) => key !== Annotations.refName && key !== Annotations.containerdImageName
+    )
+  )
+  return Object.keys(kept).length === 0 ? rest : { ...rest, annotations: kept }
+}
+
+interface PutFlags {
+  readonly digest: Option.Option<string>
+  readonly size: Option.Option<string>
+  readonly mediaType: Option.Option<string>
+  readonly descriptor: Option.Option<string>
+  readonly annotations: ReadonlyArray<readonly [string, string]>
+  readonly platform: Option.Option<PlatformSelector>
+}
+
+const defaultMediaType = "application/vnd.oci.image.manifest.v1+json"
+
+/** The descriptor to put, from the flags or from `--descriptor`, with annotations and platform applied. */
+const descriptorFrom = (flags: PutFlags) =>
+  Effect.gen(function* () {
+    let base: Record<string, unknown>
+    if (Option.isSome(flags.descriptor)) {
+      const conflicting = [
+        Option.isSome(flags.digest) ? "--digest" : undefined,
+        Option.isSome(flags.size) ? "--size" : undefined,
+        Option.isSome(flags.mediaType) ? "--media-type" : undefined
+      ].filter((flag) => flag !== undefined)
+      if (conflicting.length > 0) {
+        return yield* new UsageError({
+          message: `--descriptor gives the whole descriptor; drop ${conflicting.join(", ")} (or put them in the descriptor file).`
+        })
+      }
+      base = withoutNames(yield* readDescriptorFile(flags.descriptor.value))
+    } else {
+      if (Option.isNone(flags.digest) || Option.isNone(flags.size)) {
+        return yield* new UsageError({
+          message: "put needs --digest and --size (the blob's), or --descriptor <file|->. See `ocidx put --help`."
+        })
+      }
+      const digest = flags.digest.value
+      const problem = Digest.problem(digest)
+      if (problem !== undefined) return yield* new InvalidInput({ message: `--digest: ${problem}.` })
+      const size = parseSize(flags.size.value)
+      if (Option.isNone(size)) {
+        return yield* new InvalidInput({
+          message: `--size: "${flags.size.value}" is not a size: give the blob's length in bytes, a whole number from 0 to ${Number.MAX_SAFE_INTEGER}.`
+        })
+      }
+      base = { mediaType: Option.getOrElse(flags.mediaType, () => defaultMediaType), digest, size: size.value }
+    }
+    if (flags.annotations.length > 0) {
+      const existing = typeof base.annotations === "object" && base.annotations !== null ? base.annotations : {}
+      base = { ...base, annotations: { ...existing, ...Object.fromEntries(flags.annotations) } }
+    }
+    if (Option.isSome(flags.platform)) {
+      const { architecture, os, variant } = flags.platform.value
+      base = { ...base, platform: variant === undefined ? { architecture, os } : { architecture, os, variant } }
+    }
+    return base
+  })
+
+/** Warns when the blob is missing, refuses a size that contradicts the blob on disk. */
+const checkBlob = (layout: Layout, descriptor: Descriptor.Descriptor) =>
+  Effect.gen(function* () {
+    const stat = yield* layout.blobs.stat(descriptor.digest)
+    const path = layout.blobs.pathOf(descriptor.digest)
+    if (Option.isNone(stat)) {
+      const stdio = yield* Stdio
+      return yield* stdio.err(
+        `ocidx: warning: ${path} does not exist, so the new entry points at content the layout does not hold. Add it with \`ocidx blob put\`.\n`
+      )
+    }
+    if (stat.value.size !== descriptor.size) {
+      return yield* new InvalidInput({
+        message: `the size given (${descriptor.size}) does not match ${path}, which is ${stat.value.size} bytes. Give the blob's real size.`
+      })
+    }
+  })
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const put = Command.make(
+  "put",
+  {
+    directory: Flags.directory,
+    tags: Flags.positionals("tag", "A tag (org.opencontainers.image.ref.name) for the entry; one entry per tag.", 0),
+    digest: Options.text("digest").pipe(
+      Options.withPseudoName("algorithm:hex"),
+      Options.withDescription("The digest of the blob the entry points to (usually a manifest or an index)."),
+      Options.optional
+    ),
+    size: Options.text("size").pipe(
+      Options.withPseudoName("bytes"),
+      Options.withDescription("The size of that blob in bytes."),
+      Options.optional
+    ),
+    mediaType: Options.text("media-type").pipe(
+      Options.withPseudoName("media-type"),
+      Options.withDescription(`The blob's media type. Default ${defaultMediaType}.`),
+      Options.optional
+    ),
+    names: Options.text("name").pipe(
+      Options.withPseudoName("full-ref"),
+      Options.withDescription(
+        "A full image name (io.containerd.image.name), e.g. docker.io/library/alpine:3.20; its tag part becomes the ref name. Repeatable."
+      ),
+      Options.repeated
+    ),
+    annotations: Flags.annotations,
+    platform: Flags.platform("The platform the manifest is for."),
+    descriptor: Options.text("descriptor").pipe(
+      Options.withPseudoName("file|-"),
+      Options.withDescription("Read the whole descriptor as JSON from a file, or from stdin with -."),
+      Options.optional
+    ),
+    lockTimeout: Flags.lockTimeout
+  },
+  (config) =>
+    Effect.gen(function* () {
+      const stdio = yield* Stdio
+      const names = yield* Effect.all([
+        ...config.tags.map((tag) => Reference.tag(tag)),
+        ...config.names.map((name) => Reference.name(name))
+      ])
+      const raw = yield* descriptorFrom(config)
+      const descriptor = yield* decodeDescriptor(
+        Option.match(config.descriptor, { onNone: () => "the descriptor given to put", onSome: sourceName }),
+        raw
+      )
+      // A missing directory is the error to report, not the missing blob inside it.
+      yield* requireDirectory(config.directory)
+      const layout = yield* openLayout(config.directory, config.lockTimeout)
+      yield* checkBlob(layout, descriptor)
+      // A decoded descriptor is valid input as it is; put validates it again, which costs nothing here.
+      const added = yield* layout.index.put(descriptor, names)
+      const lines = added.map((entry) => {
+        const label =
+          Descriptor.annotation(entry, Annotations.containerdImageName) ??
+          Descriptor.annotation(entry, Annotations.refName)
+        return `${config.directory}: ${label ?? "untagged entry"} -> ${Output.shortDigest(entry.digest)} (${entry.mediaType})`
+      })
+      yield* stdio.out(`${lines.join("\n")}\n`)
+    })
+).pipe(
+  Command.withDescription(
+    "Add an index entry for a blob already in the layout: one per tag and per --name, replacing entries with the same tag and name. Without any, one untagged entry."
+  )
+)

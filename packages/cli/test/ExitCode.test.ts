@@ -1,0 +1,75 @@
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as ValidationError from "@effect/cli/ValidationError"
+import { describe, expect, it } from "@effect/vitest"
+import {
+  BlobNotFound,
+  DecodeError,
+  DigestMismatch,
+  InvalidReference,
+  LockError,
+  ReadError,
+  UnreadableManifest,
+  WriteError
+} from "@ocidx/core/Errors"
+import { Cause, FiberId, Option } from "effect"
+import { BrokenPipe, InvalidInput, NotFound, UsageError, VerifyFailed } from "../src/CliError.js"
+import * as ExitCode from "../src/ExitCode.js"
+
+describe("ExitCode", () => {
+  const cases: ReadonlyArray<readonly [string, ExitCode.Failure, number]> = [
+    ["NotFound", new NotFound({ message: "x" }), 1],
+    ["BlobNotFound", new BlobNotFound({ path: "/l/blobs/sha256/ab", digest: "sha256:ab" }), 1],
+    ["VerifyFailed", new VerifyFailed({ errors: 2, lockBusy: false }), 1],
+    ["VerifyFailed (lock busy)", new VerifyFailed({ errors: 1, lockBusy: true }), 75],
+    ["UsageError", new UsageError({ message: "x" }), 2],
+    ["DecodeError", new DecodeError({ path: "/l/index.json", reason: "json", detail: "d", issues: [] }), 65],
+    ["InvalidReference", new InvalidReference({ value: "a..b", problem: "p" }), 65],
+    [
+      "DigestMismatch",
+      new DigestMismatch({ path: "/l/blobs/sha256/ab", expectedDigest: "sha256:ab", actualSize: 3 }),
+      65
+    ],
+    ["UnreadableManifest", new UnreadableManifest({ path: "/l/blobs/sha256/ab", digest: "sha256:ab", cause: "c" }), 65],
+    ["InvalidInput", new InvalidInput({ message: "x" }), 65],
+    ["ReadError", new ReadError({ path: "/l/index.json", reason: "permission" }), 74],
+    ["WriteError", new WriteError({ path: "/l/index.json", reason: "no-space" }), 74],
+    ["LockError timeout", new LockError({ path: "/l/index.json.lock", reason: "timeout" }), 75],
+    ["LockError read-only", new LockError({ path: "/l/index.json.lock", reason: "read-only" }), 74],
+    ["LockError permission", new LockError({ path: "/l/index.json.lock", reason: "permission" }), 74],
+    ["BrokenPipe", new BrokenPipe(), 141]
+  ]
+
+  for (const [name, failure, code] of cases) {
+    it(`${name} exits ${code}`, () => {
+      expect(ExitCode.fromFailure(failure)).toBe(code)
+      const outcome = ExitCode.fromCause(Cause.fail(failure))
+      expect(outcome.code).toBe(code)
+      if (failure._tag === "BrokenPipe") expect(Option.isNone(outcome.message)).toBe(true)
+      else expect(outcome.message).toEqual(Option.some(failure.message))
+    })
+  }
+
+  it("a usage error is exit 2, and not printed again (@effect/cli printed it)", () => {
+    const error = ValidationError.missingValue(HelpDoc.p("Expected to find option: '--digest'"))
+    expect(ExitCode.fromFailure(error)).toBe(2)
+    expect(ExitCode.fromCause(Cause.fail(error))).toEqual({ code: 2, message: Option.none() })
+  })
+
+  it("a defect is exit 70 with the cause and a request for a bug report", () => {
+    const outcome = ExitCode.fromCause(Cause.die(new Error("boom")))
+    expect(outcome.code).toBe(70)
+    const message = Option.getOrThrow(outcome.message)
+    expect(message).toContain("internal error")
+    expect(message).toContain("boom")
+    expect(message).toContain("Please report a bug")
+  })
+
+  it("a defect beside a failure is still a defect", () => {
+    const cause = Cause.parallel(Cause.fail(new NotFound({ message: "x" })), Cause.die("bad"))
+    expect(ExitCode.fromCause(cause).code).toBe(70)
+  })
+
+  it("interruption is 130 (bin.ts reports 143 for SIGTERM)", () => {
+    expect(ExitCode.fromCause(Cause.interrupt(FiberId.none)).code).toBe(130)
+  })
+})

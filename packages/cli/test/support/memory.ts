@@ -1,0 +1,64 @@
+/**
+ * Runs `Cli.run` in this process on the in-memory file system and lock of `@ocidx/core/testing`, with the
+ * standard streams captured: fast tests of what the CLI does around the store (exit codes, defects,
+ * progress, the lock timeout in force).
+ */
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import type { FileSystem } from "@effect/platform/FileSystem"
+import type { Path } from "@effect/platform/Path"
+import * as Hasher from "@ocidx/core/Hasher"
+import type { IndexLock } from "@ocidx/core/IndexLock"
+import * as Layout from "@ocidx/core/Layout"
+import * as testing from "@ocidx/core/testing"
+import { Context, Effect, Layer, Stream } from "effect"
+import * as Cli from "../../src/Cli.js"
+import { Stdio } from "../../src/Stdio.js"
+import { Store } from "../../src/Store.js"
+
+export interface Captured {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface MemoryOptions {
+  readonly errIsTTY?: boolean
+  /** Wraps the in-memory store, e.g. to make it die or to see the lock timeout it is given. */
+  readonly wrapStore?: (store: Store) => Store
+  /** Runs first, with the in-memory file system, to lay out files. */
+  readonly setup?: (memory: testing.MemoryFileSystem) => void
+}
+
+/** `ocidx ...args` in memory. A fresh file system and lock per call. */
+export const ocidxInMemory = (args: ReadonlyArray<string>, options: MemoryOptions = {}): Effect.Effect<Captured> =>
+  Effect.gen(function* () {
+    let stdout = ""
+    let stderr = ""
+    const stdio: Stdio = {
+      out: (chunk) =>
+        Effect.sync(() => {
+          stdout += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk)
+        }),
+      err: (text) =>
+        Effect.sync(() => {
+          stderr += text
+        }),
+      stdin: Stream.empty,
+      errIsTTY: options.errIsTTY ?? false
+    }
+    const memory = yield* testing.MemoryFileSystem
+    options.setup?.(memory)
+    const services = yield* Effect.context<FileSystem | Path | IndexLock>()
+    const memoryStore: Store = {
+      layout: (directory) =>
+        Layout.make({ directory }).pipe(Effect.provide(Context.add(services, Hasher.Hasher, Hasher.webCrypto)))
+    }
+    const store = options.wrapStore ? options.wrapStore(memoryStore) : memoryStore
+    const run = Cli.run(["node", "ocidx", ...args]).pipe(
+      Effect.provideService(Stdio, stdio),
+      Effect.provideService(Store, store),
+      Effect.provide(NodeTerminal.layer)
+    )
+    const code = yield* run
+    return { code, stdout, stderr }
+  }).pipe(Effect.provide(Layer.fresh(testing.layer())))
