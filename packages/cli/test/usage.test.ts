@@ -1,5 +1,5 @@
 /**
- * USAGE.md shows one task as a command and as an Effect program: both must do the same thing.
+ * The README shows one task as a command and as an Effect program: both must do the same thing.
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
@@ -9,7 +9,7 @@ import { ocidxExpect } from "./support/cli.js"
 import { readIndex, snapshot, tempDir, writeTaggedImage } from "./support/layout.js"
 import { promote } from "./support/promote.js"
 
-describe("USAGE.md: one task, as a command and as a program", () => {
+describe("README: one task, as a command and as a program", () => {
   it.scopedLive("tagging v1 as stable gives the same index either way", () =>
     Effect.gen(function* () {
       const root = yield* tempDir

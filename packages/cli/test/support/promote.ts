@@ -1,5 +1,5 @@
 /**
- * USAGE.md's library example: give the image one tag points at a second tag, then list the tags, the same
+ * The README's "same task as a command and as a program" example: give the image that one tag points at a second tag, then list the tags, the same
  * task as `ocidx get <dir> v1 | ocidx put <dir> stable --descriptor -`. `usage.test.ts` runs both.
  */
 import { Annotations, Descriptor, Layout, Reference } from "@ocidx/core"
