@@ -40,7 +40,7 @@ const mountCommand = (args: ReadonlyArray<string>): Effect.Effect<void, Error> =
 export const readOnlyTmpfs = (prepare: (dir: string) => void = () => {}): Effect.Effect<string, Error, Scope.Scope> =>
   Effect.gen(function* () {
     const dir = yield* tempDir
-    yield* Effect.acquireRelease(mountCommand(["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]), () =>
+    yield* Effect.acquireRelease(mountCommand(["-t", "tmpfs", "-o", "size=4m", "tmpfs", dir]), () =>
       Effect.sync(() => run("umount", ["-l", dir]))
     )
     prepare(dir)
