@@ -2,10 +2,14 @@
 // (the "@ocidx/source" export condition), so the bundle needs no tsc build first. Code splitting keeps
 // start-up cheap: what only some commands need (the flock binding, the store) is a separate chunk loaded on
 // demand, so `ocidx --version` never loads the native addon.
+//
+// Then it builds the V8 start-up snapshot that `bin/ocidx` starts from (see snapshot.mjs); a snapshot that
+// cannot be built is a warning, not a failed build: `bin/ocidx` then runs the ESM bundle.
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
+import { buildSnapshot } from "./snapshot.mjs"
 
 const packageDir = NodePath.dirname(NodePath.dirname(fileURLToPath(import.meta.url)))
 const outdir = NodePath.join(packageDir, "dist")
@@ -34,3 +38,5 @@ await build({
   legalComments: "none",
   logLevel: "warning"
 })
+
+await buildSnapshot(packageDir)

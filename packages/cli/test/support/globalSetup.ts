@@ -1,6 +1,7 @@
 /**
- * Builds the CLI bundle once per test run when it is missing or older than any source it is made from, so
- * the end-to-end tests always spawn what the sources say. `npm test` builds it before vitest anyway.
+ * Builds the CLI bundle and its start-up snapshot once per test run when either is missing or older than any
+ * source they are made from, so the end-to-end tests always spawn what the sources say. `npm test` builds
+ * them before vitest anyway.
  */
 import * as ChildProcess from "node:child_process"
 import * as NodeFs from "node:fs"
@@ -9,7 +10,8 @@ import { fileURLToPath } from "node:url"
 
 const cliDir = NodePath.resolve(NodePath.dirname(fileURLToPath(import.meta.url)), "../..")
 const packagesDir = NodePath.dirname(cliDir)
-const bundle = NodePath.join(cliDir, "dist", "ocidx.mjs")
+// The build writes the snapshot's node-id last.
+const outputs = [NodePath.join(cliDir, "dist", "ocidx.mjs"), NodePath.join(cliDir, "dist", "snapshot", "node-id")]
 
 const newestMtime = (path: string): number => {
   const info = NodeFs.statSync(path)
@@ -24,7 +26,7 @@ export default function setup(): void {
     NodePath.join(cliDir, "src"),
     NodePath.join(cliDir, "scripts")
   ]
-  const built = NodeFs.existsSync(bundle) ? NodeFs.statSync(bundle).mtimeMs : 0
+  const built = Math.min(...outputs.map((output) => (NodeFs.existsSync(output) ? NodeFs.statSync(output).mtimeMs : 0)))
   if (built > 0 && sources.every((dir) => newestMtime(dir) <= built)) return
   ChildProcess.execFileSync(process.execPath, [NodePath.join(cliDir, "scripts", "bundle.mjs")], {
     cwd: cliDir,

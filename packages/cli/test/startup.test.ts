@@ -1,0 +1,280 @@
+/**
+ * How `ocidx` starts. The npm bin, bin/ocidx, starts node from the V8 start-up snapshot the build made for
+ * this node, and falls back to bin/ocidx.mjs (the ESM bundle, which the other end-to-end tests run) when the
+ * snapshot is missing, was made by another node, or NODE_OPTIONS is set. Whichever way it starts, a command
+ * prints the same and exits with the same code. (How fast each way is, is for the benchmarks.)
+ */
+import * as ChildProcess from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { binPath, repoRoot } from "./support/cli.js"
+import { holdLock, lockIsFree } from "./support/flock.js"
+import { manifestType, readIndex, sha256, snapshot, tempDir, writeBlob, writeTaggedImage } from "./support/layout.js"
+import { flock } from "./support/tools.js"
+
+const cliDir = NodePath.join(repoRoot, "packages", "cli")
+const launcher = NodePath.join(cliDir, "bin", "ocidx")
+const snapshotDir = NodePath.join(cliDir, "dist", "snapshot")
+
+/** The environment of a user without NODE_OPTIONS, whose `node` is the one that built the snapshot. */
+const userEnv = (extra: Record<string, string> = {}): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && name !== "NODE_OPTIONS" && name !== "OCIDX_NO_SNAPSHOT") env[name] = value
+  }
+  return { ...env, PATH: `${NodePath.dirname(process.execPath)}:${process.env.PATH ?? ""}`, ...extra }
+}
+
+interface Outcome {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+interface RunOptions {
+  readonly cwd?: string
+  readonly input?: string
+  readonly env?: Record<string, string>
+}
+
+const spawn = (command: string, args: ReadonlyArray<string>, options: RunOptions = {}): Effect.Effect<Outcome> =>
+  Effect.async<Outcome>((resume) => {
+    const child = ChildProcess.spawn(command, args, {
+      cwd: options.cwd ?? repoRoot,
+      env: userEnv(options.env),
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk
+    })
+    child.on("error", (error) => resume(Effect.succeed({ code: 127, stdout, stderr: String(error) })))
+    child.stdin.on("error", () => {})
+    child.stdin.end(options.input ?? "")
+    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+/** `ocidx ...args` as a user runs it: the npm bin (or `bin`, another copy of it). */
+const viaBin = (args: ReadonlyArray<string>, options?: RunOptions, bin = launcher) => spawn(bin, args, options)
+
+/** `ocidx ...args` from the ESM bundle, as the other end-to-end tests run it. */
+const viaEsm = (args: ReadonlyArray<string>, options?: RunOptions) =>
+  spawn(process.execPath, [binPath, ...args], options)
+
+/** How the bin starts node for `args`: its last command, as `sh -x` traces it. */
+const startedBy = (args: ReadonlyArray<string>, options?: RunOptions, bin = launcher) =>
+  Effect.map(spawn("sh", ["-x", bin, ...args], options), ({ stderr }) => {
+    const execs = stderr.split("\n").filter((line) => line.startsWith("+ exec "))
+    const last = execs[execs.length - 1] ?? ""
+    return last.includes("--snapshot-blob") ? "snapshot" : last.includes("ocidx.mjs") ? "esm" : `unknown: ${stderr}`
+  })
+
+const digest = sha256("some manifest")
+
+/** Two identical layouts, `<root>/a/layout` and `<root>/b/layout`, so that a write can run each way. */
+const twoLayouts = Effect.gen(function* () {
+  const root = yield* tempDir
+  const a = NodePath.join(root, "a")
+  const b = NodePath.join(root, "b")
+  writeTaggedImage(NodePath.join(a, "layout"))
+  writeBlob(NodePath.join(a, "layout"), "some manifest", manifestType)
+  NodeFs.cpSync(a, b, { recursive: true })
+  return { root, a, b }
+})
+
+/**
+ * A copy of the package's launcher and entry point in `dir`, with the real bundle and blob linked in and
+ * `nodeId` as the snapshot's node (or no snapshot at all).
+ */
+const packageCopy = (dir: string, nodeId: string | undefined): string => {
+  NodeFs.mkdirSync(NodePath.join(dir, "bin"), { recursive: true })
+  NodeFs.mkdirSync(NodePath.join(dir, "dist"), { recursive: true })
+  NodeFs.copyFileSync(launcher, NodePath.join(dir, "bin", "ocidx"))
+  NodeFs.chmodSync(NodePath.join(dir, "bin", "ocidx"), 0o755)
+  NodeFs.copyFileSync(binPath, NodePath.join(dir, "bin", "ocidx.mjs"))
+  NodeFs.symlinkSync(NodePath.join(cliDir, "dist", "ocidx.mjs"), NodePath.join(dir, "dist", "ocidx.mjs"))
+  if (nodeId !== undefined) {
+    NodeFs.mkdirSync(NodePath.join(dir, "dist", "snapshot"))
+    NodeFs.symlinkSync(NodePath.join(snapshotDir, "ocidx.blob"), NodePath.join(dir, "dist", "snapshot", "ocidx.blob"))
+    NodeFs.writeFileSync(NodePath.join(dir, "dist", "snapshot", "node-id"), `${nodeId}\n`)
+  }
+  return NodePath.join(dir, "bin", "ocidx")
+}
+
+const builtNodeId = () => NodeFs.readFileSync(NodePath.join(snapshotDir, "node-id"), "utf8").trim()
+
+describe.concurrent("start-up: the snapshot and the ESM bundle", () => {
+  it.scopedLive("the build made a snapshot for this node, and the bin starts from it", () =>
+    Effect.gen(function* () {
+      const { a: cwd } = yield* twoLayouts
+      expect(NodeFs.existsSync(NodePath.join(snapshotDir, "ocidx.blob"))).toBe(true)
+      const recorded = JSON.parse(NodeFs.readFileSync(NodePath.join(snapshotDir, "node.json"), "utf8"))
+      expect(recorded).toMatchObject({ version: process.version, platform: process.platform, arch: process.arch })
+      expect(yield* startedBy(["ls", "layout"], { cwd })).toBe("snapshot")
+      // `--version` is answered by the ESM bundle before it loads anything, faster than any snapshot.
+      expect(yield* startedBy(["--version"])).toBe("esm")
+      // The snapshot answers it the same way when asked.
+      const direct = yield* spawn(process.execPath, [
+        "--snapshot-blob",
+        NodePath.join(snapshotDir, "ocidx.blob"),
+        "--",
+        "--version"
+      ])
+      expect(direct).toEqual(yield* viaEsm(["--version"]))
+    })
+  )
+
+  it.scopedLive("reads, usage errors and failures: same output and exit code either way", () =>
+    Effect.gen(function* () {
+      const { a: cwd } = yield* twoLayouts
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, number]> = [
+        [["--version"], 0],
+        [["ls", "layout"], 0],
+        [["ls", "layout", "--json"], 0],
+        [["--lock-timeout", "5s", "ls", "--json", "layout"], 0],
+        [["get", "layout", "v1"], 0],
+        [["verify", "layout", "--json"], 0],
+        [["ls"], 2],
+        [["ls", "layout", "--bogus"], 2],
+        [["ls", "layout", "--lock-timeout", "soon"], 2],
+        [["get", "layout", "nope"], 1],
+        [["ls", "missing"], 74],
+        [["ls", "--help"], 0]
+      ]
+      for (const [args, code] of cases) {
+        const esm = yield* viaEsm(args, { cwd })
+        expect(esm.code, `${args.join(" ")}: ${esm.stderr}`).toBe(code)
+        expect(yield* viaBin(args, { cwd }), args.join(" ")).toEqual(esm)
+      }
+    })
+  )
+
+  it.scopedLive("writes, and standard input: same output, exit code and layout either way", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoLayouts
+      const descriptor = JSON.stringify({
+        mediaType: manifestType,
+        digest,
+        size: 13,
+        annotations: { "org.example.owner": "Zoë – ünïcödé ✓" }
+      })
+      const steps: ReadonlyArray<readonly [ReadonlyArray<string>, string | undefined]> = [
+        [["put", "layout", "v2", "--digest", digest, "--size", "13", "--platform", "linux/arm64"], undefined],
+        [["put", "layout", "v3", "--descriptor", "-"], descriptor],
+        [["put", "layout", "v4", "--descriptor", "-"], "{not json"],
+        [["put", "layout", "v5", "--digest", "sha256:nope", "--size", "13"], undefined],
+        [["rm", "layout", "v2"], undefined],
+        [["ls", "layout"], undefined]
+      ]
+      for (const [args, input] of steps) {
+        const esm = yield* viaEsm(args, { cwd: a, ...(input === undefined ? {} : { input }) })
+        const bin = yield* viaBin(args, { cwd: b, ...(input === undefined ? {} : { input }) })
+        expect(bin, args.join(" ")).toEqual(esm)
+      }
+      expect(readIndex(NodePath.join(b, "layout"))).toEqual(readIndex(NodePath.join(a, "layout")))
+      expect(snapshot(NodePath.join(b, "layout"))).toEqual(snapshot(NodePath.join(a, "layout")))
+      expect(readIndex(NodePath.join(b, "layout")).manifests.map((entry) => entry.annotations)).toContainEqual({
+        "org.example.owner": "Zoë – ünïcödé ✓",
+        "org.opencontainers.image.ref.name": "v3"
+      })
+    })
+  )
+
+  it.scopedLive("NODE_OPTIONS or OCIDX_NO_SNAPSHOT: the bin runs the ESM bundle, with the same result", () =>
+    Effect.gen(function* () {
+      const { a: cwd } = yield* twoLayouts
+      const expected = yield* viaEsm(["ls", "layout"], { cwd })
+      for (const env of [{ NODE_OPTIONS: "--no-deprecation" }, { OCIDX_NO_SNAPSHOT: "1" }]) {
+        expect(yield* startedBy(["ls", "layout"], { cwd, env })).toBe("esm")
+        expect(yield* viaBin(["ls", "layout"], { cwd, env })).toEqual(expected)
+      }
+    })
+  )
+
+  it.scopedLive("a snapshot of another node, or none: the bin runs the ESM bundle, with the same result", () =>
+    Effect.gen(function* () {
+      const { root, a: cwd } = yield* twoLayouts
+      const expected = yield* viaEsm(["ls", "layout"], { cwd })
+      for (const [name, nodeId] of [
+        ["other-node", "1:2:3:4"],
+        ["no-snapshot", undefined]
+      ] as const) {
+        const bin = packageCopy(NodePath.join(root, name), nodeId)
+        expect(yield* startedBy(["ls", "layout"], { cwd }, bin)).toBe("esm")
+        expect(yield* viaBin(["ls", "layout"], { cwd }, bin)).toEqual(expected)
+      }
+    })
+  )
+
+  it.scopedLive("through a symlink, as npm links the bin, from anywhere: the snapshot, with the same result", () =>
+    Effect.gen(function* () {
+      const { root, a: cwd } = yield* twoLayouts
+      const bin = packageCopy(NodePath.join(root, "package"), builtNodeId())
+      const binDir = NodePath.join(root, "node_modules", ".bin")
+      NodeFs.mkdirSync(binDir, { recursive: true })
+      NodeFs.symlinkSync(NodePath.relative(binDir, bin), NodePath.join(binDir, "ocidx"))
+      const linked = NodePath.join(binDir, "ocidx")
+      // The blob is a symlink too: the snapshot finds fs-ext (to lock the index) from the real package.
+      expect(yield* startedBy(["ls", "layout"], { cwd }, linked)).toBe("snapshot")
+      for (const args of [["ls", "layout"], ["put", "layout", "v1", "--digest", digest, "--size", "13"], ["ls"]]) {
+        expect(yield* viaBin(args, { cwd }, linked)).toEqual(yield* viaEsm(args, { cwd }))
+      }
+    })
+  )
+
+  it.scopedLive.skipIf(process.platform !== "linux" || flock === undefined)(
+    "SIGTERM stops a snapshot run that waits for the lock: exit 143, nothing changed",
+    () =>
+      Effect.gen(function* () {
+        const { a } = yield* twoLayouts
+        const dir = NodePath.join(a, "layout")
+        const lockPath = NodePath.join(dir, "index.json.lock")
+        const before = snapshot(dir)
+        yield* holdLock(lockPath, "shared")
+        for (let i = 0; i < 200 && (yield* lockIsFree(lockPath, "exclusive")); i++) yield* Effect.sleep("25 millis")
+        const child = yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            ChildProcess.spawn(launcher, ["put", dir, "v2", "--digest", digest, "--size", "13"], {
+              env: userEnv(),
+              stdio: ["ignore", "pipe", "pipe"]
+            })
+          ),
+          (child) => Effect.sync(() => child.kill("SIGKILL"))
+        )
+        let stderr = ""
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+          stderr += chunk
+        })
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+          child.on("exit", (code, signal) => resolve({ code, signal }))
+        )
+        // The bin execs node, so the pid is node's: wait until it has loaded the flock binding.
+        const maps = `/proc/${child.pid ?? 0}/maps`
+        for (let i = 0; i < 400; i++) {
+          const loaded = yield* Effect.sync(() => {
+            try {
+              return NodeFs.readFileSync(maps, "utf8").includes("fs_ext.node")
+            } catch {
+              return false
+            }
+          })
+          if (loaded) break
+          yield* Effect.sleep("25 millis")
+        }
+        expect(NodeFs.readFileSync(`/proc/${child.pid ?? 0}/cmdline`, "utf8")).toContain("--snapshot-blob")
+        yield* Effect.sleep("300 millis")
+        child.kill("SIGTERM")
+        const exit = yield* Effect.promise(() => exited)
+        expect(exit, stderr).toEqual({ code: 143, signal: null })
+        expect(stderr).toBe("")
+        expect(snapshot(dir)).toEqual(before)
+      })
+  )
+})
