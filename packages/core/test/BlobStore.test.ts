@@ -148,6 +148,39 @@ describe("BlobStore", () => {
       }).pipe(provideFresh)
     )
 
+    // Past 64 MiB, the written part is flushed in the background while the rest is read and hashed.
+    const longStream = () => {
+      const mib = new Uint8Array(1024 * 1024).map((_, i) => (i * 7) % 256)
+      return { mib, stream: Stream.fromIterable(Array.from({ length: 65 }, () => mib)), size: 65 * mib.length }
+    }
+
+    it.effect("a stream past the background-flush size is written whole, in order, with its digest", () =>
+      Effect.gen(function* () {
+        const { memory, store } = yield* env
+        const { mib, size, stream } = longStream()
+        const whole = new Uint8Array(size)
+        for (let i = 0; i < 65; i++) whole.set(mib, i * mib.length)
+        const info = yield* store.put(stream)
+        const digest = yield* webDigest("sha256", whole)
+        expect(info).toEqual({ digest, size })
+        // Compared by digest: an element-wise toEqual of 65 MiB takes minutes.
+        const stored = memory.files()[store.pathOf(info.digest)] ?? new Uint8Array(0)
+        expect(stored.length).toBe(size)
+        expect(yield* webDigest("sha256", stored)).toBe(digest)
+        expect(memory.calls().filter((call) => call.op === "sync").length).toBeGreaterThanOrEqual(2)
+      }).pipe(provideFresh)
+    )
+
+    it.effect("a failing background flush is WriteError, and no blob and no temp file remain", () =>
+      Effect.gen(function* () {
+        const { memory, store } = yield* env
+        memory.inject("sync", "EIO", { nth: 1 })
+        const error = yield* store.put(longStream().stream).pipe(Effect.flip)
+        expect(error).toMatchObject({ _tag: "WriteError", reason: "io" })
+        expect(blobFiles(memory)).toEqual([])
+      }).pipe(provideFresh)
+    )
+
     it.effect("a failing input stream leaves nothing and fails with the stream's error", () =>
       Effect.gen(function* () {
         const { memory, store } = yield* env

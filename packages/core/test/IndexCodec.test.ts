@@ -3,7 +3,7 @@ import * as Descriptor from "@ocidx/core/Descriptor"
 import { type DecodeError, formatPath } from "@ocidx/core/Errors"
 import * as ImageIndex from "@ocidx/core/ImageIndex"
 import * as MediaType from "@ocidx/core/MediaType"
-import { Effect, Schema } from "effect"
+import { Effect, FastCheck, Schema } from "effect"
 import * as IndexCodec from "../src/internal/indexCodec.js"
 import {
   arbImageIndex,
@@ -577,6 +577,94 @@ describe("IndexCodec", () => {
           expect(yield* IndexCodec.encode(indexPath, yield* decodeText(written))).toBe(written)
         }),
       { fastCheck: { numRuns: 50 } }
+    )
+  })
+
+  describe("encodeBytes", () => {
+    const utf8 = new TextEncoder()
+    /** Either an edit of the entries a put or remove makes, or an arbitrary reordering. */
+    const arbEdit = FastCheck.oneof(
+      FastCheck.record({ kind: FastCheck.constant("append" as const), seed: FastCheck.string({ maxLength: 6 }) }),
+      FastCheck.record({ kind: FastCheck.constant("remove" as const), at: FastCheck.nat() }),
+      FastCheck.record({ kind: FastCheck.constant("replace" as const), at: FastCheck.nat(), seed: FastCheck.string() }),
+      FastCheck.record({ kind: FastCheck.constant("reverse" as const) }),
+      FastCheck.record({ kind: FastCheck.constant("rotate" as const), by: FastCheck.nat() })
+    )
+    const fresh = (seed: string, n: number): Descriptor.Descriptor =>
+      decodeDescriptor({
+        mediaType: MediaType.ociManifest,
+        digest: sha256Of(`${seed}/${n}`),
+        size: n,
+        annotations: { [refNameKey]: `t-${n}`, "org.example.note": `é ${seed} ✓` }
+      })
+    const apply = (
+      index: ImageIndex.ImageIndex,
+      edit: typeof arbEdit extends FastCheck.Arbitrary<infer E> ? E : never,
+      n: number
+    ) => {
+      const manifests = [...index.manifests]
+      const at = "at" in edit && manifests.length > 0 ? edit.at % manifests.length : 0
+      switch (edit.kind) {
+        case "append":
+          manifests.push(fresh(edit.seed, n))
+          break
+        case "remove":
+          manifests.splice(at, 1)
+          break
+        case "replace":
+          if (manifests.length > 0) manifests[at] = fresh(edit.seed, n)
+          break
+        case "reverse":
+          manifests.reverse()
+          break
+        case "rotate":
+          manifests.push(...manifests.splice(0, manifests.length === 0 ? 0 : edit.by % manifests.length))
+          break
+      }
+      return { ...index, manifests }
+    }
+
+    it.effect.prop(
+      "is byte for byte the UTF-8 of encode, through any sequence of edits (runs copied from the previous call)",
+      [arbImageIndexJson, FastCheck.array(arbEdit, { maxLength: 12 })],
+      ([raw, edits]) =>
+        Effect.gen(function* () {
+          let index = yield* decodeText(JSON.stringify(raw))
+          expect(yield* IndexCodec.encodeBytes(indexPath, index)).toEqual(
+            utf8.encode(yield* IndexCodec.encode(indexPath, index))
+          )
+          for (const [n, edit] of edits.entries()) {
+            index = apply(index, edit, n)
+            const bytes = yield* IndexCodec.encodeBytes(indexPath, index)
+            expect(bytes).toEqual(utf8.encode(yield* IndexCodec.encode(indexPath, index)))
+          }
+        }),
+      { fastCheck: { numRuns: 100 } }
+    )
+
+    it.effect("a put into a large index (one entry gone, one appended) gives the bytes of encode", () =>
+      Effect.gen(function* () {
+        const manifests = Array.from({ length: 500 }, (_, n) => fresh("big", n))
+        const before = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests } as const
+        const first = yield* IndexCodec.encodeBytes(indexPath, before)
+        const after = { ...before, manifests: [...manifests.slice(0, 10), ...manifests.slice(11), fresh("new", 1)] }
+        const second = yield* IndexCodec.encodeBytes(indexPath, after)
+        expect(second).toEqual(utf8.encode(yield* IndexCodec.encode(indexPath, after)))
+        expect(second.length).toBeLessThan(first.length + 200)
+      })
+    )
+
+    it.effect("still validates what it renders: an invalid new entry fails as encode does", () =>
+      Effect.gen(function* () {
+        const valid = yield* decodeText(JSON.stringify(validIndex))
+        yield* IndexCodec.encodeBytes(indexPath, valid)
+        const bad = decodeDescriptor({ ...entry, annotations: { [refNameKey]: "not a tag" } })
+        const invalid = { ...valid, manifests: [...valid.manifests, bad] }
+        const fromBytes = yield* Effect.flip(IndexCodec.encodeBytes(indexPath, invalid))
+        const fromText = yield* Effect.flip(IndexCodec.encode(indexPath, invalid))
+        expect(fromBytes).toEqual(fromText)
+        expect(fromBytes.issues.map((issue) => issue.path)).toEqual([["manifests", 1, "annotations", refNameKey]])
+      })
     )
   })
 })

@@ -539,6 +539,45 @@ describe("Layout.verify", () => {
   )
 
   it.effect.prop(
+    "the report does not depend on how many blobs are read at once: concurrency 1, 2 and 8 agree",
+    [arbPlan, arbCorruption],
+    ([plan, corruption]) =>
+      Effect.gen(function* () {
+        const builder = buildPlan(plan, corruption)
+        yield* writeLayout(builder)
+        yield* corruptFiles(builder, corruption)
+        const { layout } = yield* env
+        const one = yield* layout.verify({ concurrency: 1 })
+        expect(yield* layout.verify({ concurrency: 2 })).toEqual(one)
+        expect(yield* layout.verify({ concurrency: 8 })).toEqual(one)
+      }).pipe(provideFresh),
+    { fastCheck: { numRuns: 30 } }
+  )
+
+  it.effect("blobs of several MiB (read in chunks): a clean one passes, a flipped byte deep inside is found", () =>
+    Effect.gen(function* () {
+      const builder = new LayoutBuilder()
+      const big = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 31) % 251)
+      const image = builder.image({ layers: [big, "small"] })
+      builder.add(image.manifest, ["v1"])
+      yield* writeLayout(builder)
+      const { layout } = yield* env
+      const clean = yield* layout.verify()
+      expect(clean.findings).toEqual([])
+      expect(clean.bytesChecked).toBe([...builder.blobs.values()].reduce((sum, bytes) => sum + bytes.length, 0))
+      const fs = yield* FileSystem.FileSystem
+      const layer = image.layers[0]
+      if (layer === undefined) return yield* Effect.dieMessage("no layer")
+      const corrupt = big.slice()
+      corrupt[2 * 1024 * 1024 + 5] = (corrupt[2 * 1024 * 1024 + 5] ?? 0) ^ 1
+      yield* fs.writeFile(blobPath(layer.digest), corrupt)
+      const report = yield* layout.verify()
+      expect(findingsOf(report, "blob-digest-mismatch").map((finding) => finding.digest)).toEqual([layer.digest])
+      expect(report.ok).toBe(false)
+    }).pipe(provideFresh)
+  )
+
+  it.effect.prop(
     "a random clean layout verifies ok with no findings",
     [arbPlan],
     ([plan]) =>

@@ -1,7 +1,7 @@
 /** @internal */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Context, Effect, Option, Stream } from "effect"
+import { Context, Effect, Fiber, Option, Stream } from "effect"
 import type { BlobInfo, BlobStore, PutOptions } from "../BlobStore.js"
 import * as Digest from "../Digest.js"
 import { CurrentDurability } from "../Durability.js"
@@ -13,6 +13,87 @@ import { ioReason, isNotFound } from "./platformError.js"
 /** @internal */
 export const isTempFile = (name: string): boolean => name.endsWith(tempSuffix)
 
+/** Blobs up to this size are read with one `readFile`; larger ones in chunks of this size. */
+const readChunkSize = 1024 * 1024
+
+/**
+ * While a stream is written, the written part is flushed every this many bytes, in the background: the disk
+ * works while the rest is still read and hashed, and the final fsync has little left to do.
+ */
+const flushEvery = 64 * 1024 * 1024
+
+const readErrorOf =
+  (file: string) =>
+  (error: PlatformError): ReadError =>
+    new ReadError({ path: file, reason: ioReason(error), cause: error })
+
+const writeErrorOf =
+  (file: string) =>
+  (error: PlatformError): WriteError =>
+    new WriteError({ path: file, reason: ioReason(error), cause: error })
+
+/**
+ * A blob file's size; None when absent; refuses symlinks and anything but a regular file.
+ * @internal
+ */
+export const statBlobFile = (
+  fs: FileSystem.FileSystem,
+  file: string
+): Effect.Effect<Option.Option<number>, ReadError> =>
+  Effect.gen(function* () {
+    const link = yield* fs.readLink(file).pipe(Effect.option)
+    if (Option.isSome(link)) {
+      return yield* new ReadError({ path: file, reason: "symlink", cause: `points to ${link.value}` })
+    }
+    const info = yield* fs.stat(file).pipe(
+      Effect.map(Option.some),
+      Effect.catchIf(isNotFound, () => Effect.succeedNone),
+      Effect.mapError(readErrorOf(file))
+    )
+    if (Option.isNone(info)) return Option.none()
+    if (info.value.type !== "File") {
+      return yield* new ReadError({ path: file, reason: "not-a-file", cause: info.value.type })
+    }
+    return Option.some(Number(info.value.size))
+  })
+
+/**
+ * Reads a file to its end, handing each chunk to `onChunk`, and returns the number of bytes read. A small file
+ * (by `sizeHint`, from a stat) is one `readFile`; a large one is read in 1 MiB chunks into one buffer, reused:
+ * a chunk is valid only during the call (a hash takes it in at once), and constant memory costs no page
+ * faults for fresh buffers, which cost more than the hashing.
+ * @internal
+ */
+export const readChunks = (
+  fs: FileSystem.FileSystem,
+  file: string,
+  sizeHint: number,
+  onChunk: (chunk: Uint8Array) => void
+): Effect.Effect<number, ReadError> => {
+  if (sizeHint < readChunkSize) {
+    return fs.readFile(file).pipe(
+      Effect.map((bytes) => {
+        onChunk(bytes)
+        return bytes.length
+      }),
+      Effect.mapError(readErrorOf(file))
+    )
+  }
+  return Effect.scoped(
+    Effect.gen(function* () {
+      const handle = yield* fs.open(file, { flag: "r" })
+      const buffer = new Uint8Array(readChunkSize)
+      let total = 0
+      while (true) {
+        const read = Number(yield* handle.read(buffer))
+        if (read === 0) return total
+        onChunk(read === buffer.length ? buffer : buffer.subarray(0, read))
+        total += read
+      }
+    })
+  ).pipe(Effect.mapError(readErrorOf(file)))
+}
+
 /** @internal */
 export const make = (options: { readonly directory: string }) =>
   Effect.gen(function* () {
@@ -23,33 +104,9 @@ export const make = (options: { readonly directory: string }) =>
     const blobsDir = path.join(options.directory, "blobs")
     const pathOf = (digest: Digest.Digest) => path.join(blobsDir, Digest.algorithm(digest), Digest.encoded(digest))
 
-    const readError =
-      (file: string) =>
-      (error: PlatformError): ReadError =>
-        new ReadError({ path: file, reason: ioReason(error), cause: error })
-    const writeError =
-      (file: string) =>
-      (error: PlatformError): WriteError =>
-        new WriteError({ path: file, reason: ioReason(error), cause: error })
-
-    /** The blob file's size; None when absent; refuses symlinks and anything but a regular file. */
-    const statFile = (file: string): Effect.Effect<Option.Option<number>, ReadError> =>
-      Effect.gen(function* () {
-        const link = yield* fs.readLink(file).pipe(Effect.option)
-        if (Option.isSome(link)) {
-          return yield* new ReadError({ path: file, reason: "symlink", cause: `points to ${link.value}` })
-        }
-        const info = yield* fs.stat(file).pipe(
-          Effect.map(Option.some),
-          Effect.catchIf(isNotFound, () => Effect.succeedNone),
-          Effect.mapError(readError(file))
-        )
-        if (Option.isNone(info)) return Option.none()
-        if (info.value.type !== "File") {
-          return yield* new ReadError({ path: file, reason: "not-a-file", cause: info.value.type })
-        }
-        return Option.some(Number(info.value.size))
-      })
+    const readError = readErrorOf
+    const writeError = writeErrorOf
+    const statFile = (file: string) => statBlobFile(fs, file)
 
     const stat = (digest: Digest.Digest) =>
       statFile(pathOf(digest)).pipe(Effect.map(Option.map((size): BlobInfo => ({ digest, size }))))
@@ -92,15 +149,37 @@ export const make = (options: { readonly directory: string }) =>
         const written = Effect.scoped(
           Effect.gen(function* () {
             const file = yield* createTemp(temp, 0o644).pipe(Effect.mapError(writeError(temp)))
-            const writeChunk = (chunk: Uint8Array) => {
-              hash.update(chunk)
-              size += chunk.length
-              return file.writeAll(chunk).pipe(Effect.mapError(writeError(temp)))
-            }
-            if (content instanceof Uint8Array) yield* writeChunk(content)
-            else yield* Stream.runForEach(content, writeChunk)
             const durability = yield* CurrentDurability
-            if (durability === "full") yield* file.sync.pipe(Effect.mapError(writeError(temp)))
+            const write = (chunk: Uint8Array) => file.writeAll(chunk).pipe(Effect.mapError(writeError(temp)))
+            const flush = file.sync.pipe(Effect.mapError(writeError(temp)))
+            if (content instanceof Uint8Array) {
+              hash.update(content)
+              size = content.length
+              yield* write(content)
+            } else {
+              // The written part is flushed in the background as it grows, so the disk works while the rest is
+              // read and hashed, and the last fsync has little left to do. The flush runs uninterruptibly and
+              // is awaited before the file is closed: on a closed descriptor it could reach a file that reuses
+              // it. It is forked into the put's scope: a stream may pull in fibers of its own, which interrupt
+              // their children when they end.
+              const scope = yield* Effect.scope
+              let flushing: Fiber.Fiber<void, WriteError> | undefined
+              let unflushed = 0
+              yield* Stream.runForEach(content, (chunk) => {
+                hash.update(chunk)
+                size += chunk.length
+                unflushed += chunk.length
+                if (durability !== "full" || unflushed < flushEvery) return write(chunk)
+                unflushed = 0
+                return Effect.gen(function* () {
+                  yield* write(chunk)
+                  if (flushing) yield* Fiber.join(flushing)
+                  flushing = yield* Effect.forkIn(Effect.uninterruptible(flush), scope)
+                })
+              }).pipe(Effect.onExit(() => (flushing ? Fiber.await(flushing) : Effect.void)))
+              if (flushing) yield* Fiber.join(flushing)
+            }
+            if (durability === "full") yield* flush
             return durability
           })
         )

@@ -29,6 +29,9 @@ export interface Deps {
 
 const hour = 60 * 60 * 1000
 
+/** How many manifest reads and stats gc keeps in flight: they wait on the disk, not the CPU. */
+const ioConcurrency = 8
+
 interface Candidate {
   readonly path: string
   readonly digest: string
@@ -59,32 +62,44 @@ export const run = (deps: Deps, options: GcOptions) => {
 
   const collect = (live: ReadonlyMap<Digest.Digest, Descriptor>, now: number) =>
     Effect.gen(function* () {
-      const candidates: Array<Candidate> = []
-      const consider = (file: string, name: string, digest: Option.Option<Digest.Digest>) =>
-        Effect.gen(function* () {
-          const isTemp = isTempFile(name)
-          if (!isTemp && (Option.isNone(digest) || live.has(digest.value))) return
-          const info = yield* statOf(file)
-          if (Option.isNone(info) || info.value.type === "Directory") return
-          if (isTemp) {
-            const mtime = Option.getOrElse(info.value.mtime, () => new Date(now)).getTime()
-            if (now - mtime < tempMaxAge) return
-          }
-          candidates.push({ path: file, digest: Option.getOrElse(digest, () => name), size: Number(info.value.size) })
-        })
+      // Only files that may go are stat'ed: temp files, and blobs named by a digest nothing references.
+      const considered: Array<{
+        readonly file: string
+        readonly name: string
+        readonly digest: Option.Option<string>
+      }> = []
       for (const entry of yield* listDirectory(fs, blobsDir)) {
         const entryPath = path.join(blobsDir, entry)
         if (isTempFile(entry)) {
-          yield* consider(entryPath, entry, Option.none())
+          considered.push({ file: entryPath, name: entry, digest: Option.none() })
           continue
         }
         const info = yield* statOf(entryPath)
         if (Option.isNone(info) || info.value.type !== "Directory") continue
         for (const name of yield* listDirectory(fs, entryPath)) {
-          yield* consider(path.join(entryPath, name), name, Digest.parse(`${entry}:${name}`))
+          const digest = Digest.parse(`${entry}:${name}`)
+          if (!isTempFile(name) && (Option.isNone(digest) || live.has(digest.value))) continue
+          considered.push({ file: path.join(entryPath, name), name, digest })
         }
       }
-      return candidates
+      const candidates = yield* Effect.forEach(
+        considered,
+        ({ digest, file, name }) =>
+          Effect.map(statOf(file), (info): Option.Option<Candidate> => {
+            if (Option.isNone(info) || info.value.type === "Directory") return Option.none()
+            if (isTempFile(name)) {
+              const mtime = Option.getOrElse(info.value.mtime, () => new Date(now)).getTime()
+              if (now - mtime < tempMaxAge) return Option.none()
+            }
+            return Option.some({
+              path: file,
+              digest: Option.getOrElse(digest, () => name),
+              size: Number(info.value.size)
+            })
+          }),
+        { concurrency: ioConcurrency }
+      )
+      return candidates.flatMap((candidate) => (Option.isSome(candidate) ? [candidate.value] : []))
     })
 
   return deps.index.modify((current) =>
@@ -100,21 +115,26 @@ export const run = (deps: Deps, options: GcOptions) => {
       if (!indexExists) return yield* new ReadError({ path: deps.index.indexPath, reason: "not-found" })
       const roots = current.subject ? [...current.manifests, current.subject] : current.manifests
       // With force, an unreadable manifest stays (it is reachable) but its children are unknown and may go.
-      const live = yield* Walk.reachable(roots, deps.content, (descriptor, error) =>
-        options.force
-          ? Effect.void
-          : Effect.fail(
-              new UnreadableManifest({
-                path: deps.blobs.pathOf(descriptor.digest),
-                digest: descriptor.digest,
-                cause: error
-              })
-            )
+      const live = yield* Walk.reachable(
+        roots,
+        deps.content,
+        (descriptor, error) =>
+          options.force
+            ? Effect.void
+            : Effect.fail(
+                new UnreadableManifest({
+                  path: deps.blobs.pathOf(descriptor.digest),
+                  digest: descriptor.digest,
+                  cause: error
+                })
+              ),
+        { concurrency: ioConcurrency }
       )
       // File mtimes come from the real clock, so age is measured against it, not Effect's (test) Clock.
       const now = Date.now()
       const candidates = yield* collect(live, now)
       let done = 0
+      // One at a time: a failing removal stops gc with the blobs after it still there.
       for (const candidate of candidates) {
         if (!dryRun) {
           yield* fs.remove(candidate.path).pipe(

@@ -17,11 +17,23 @@ const imageNameOf = (entry: Descriptor) => annotation(entry, Annotations.contain
  * empty count as equal, as in Go), or, for untagged entries, the same digest.
  */
 const keyOf = (entry: Descriptor): string | undefined => {
+  const cached = keys.get(entry)
+  if (cached !== undefined) return cached === null ? undefined : cached
   const refName = refNameOf(entry)
   const imageName = imageNameOf(entry)
-  if (refName !== undefined) return `r\u0000${refName}\u0000${imageName ?? ""}`
-  return imageName === undefined ? `u\u0000${entry.digest}` : undefined
+  const key =
+    refName !== undefined
+      ? `r\u0000${refName}\u0000${imageName ?? ""}`
+      : imageName === undefined
+        ? `u\u0000${entry.digest}`
+        : undefined
+  keys.set(entry, key ?? null)
+  return key
 }
+
+// Entries are immutable, and an index read once is put into again and again (StoreIndex keeps the index it
+// wrote): remember each entry's key rather than rebuild 10,000 of them for every put.
+const keys = new WeakMap<Descriptor, string | null>()
 
 const named = (descriptor: Descriptor, name: NameOrTag): Descriptor => ({
   ...descriptor,
@@ -42,17 +54,28 @@ export const putAll = (
   requests: ReadonlyArray<PutRequest>
 ): { readonly index: ImageIndex; readonly added: ReadonlyArray<ReadonlyArray<Descriptor>> } => {
   if (requests.length === 0) return { index, added: [] }
+  const freshOf = requests.map(({ descriptor, names }) =>
+    names.length === 0 ? [descriptor] : names.map((name) => named(descriptor, name))
+  )
+  // Only the keys this batch puts can be replaced: index the existing entries that have one of them, not all.
+  const wanted = new Set<string>()
+  for (const fresh of freshOf) {
+    for (const entry of fresh) {
+      const key = keyOf(entry)
+      if (key !== undefined) wanted.add(key)
+    }
+  }
   const entries: Array<Descriptor | undefined> = [...index.manifests]
   const positions = new Map<string, Array<number>>()
-  entries.forEach((entry, position) => {
+  for (let position = 0; position < entries.length; position++) {
+    const entry = entries[position]
     const key = entry && keyOf(entry)
-    if (key === undefined) return
+    if (key === undefined || !wanted.has(key)) continue
     const list = positions.get(key)
     if (list) list.push(position)
     else positions.set(key, [position])
-  })
-  const added = requests.map(({ descriptor, names }) => {
-    const fresh = names.length === 0 ? [descriptor] : names.map((name) => named(descriptor, name))
+  }
+  const added = freshOf.map((fresh) => {
     const result: Array<Descriptor> = []
     const keysOfThisPut = new Set<string>()
     for (const entry of fresh) {

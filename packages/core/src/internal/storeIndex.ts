@@ -135,7 +135,7 @@ export const make = (options: Options) =>
 
     /** Writes index.json, and oci-layout first when it is missing, as buildkit does on every put. */
     const writeIndex = (
-      json: string,
+      bytes: Uint8Array,
       index: ImageIndex.ImageIndex,
       previous: Option.Option<Uint8Array>,
       createLayoutFile: boolean
@@ -148,7 +148,6 @@ export const make = (options: Options) =>
             previous: Option.none()
           })
         }
-        const bytes = encoder.encode(json)
         lastWritten = undefined
         yield* writeFileAtomic(indexPath, bytes, { durability, previous })
         lastWritten = { bytes, index }
@@ -173,7 +172,7 @@ export const make = (options: Options) =>
           return
         }
         yield* writeIndex(
-          yield* IndexCodec.encode(indexPath, ImageIndex.empty),
+          yield* IndexCodec.encodeBytes(indexPath, ImageIndex.empty),
           ImageIndex.empty,
           bytes,
           createLayoutFile
@@ -192,7 +191,7 @@ export const make = (options: Options) =>
           const { bytes, index: current } = yield* readIndex(Effect.succeed(ImageIndex.empty))
           const [result, next] = yield* f(current)
           if (next === current) return result
-          const json = yield* IndexCodec.encode(`${indexPath} (the new index)`, next)
+          const json = yield* IndexCodec.encodeBytes(`${indexPath} (the new index)`, next)
           yield* writeIndex(json, next, bytes, createLayoutFile)
           return result
         })

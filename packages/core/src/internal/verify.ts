@@ -4,12 +4,12 @@
  * index lock is held (shared) only while index.json is read, not while blobs are hashed.
  * @internal
  */
-import { Effect, Either, Encoding, Option, ParseResult, Schema, Stream } from "effect"
+import { Effect, Either, Encoding, Option, ParseResult, Schema } from "effect"
 import * as Annotations from "../Annotations.js"
 import { isTempFile } from "../BlobStore.js"
 import type { Descriptor } from "../Descriptor.js"
 import * as Digest from "../Digest.js"
-import { type BlobNotFound, type DigestMismatch, formatPath, type ReadError } from "../Errors.js"
+import { BlobNotFound, DigestMismatch, formatPath, type ReadError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
 import { ImageManifest } from "../ImageManifest.js"
 import { type ImageIndex, NestedIndex } from "../ImageIndex.js"
@@ -18,6 +18,7 @@ import * as MediaType from "../MediaType.js"
 import * as OciLayout from "../OciLayout.js"
 import { RefName } from "../Reference.js"
 import { decodeJsonFile, decodeUnknown, decodeUtf8, parseJson } from "./decode.js"
+import { readChunks, statBlobFile } from "./blobStore.js"
 import type { Deps } from "./gc.js"
 import { isBlank } from "./indexCodec.js"
 import { duplicateKeys } from "./jsonDuplicateKeys.js"
@@ -195,10 +196,29 @@ export const run = (deps: Deps, options: VerifyOptions): Effect.Effect<VerifyRep
       }
     }
 
-    const decodeBlob = <A, I>(schema: Schema.Schema<A, I>, file: string, digest: Digest.Digest, bytes: Uint8Array) =>
+    /**
+     * What reading each manifest or index found, to apply in walk order once the walk is done: the walk reads
+     * several at a time, and a report must not depend on which read finished first.
+     */
+    const readEffects = new Map<Digest.Digest, Array<() => void>>()
+    const deferFor = (digest: Digest.Digest) => {
+      const list = readEffects.get(digest) ?? []
+      readEffects.set(digest, list)
+      return (effect: () => void) => {
+        list.push(effect)
+      }
+    }
+
+    const decodeBlob = <A, I>(
+      schema: Schema.Schema<A, I>,
+      file: string,
+      digest: Digest.Digest,
+      bytes: Uint8Array,
+      later: (effect: () => void) => void
+    ) =>
       Effect.gen(function* () {
         const text = yield* decodeUtf8(file, bytes)
-        checkDuplicateKeys(file, text, digest)
+        later(() => checkDuplicateKeys(file, text, digest))
         return yield* decodeUnknown(schema, file)(yield* parseJson(file, text))
       })
 
@@ -206,43 +226,50 @@ export const run = (deps: Deps, options: VerifyOptions): Effect.Effect<VerifyRep
     // manifest whose descriptor alone is wrong, and it does not hand back the text for the duplicate-key scan.
     const readContent = (descriptor: Descriptor): Effect.Effect<Content, ContentFailure> =>
       Effect.gen(function* () {
+        const later = deferFor(descriptor.digest)
         const file = blobs.pathOf(descriptor.digest)
         const bytes = yield* blobs.get(descriptor.digest)
-        checked.set(descriptor.digest, bytes.length)
+        later(() => checked.set(descriptor.digest, bytes.length))
         const content: Content = MediaType.isIndex(descriptor.mediaType)
-          ? { _tag: "Index", descriptor, index: yield* decodeBlob(NestedIndex, file, descriptor.digest, bytes) }
+          ? { _tag: "Index", descriptor, index: yield* decodeBlob(NestedIndex, file, descriptor.digest, bytes, later) }
           : MediaType.isManifest(descriptor.mediaType)
             ? {
                 _tag: "Manifest",
                 descriptor,
-                manifest: yield* decodeBlob(ImageManifest, file, descriptor.digest, bytes)
+                manifest: yield* decodeBlob(ImageManifest, file, descriptor.digest, bytes, later)
               }
             : { _tag: "Other", descriptor }
-        for (const child of Walk.children(content)) note(child, file)
+        later(() => {
+          for (const child of Walk.children(content)) note(child, file)
+        })
         return content
       })
 
     const onUnreadable = (descriptor: Descriptor, error: ContentFailure) =>
-      Effect.sync(() => {
-        incomplete = true
-        if (error._tag === "DecodeError") {
-          settled.add(descriptor.digest)
-          add("error", "manifest-invalid", `${error.message} Its blobs cannot be checked.`, {
-            path: blobs.pathOf(descriptor.digest),
-            digest: descriptor.digest
-          })
-        } else {
-          reportBlobFailure(descriptor.digest, error)
-        }
-      })
+      Effect.sync(() =>
+        deferFor(descriptor.digest)(() => {
+          incomplete = true
+          if (error._tag === "DecodeError") {
+            settled.add(descriptor.digest)
+            add("error", "manifest-invalid", `${error.message} Its blobs cannot be checked.`, {
+              path: blobs.pathOf(descriptor.digest),
+              digest: descriptor.digest
+            })
+          } else {
+            reportBlobFailure(descriptor.digest, error)
+          }
+        })
+      )
 
     const reachable: ReadonlyMap<Digest.Digest, Descriptor> = Option.isSome(index)
       ? yield* Effect.suspend(() => {
           const roots = index.value.subject ? [...index.value.manifests, index.value.subject] : index.value.manifests
           for (const root of roots) note(root, indexPath)
-          return Walk.reachable(roots, readContent, onUnreadable)
+          return Walk.reachable(roots, readContent, onUnreadable, { concurrency })
         })
       : new Map()
+    // The walk reads each digest once, in the order of `reachable`: apply what the reads found in that order.
+    for (const digest of reachable.keys()) for (const effect of readEffects.get(digest) ?? []) effect()
 
     // --- every other reachable blob, streamed and hashed, a few at a time ---------------------------------
     const pending = [...reachable.keys()].filter((digest) => !checked.has(digest) && !settled.has(digest))
@@ -250,9 +277,27 @@ export const run = (deps: Deps, options: VerifyOptions): Effect.Effect<VerifyRep
     let done = total - pending.length
     const progress = options.onProgress
     if (progress && total > 0) yield* progress(done, total)
+    /**
+     * Reads a blob to its end and hashes it, failing as `BlobStore.stream` would (a missing, symlinked or
+     * non-regular file, a read error, a digest that differs), without a Stream's per-chunk cost.
+     */
+    const readAndHash = (digest: Digest.Digest): Effect.Effect<number, BlobFailure> =>
+      Effect.gen(function* () {
+        const file = blobs.pathOf(digest)
+        const present = yield* statBlobFile(fs, file)
+        if (Option.isNone(present)) return yield* new BlobNotFound({ path: file, digest })
+        const algorithm = Digest.algorithm(digest)
+        const hash = algorithm === "sha256" || algorithm === "sha512" ? hasher.make(algorithm) : undefined
+        const size = yield* readChunks(fs, file, present.value, (chunk) => hash?.update(chunk))
+        // An algorithm ocidx cannot compute leaves only the size, which the caller compares.
+        const actualDigest = hash === undefined ? undefined : `${algorithm}:${yield* hash.digest}`
+        if (actualDigest !== undefined && actualDigest !== digest) {
+          return yield* new DigestMismatch({ path: file, expectedDigest: digest, actualDigest, actualSize: size })
+        }
+        return size
+      })
     const hashOne = (digest: Digest.Digest) =>
-      blobs.stream(digest).pipe(
-        Stream.runFold(0, (size, chunk) => size + chunk.length),
+      readAndHash(digest).pipe(
         Effect.either,
         Effect.tap(() => {
           done++

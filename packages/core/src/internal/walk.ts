@@ -32,25 +32,46 @@ export const hasChildren = (descriptor: Descriptor): boolean =>
 /**
  * Everything reachable from `roots`, breadth first, each digest once. A manifest that cannot be read goes
  * to `onUnreadable`, which fails the walk or lets it go on without that manifest's children.
+ *
+ * With `concurrency` above 1, the manifests of one level are read that many at a time; their results are
+ * still taken in walk order (children, `onUnreadable`), so the outcome does not depend on timing. A walk
+ * that `onUnreadable` fails may then have read a few manifests it would not have read one at a time.
  * @internal
  */
 export const reachable = <E>(
   roots: ReadonlyArray<Descriptor>,
   content: (descriptor: Descriptor) => Effect.Effect<Content, ContentFailure>,
-  onUnreadable: (descriptor: Descriptor, error: ContentFailure) => Effect.Effect<void, E>
+  onUnreadable: (descriptor: Descriptor, error: ContentFailure) => Effect.Effect<void, E>,
+  options?: { readonly concurrency?: number | undefined }
 ): Effect.Effect<Map<Digest, Descriptor>, E> =>
   Effect.gen(function* () {
+    const concurrency = Math.max(1, Math.floor(options?.concurrency ?? 1))
     const seen = new Map<Digest, Descriptor>()
     let frontier: ReadonlyArray<Descriptor> = roots
     while (frontier.length > 0) {
-      const next: Array<Descriptor> = []
+      const toRead: Array<Descriptor> = []
       for (const descriptor of frontier) {
         if (seen.has(descriptor.digest)) continue
         seen.set(descriptor.digest, descriptor)
-        if (!hasChildren(descriptor)) continue
-        const decoded = yield* Effect.either(content(descriptor))
-        if (decoded._tag === "Left") yield* onUnreadable(descriptor, decoded.left)
-        else next.push(...children(decoded.right))
+        if (hasChildren(descriptor)) toRead.push(descriptor)
+      }
+      const next: Array<Descriptor> = []
+      if (concurrency === 1) {
+        for (const descriptor of toRead) {
+          const decoded = yield* Effect.either(content(descriptor))
+          if (decoded._tag === "Left") yield* onUnreadable(descriptor, decoded.left)
+          else next.push(...children(decoded.right))
+        }
+      } else {
+        const results = yield* Effect.forEach(toRead, (descriptor) => Effect.either(content(descriptor)), {
+          concurrency
+        })
+        for (const [i, decoded] of results.entries()) {
+          const descriptor = toRead[i]
+          if (descriptor === undefined) continue
+          if (decoded._tag === "Left") yield* onUnreadable(descriptor, decoded.left)
+          else next.push(...children(decoded.right))
+        }
       }
       frontier = next
     }

@@ -1,0 +1,118 @@
+/**
+ * The `ocidx` command as whole processes: start-up (`--version`, `ls` of a small layout) against `node -e 0`,
+ * and `ocidx put` into a 10,000-tag layout against `umoci tag` on the same layout (index.json restored before
+ * each repetition, outside the timing). The commands alternate within each round, so load hits them alike.
+ */
+import * as NodePath from "node:path"
+import { addTags, makeImageLayout, snapshotFile, umoci } from "./lib/fixtures.js"
+import {
+  environment,
+  formatMs,
+  interleave,
+  log,
+  makeTempDir,
+  median,
+  removeDir,
+  runGroup,
+  skipped,
+  summarize,
+  target,
+  ocidx,
+  runOcidx
+} from "./lib/support.js"
+
+const startupRounds = 20
+const putRounds = 15
+const tags = 10_000
+
+await runGroup("cli", async ({ measurements, missing, targets }) => {
+  const cli = environment.cli
+  if (cli === undefined) throw new Error("OCIDX_CLI is not set: run this through bench/run.mjs")
+  const node = process.execPath
+  const root = makeTempDir("ocidx-bench-cli-")
+  try {
+    // --- start-up ---------------------------------------------------------------------------------------------
+    const small = NodePath.join(root, "small")
+    makeImageLayout(small, { layers: 1, layerBytes: 64 * 1024 })
+    log(`start-up: ${startupRounds} rounds of node -e 0, ocidx --version, ocidx ls`)
+    const [nodeTimes = [], versionTimes = [], lsTimes = []] = interleave(
+      startupRounds,
+      [{ command: node, args: ["-e", "0"] }, ocidx("--version"), ocidx("ls", small)],
+      2
+    )
+    measurements.push(
+      summarize("node -e 0", nodeTimes),
+      summarize("ocidx --version", versionTimes),
+      summarize("ocidx ls <small layout>", lsTimes)
+    )
+    const nodeMs = median(nodeTimes)
+    for (const [id, times] of [
+      ["ocidx --version", versionTimes],
+      ["ocidx ls (small layout)", lsTimes]
+    ] as const) {
+      const ms = median(times)
+      targets.push(
+        target({
+          id,
+          target: "<= 1.5x node -e 0",
+          measured: `${formatMs(ms)} vs ${formatMs(nodeMs)}`,
+          ratio: ms / nodeMs,
+          ratioOf: "ocidx / node -e 0",
+          limit: 1.5
+        })
+      )
+    }
+    if (umoci !== undefined) {
+      const [umociLs = []] = interleave(startupRounds, [{ command: umoci, args: ["ls", "--layout", small] }], 2)
+      measurements.push(summarize("umoci ls <small layout> (for reference)", umociLs))
+    }
+
+    // --- put into a 10,000-tag layout -------------------------------------------------------------------------
+    const big = NodePath.join(root, "tags")
+    const { builtBy, manifest } = makeImageLayout(big, { layers: 1, layerBytes: 64 * 1024 })
+    await addTags(big, manifest, tags, "tag")
+    const index = snapshotFile(NodePath.join(big, "index.json"))
+    const putArgs = ["put", big, "bench-new", "--digest", manifest.digest, "--size", String(manifest.size)]
+    const put = { ...ocidx(...putArgs), before: index.restore }
+    const ls = { ...ocidx("ls", big, "--json"), before: index.restore }
+    if (umoci === undefined) {
+      missing.push("umoci")
+      const [putTimes = [], lsBig = []] = interleave(putRounds, [put, ls])
+      measurements.push(
+        summarize(`ocidx put <${tags} tags> (process)`, putTimes, `layout built by ${builtBy}`),
+        summarize(`ocidx ls --json <${tags} tags>`, lsBig)
+      )
+      targets.push(skipped("ocidx put process, 10k tags", "faster than umoci tag", "umoci is not installed"))
+      return
+    }
+    log(`put: ${putRounds} rounds of ocidx put and umoci tag on a ${tags}-tag layout`)
+    const tag = { command: umoci, args: ["tag", "--image", `${big}:base`, "bench-new"], before: index.restore }
+    const umociLs = { command: umoci, args: ["ls", "--layout", big], before: index.restore }
+    const [putTimes = [], tagTimes = [], lsBig = [], umociLsBig = []] = interleave(putRounds, [put, tag, ls, umociLs])
+    index.restore()
+    runOcidx(...putArgs)
+    runOcidx("get", big, "bench-new")
+    measurements.push(
+      summarize(`ocidx put <${tags} tags> (process, fsync)`, putTimes),
+      summarize(`umoci tag <${tags} tags> (process, no fsync)`, tagTimes),
+      summarize(`ocidx ls --json <${tags} tags>`, lsBig),
+      summarize(`umoci ls <${tags} tags>`, umociLsBig)
+    )
+    const putMs = median(putTimes)
+    const tagMs = median(tagTimes)
+    targets.push(
+      target({
+        id: "ocidx put process, 10k tags",
+        target: "faster than umoci tag",
+        measured: `${formatMs(putMs)} vs ${formatMs(tagMs)}`,
+        ratio: putMs / tagMs,
+        ratioOf: "ocidx put / umoci tag",
+        limit: 1,
+        strict: true,
+        note: "ocidx fsyncs index.json and the directory; umoci tag does not fsync"
+      })
+    )
+  } finally {
+    removeDir(root)
+  }
+})
