@@ -49,15 +49,18 @@ await runGroup("gc", async ({ measurements, missing, scaling, targets }) => {
       const peer = umoci === undefined ? [] : [{ command: umoci, args: ["gc", "--layout", dir], before: relink }]
       const [gcTimes = [], umociTimes = []] = interleave(rounds, [ours, ...peer])
       measurements.push(summarize(`ocidx gc <${label}>`, gcTimes, `${garbage} blobs removed each time`))
-      measurements.push(
-        summarize(
-          `library Layout.gc <${label}>`,
-          workerTimes(rounds, layoutOp, ["gc", dir], relink),
-          "the operation alone: no process start-up"
-        )
+      const library = summarize(
+        `library Layout.gc <${label}>`,
+        workerTimes(rounds, layoutOp, ["gc", dir], relink),
+        "the operation alone: no process start-up"
       )
+      measurements.push(library)
       if (umoci !== undefined) measurements.push(summarize(`umoci gc <${label}>`, umociTimes))
-      return { ocidx: median(gcTimes), umoci: umoci === undefined ? undefined : median(umociTimes) }
+      return {
+        ocidx: median(gcTimes),
+        library: library.medianMs,
+        umoci: umoci === undefined ? undefined : median(umociTimes)
+      }
     }
 
     // --- 1,000 and 10,000 small blobs, 10% garbage (the target at 10,000) ----------------------------------
@@ -67,6 +70,7 @@ await runGroup("gc", async ({ measurements, missing, scaling, targets }) => {
       const label = `${blobs.toLocaleString("en-US")} small blobs, 10% garbage`
       const times = compare(layout.dir, layout.garbage, layout.relinkGarbage, label)
       scaling.push({ series: "ocidx gc (process)", x: blobs, unit: "blobs", medianMs: times.ocidx })
+      scaling.push({ series: "Layout.gc (library, no start-up)", x: blobs, unit: "blobs", medianMs: times.library })
       if (times.umoci !== undefined) {
         scaling.push({ series: "umoci gc (process)", x: blobs, unit: "blobs", medianMs: times.umoci })
       }

@@ -179,7 +179,9 @@ try {
     srcRoot
   )
   const cli = cliChoice.kind === "bundle" ? await bundleCli(NodePath.join(outDir, "cli"), srcRoot) : cliChoice.path
-  if (loadAtStart > 1) say(`note: load average ${loadAtStart} at start: another process is using the CPUs`)
+  if (loadAtStart > 1) {
+    say(`note: 1-minute load average ${loadAtStart} at start: other work is using the CPUs; timings may be slower`)
+  }
   for (const name of groups) {
     say(`running bench/${name}.ts ...`)
     const groupStarted = Date.now()

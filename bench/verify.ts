@@ -43,17 +43,17 @@ await runGroup("verify", async ({ measurements, missing, scaling, targets }) => 
       syncDisks()
       const [verifyTimes = [], singleTimes = [], parallelTimes = []] = interleave(rounds, commands)
       measurements.push(summarize(`ocidx verify <${label}>`, verifyTimes))
-      measurements.push(
-        summarize(
-          `library Layout.verify <${label}>`,
-          workerTimes(rounds, layoutOp, ["verify", dir]),
-          "the operation alone: no process start-up"
-        )
+      const library = summarize(
+        `library Layout.verify <${label}>`,
+        workerTimes(rounds, layoutOp, ["verify", dir]),
+        "the operation alone: no process start-up"
       )
+      measurements.push(library)
       if (hashing.single) measurements.push(summarize(`sha256sum, 1 process <${label}>`, singleTimes))
       if (hashing.parallel) measurements.push(summarize(`sha256sum, 2 processes <${label}>`, parallelTimes))
       return {
         verify: median(verifyTimes),
+        library: library.medianMs,
         single: hashing.single ? median(singleTimes) : undefined,
         parallel: hashing.parallel ? median(parallelTimes) : undefined
       }
@@ -94,6 +94,12 @@ await runGroup("verify", async ({ measurements, missing, scaling, targets }) => 
       const label = `${blobs.toLocaleString("en-US")} small blobs`
       const result = compare(dir, label)
       scaling.push({ series: "ocidx verify (process)", x: blobs, unit: "blobs", medianMs: result.verify })
+      scaling.push({
+        series: "Layout.verify (library, no start-up)",
+        x: blobs,
+        unit: "blobs",
+        medianMs: result.library
+      })
       if (result.single !== undefined) {
         scaling.push({
           series: "sha256sum over the blobs, 1 process",
