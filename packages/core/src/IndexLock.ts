@@ -23,7 +23,8 @@ export type LockMode = "shared" | "exclusive"
 export interface IndexLock {
   /**
    * Takes the lock at `lockPath` in `mode` and holds it until the scope closes (on success, failure or
-   * interruption). Waits up to the configured timeout, then fails with `LockError` (reason "timeout").
+   * interruption). Waits up to the timeout in force (`CurrentLockTimeout`, unless the lock was made with a
+   * fixed one), then fails with `LockError` (reason "timeout").
    */
   readonly acquire: (lockPath: string, mode: LockMode) => Effect.Effect<void, LockError, Scope.Scope>
 }
@@ -53,14 +54,17 @@ export interface LockBackend {
  * @category model
  */
 export interface LockOptions {
-  /** How long to wait for the lock. `0` fails at once, as buildkit does. Default 30 seconds. */
+  /**
+   * A fixed time to wait for this instance, e.g. for a test. Leave it out (as the Node layers do) to read
+   * `CurrentLockTimeout` at each acquire, so the program sets the timeout once around its work.
+   */
   readonly timeout?: Duration.DurationInput | undefined
   /** The delays between attempts. Default: exponential from 1 ms, jittered, capped at 10 ms. */
   readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
 }
 
 /**
- * The default time to wait for the lock.
+ * The default time to wait for the lock: 30 seconds.
  *
  * @since 0.1.0
  * @category constants
@@ -68,8 +72,31 @@ export interface LockOptions {
 export const defaultTimeout: Duration.Duration = internal.defaultTimeout
 
 /**
+ * The identity of `CurrentLockTimeout` in a context.
+ *
+ * @since 0.1.0
+ * @category context
+ */
+export interface CurrentLockTimeout {
+  readonly _: unique symbol
+}
+
+/**
+ * How long `acquire` waits for a lock another holder has: `0` fails at once, as buildkit does;
+ * `Duration.infinity` waits for ever. Read where the lock is acquired, so a program sets it once around its
+ * work, `Effect.provideService(IndexLock.CurrentLockTimeout, Duration.seconds(5))`, or as a layer,
+ * `Layer.succeed(IndexLock.CurrentLockTimeout, Duration.seconds(5))`. `defaultTimeout` (30 s) unless one
+ * is provided.
+ *
+ * @since 0.1.0
+ * @category context
+ */
+export const CurrentLockTimeout: Context.Reference<CurrentLockTimeout, Duration.Duration> = internal.CurrentLockTimeout
+
+/**
  * Builds an `IndexLock` from a platform backend. Each instance serialises paths within itself, so a
- * process should use one instance (a layer is built once).
+ * process should use one instance (a layer is built once). It waits as long as `CurrentLockTimeout` says
+ * where each lock is acquired, unless `options.timeout` fixes the wait for this instance.
  *
  * @since 0.1.0
  * @category constructor

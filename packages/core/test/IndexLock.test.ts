@@ -311,6 +311,55 @@ describe("IndexLock.make", () => {
     expect(Duration.toMillis(IndexLock.defaultTimeout)).toBe(30_000)
   })
 
+  it.effect("waits 30 seconds when no timeout is provided", () =>
+    Effect.gen(function* () {
+      expect(Duration.toMillis(yield* IndexLock.CurrentLockTimeout)).toBe(30_000)
+      const { backend } = countingBackend(() => true)
+      // A slow schedule keeps the TestClock's work small; the deadline is what is under test.
+      const lock = IndexLock.make(backend, { schedule: Schedule.spaced("5 seconds") })
+      const fiber = yield* Effect.fork(Effect.scoped(lock.acquire("/x/index.json.lock", "shared")))
+      yield* TestClock.adjust("29 seconds")
+      expect(yield* isDone(fiber)).toBe(false)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Effect.flip(Fiber.join(fiber))).toMatchObject({ _tag: "LockError", reason: "timeout" })
+    })
+  )
+
+  it.effect("reads CurrentLockTimeout where each lock is acquired", () =>
+    Effect.gen(function* () {
+      const { backend, counts } = countingBackend(() => true)
+      const lock = IndexLock.make(backend, { schedule: Schedule.spaced("500 millis") })
+      const acquire = Effect.scoped(lock.acquire("/x/index.json.lock", "exclusive"))
+      // 0: one attempt, then the timeout, without the clock moving.
+      const atOnce = yield* Effect.flip(
+        acquire.pipe(Effect.provideService(IndexLock.CurrentLockTimeout, Duration.zero))
+      )
+      expect(atOnce).toMatchObject({ _tag: "LockError", reason: "timeout" })
+      expect(counts.attempts).toBe(1)
+      // The same lock, under another timeout.
+      const fiber = yield* Effect.fork(
+        acquire.pipe(Effect.provideService(IndexLock.CurrentLockTimeout, Duration.seconds(2)))
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* isDone(fiber)).toBe(false)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Effect.flip(Fiber.join(fiber))).toMatchObject({ _tag: "LockError", reason: "timeout" })
+    })
+  )
+
+  it.effect("a timeout given to make wins over CurrentLockTimeout", () =>
+    Effect.gen(function* () {
+      const { backend } = countingBackend(() => true)
+      const lock = IndexLock.make(backend, { timeout: 0 })
+      const error = yield* Effect.flip(
+        Effect.scoped(lock.acquire("/x/index.json.lock", "exclusive")).pipe(
+          Effect.provideService(IndexLock.CurrentLockTimeout, Duration.infinity)
+        )
+      )
+      expect(error).toMatchObject({ _tag: "LockError", reason: "timeout" })
+    })
+  )
+
   it.effect("serialises exclusive holders of one path in-process even when the backend never excludes", () =>
     Effect.gen(function* () {
       // fcntl-emulated flock (NFS) does not exclude within one process.

@@ -1,10 +1,22 @@
 /** @internal */
-import { Data, Duration, Effect, Option, Schedule } from "effect"
+import { Context, Data, Duration, Effect, Option, Schedule } from "effect"
 import { LockError } from "../Errors.js"
-import type { IndexLock, LockBackend, LockMode, LockOptions } from "../IndexLock.js"
+import type {
+  CurrentLockTimeout as LockTimeoutId,
+  IndexLock,
+  LockBackend,
+  LockMode,
+  LockOptions
+} from "../IndexLock.js"
+
+/** The only default lock timeout in ocidx: every layer and the CLI read it through `CurrentLockTimeout`. @internal */
+export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 
 /** @internal */
-export const defaultTimeout = Duration.seconds(30)
+export const CurrentLockTimeout: Context.Reference<LockTimeoutId, Duration.Duration> =
+  Context.Reference<LockTimeoutId>()("@ocidx/core/IndexLock/CurrentLockTimeout", {
+    defaultValue: (): Duration.Duration => defaultTimeout
+  })
 
 /** @internal */
 export const defaultSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("1 millis", 2).pipe(
@@ -22,7 +34,8 @@ interface Holders {
 
 /** @internal */
 export const make = (backend: LockBackend, options?: LockOptions): IndexLock => {
-  const timeout = Duration.decode(options?.timeout ?? defaultTimeout)
+  // A timeout given here is this instance's; otherwise each acquire reads the one in force where it runs.
+  const fixedTimeout = options?.timeout === undefined ? undefined : Duration.decode(options.timeout)
   const schedule = options?.schedule ?? defaultSchedule
   // Paths held by this process. flock(2) emulated with fcntl (NFS) does not exclude within one process,
   // so this table keeps fibers of one process apart whatever the backend does.
@@ -61,7 +74,7 @@ export const make = (backend: LockBackend, options?: LockOptions): IndexLock => 
       )
     })
 
-  const acquire = (lockPath: string, mode: LockMode) => {
+  const acquireWithin = (lockPath: string, mode: LockMode, timeout: Duration.Duration) => {
     const once = Effect.acquireRelease(attempt(lockPath, mode), (release) => release)
     const timedOut = () => new LockError({ path: lockPath, reason: "timeout" })
     if (Duration.toMillis(timeout) <= 0) {
@@ -71,11 +84,14 @@ export const make = (backend: LockBackend, options?: LockOptions): IndexLock => 
     const bounded = Duration.isFinite(timeout)
       ? waiting.pipe(Effect.timeoutFail({ duration: timeout, onTimeout: timedOut }))
       : waiting
-    return bounded.pipe(
-      Effect.catchTag("Busy", () => Effect.fail(timedOut())),
+    return bounded.pipe(Effect.catchTag("Busy", () => Effect.fail(timedOut())))
+  }
+
+  const acquire = (lockPath: string, mode: LockMode) =>
+    (fixedTimeout === undefined ? CurrentLockTimeout : Effect.succeed(fixedTimeout)).pipe(
+      Effect.flatMap((timeout) => acquireWithin(lockPath, mode, timeout)),
       Effect.withSpan("IndexLock.acquire", { attributes: { lockPath, mode } })
     )
-  }
 
   return { acquire }
 }
