@@ -22,7 +22,13 @@ export const registeredAlgorithms = { sha256: 64, sha512: 128 } as const
  */
 export type Algorithm = keyof typeof registeredAlgorithms
 
-const isRegistered = (algorithm: string): algorithm is Algorithm => Object.hasOwn(registeredAlgorithms, algorithm)
+/**
+ * Whether ocidx can compute this algorithm (`sha256`, `sha512`), and so hash content to check it.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const isAlgorithm = (algorithm: string): algorithm is Algorithm => Object.hasOwn(registeredAlgorithms, algorithm)
 
 /**
  * Explains why a string is not a valid digest, or returns `undefined` when it is one.
@@ -37,7 +43,7 @@ export const problem = (value: string): string | undefined => {
   const colon = value.indexOf(":")
   const algorithm = value.slice(0, colon)
   const encoded = value.slice(colon + 1)
-  if (isRegistered(algorithm)) {
+  if (isAlgorithm(algorithm)) {
     const length = registeredAlgorithms[algorithm]
     if (encoded.length !== length || !/^[a-f0-9]+$/.test(encoded)) {
       return `"${value}" is not a valid ${algorithm} digest: expected exactly ${length} lowercase hex characters after "${algorithm}:", got ${encoded.length}${/[A-F]/.test(encoded) ? " (uppercase hex is not allowed)" : ""}`
@@ -102,7 +108,7 @@ export const encoded = (digest: Digest): string => digest.slice(digest.indexOf("
  * @since 0.1.0
  * @category validation
  */
-export const isVerifiable = (digest: Digest): boolean => isRegistered(algorithm(digest))
+export const isVerifiable = (digest: Digest): boolean => isAlgorithm(algorithm(digest))
 
 /**
  * Builds a digest from an algorithm ocidx computes and its lowercase hex encoding.

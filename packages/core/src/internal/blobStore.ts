@@ -123,10 +123,8 @@ export const make = (options: { readonly directory: string }) =>
       })
     }
 
-    const algorithmOf = (digest: Digest.Digest): Option.Option<Digest.Algorithm> => {
-      const alg = Digest.algorithm(digest)
-      return alg === "sha256" || alg === "sha512" ? Option.some(alg) : Option.none()
-    }
+    const algorithmOf = (digest: Digest.Digest): Option.Option<Digest.Algorithm> =>
+      Option.liftPredicate(Digest.algorithm(digest), Digest.isAlgorithm)
 
     const put = <E, R>(content: Uint8Array | Stream.Stream<Uint8Array, E, R>, putOptions?: PutOptions) =>
       Effect.gen(function* () {
