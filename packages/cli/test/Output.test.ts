@@ -48,7 +48,13 @@ describe("Output", () => {
   })
 
   it("prints verify and gc JSON with exactly the documented keys", () => {
-    const finding = { severity: "error" as const, code: "blob-missing", message: "m", path: "/p", digest: undefined }
+    const finding = {
+      severity: "error" as const,
+      code: "blob-missing" as const,
+      message: "m",
+      path: "/p",
+      digest: undefined
+    }
     expect(Output.verifyJson({ ok: false, findings: [finding], blobsChecked: 3, bytesChecked: 9 })).toEqual({
       ok: false,
       findings: [{ severity: "error", code: "blob-missing", message: "m", path: "/p" }]

@@ -7,7 +7,7 @@
  */
 import type { FileSystem, Path } from "@effect/platform"
 import type { Effect, Option } from "effect"
-import { Context } from "effect"
+import { Context, Schema } from "effect"
 import type { BlobStore } from "./BlobStore.js"
 import type { Descriptor } from "./Descriptor.js"
 import type { Digest } from "./Digest.js"
@@ -27,6 +27,73 @@ import type { ReadFailure, StoreIndex, WriteFailure } from "./StoreIndex.js"
 export type Severity = "error" | "warning" | "info"
 
 /**
+ * What a finding is about: a stable identifier that scripts match on (`verify --json` prints it), so a code is
+ * never renamed. Listed in the order verify checks: `oci-layout`, `index.json`, the graph of manifests and
+ * indexes, the blobs' digests and sizes, then what else lies under `blobs/`.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export const FindingCode = Schema.Literal(
+  /** `oci-layout` does not exist (error). */
+  "layout-missing",
+  /** `oci-layout` exists but cannot be read (error). */
+  "layout-unreadable",
+  /** `oci-layout` is not valid JSON, or not an `{"imageLayoutVersion": ...}` object (error). */
+  "layout-invalid",
+  /** `oci-layout` names an `imageLayoutVersion` other than the one ocidx understands, 1.0.0 (error). */
+  "layout-version",
+  /** `index.json` does not exist (error); nothing is then called unreferenced. */
+  "index-missing",
+  /** `index.json` cannot be read: permission, not a regular file, an I/O error (error). */
+  "index-unreadable",
+  /** `index.json` is not valid UTF-8 or JSON, or breaks the image-index schema (error). */
+  "index-invalid",
+  /** The index lock was not taken in time, so `index.json` was not read (error). */
+  "index-locked",
+  /** `index.json` is an empty file, which ocidx and buildkit read as an empty index (warning). */
+  "index-empty",
+  /** A JSON object in `index.json` or in a manifest or index blob repeats a key (error). */
+  "duplicate-key",
+  /** An entry's `org.opencontainers.image.ref.name` is outside the ref-name grammar (warning). */
+  "ref-name-invalid",
+  /** A reachable manifest or nested index is not valid UTF-8 or JSON, or breaks its schema; its blobs are unchecked (error). */
+  "manifest-invalid",
+  /** A referenced blob is not in `blobs/` (warning, as the spec allows; error with `strict`). */
+  "blob-missing",
+  /** A referenced blob is a symbolic link, which ocidx never follows inside a layout (error). */
+  "blob-symlink",
+  /** A referenced blob's path is not a regular file (error). */
+  "blob-not-file",
+  /** A referenced blob cannot be read: permission or an I/O error (error). */
+  "blob-unreadable",
+  /** A blob's content hashes to another digest than its name: it is corrupt (error). */
+  "blob-digest-mismatch",
+  /** A blob's size differs from the size a descriptor gives for it (error). */
+  "blob-size-mismatch",
+  /** A blob's digest algorithm is one ocidx cannot compute, so only its size was checked (info). */
+  "blob-unverifiable",
+  /** A descriptor's embedded `data` is not the content it describes: bad base64, size or digest (error). */
+  "data-mismatch",
+  /** `blobs/` does not exist; a layout must have it, even empty (warning). */
+  "blobs-missing",
+  /** `blobs/` or an entry in it cannot be listed or inspected (error). */
+  "blobs-unreadable",
+  /** A file under `blobs/` that is not a blob; gc leaves it alone (warning). */
+  "stray-file",
+  /** An ocidx temp file under `blobs/`: a write in progress, or one that was interrupted (info). */
+  "temp-file",
+  /** A blob nothing reachable from `index.json` references; gc removes it (info). */
+  "blob-unreferenced"
+).annotations({ identifier: "FindingCode" })
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type FindingCode = typeof FindingCode.Type
+
+/**
  * One thing `verify` found.
  *
  * @since 0.1.0
@@ -35,7 +102,7 @@ export type Severity = "error" | "warning" | "info"
 export interface Finding {
   readonly severity: Severity
   /** A stable identifier a script can match on, e.g. `blob-digest-mismatch`. */
-  readonly code: string
+  readonly code: FindingCode
   readonly message: string
   readonly path?: string | undefined
   readonly digest?: string | undefined

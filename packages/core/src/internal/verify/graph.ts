@@ -1,0 +1,144 @@
+/**
+ * verify, phase 3: the graph. Reads every manifest and nested index reachable from the index, once each,
+ * decoding it and scanning it for duplicate keys, and notes where every descriptor was found.
+ * @internal
+ */
+import { Effect, Either, Option } from "effect"
+import type { BlobStore } from "../../BlobStore.js"
+import type { Descriptor } from "../../Descriptor.js"
+import type { Digest } from "../../Digest.js"
+import type { DecodeError } from "../../Errors.js"
+import { ImageManifest } from "../../ImageManifest.js"
+import { type ImageIndex, NestedIndex } from "../../ImageIndex.js"
+import type { Content, ContentFailure, Finding } from "../../Layout.js"
+import * as MediaType from "../../MediaType.js"
+import { decodeUnknown, decodeUtf8, parseJson } from "../decode.js"
+import * as Walk from "../walk.js"
+import { blobFailure, duplicateKeyFindings, finding, type Occurrence, type Occurrences } from "./finding.js"
+
+/** What the walk established. @internal */
+export interface Graph {
+  /** Every reachable descriptor, in walk order (breadth first). */
+  readonly reachable: ReadonlyMap<Digest, Descriptor>
+  readonly occurrences: Occurrences
+  /** The blobs read to their end while walking, with their actual size, in walk order. */
+  readonly checked: ReadonlyMap<Digest, number>
+  /** Blobs whose problem is reported already: not to be read again. */
+  readonly settled: ReadonlySet<Digest>
+  /** Some manifest could not be read, so the graph may miss what it references. */
+  readonly incomplete: boolean
+  readonly findings: ReadonlyArray<Finding>
+}
+
+const empty: Graph = {
+  reachable: new Map(),
+  occurrences: new Map(),
+  checked: new Map(),
+  settled: new Set(),
+  incomplete: false,
+  findings: []
+}
+
+/** What reading one manifest or index found, as far as it got: its size once read, its text once UTF-8. */
+interface Read {
+  readonly size: number | undefined
+  readonly text: string | undefined
+  readonly content: Either.Either<Content, ContentFailure>
+}
+
+/** @internal */
+export const walk = (
+  blobs: BlobStore,
+  index: Option.Option<ImageIndex>,
+  options: { readonly indexPath: string; readonly strict: boolean; readonly concurrency: number }
+): Effect.Effect<Graph> => {
+  if (Option.isNone(index)) return Effect.succeed(empty)
+  const roots = index.value.subject ? [...index.value.manifests, index.value.subject] : index.value.manifests
+  // Filled by reads that run concurrently, each under its own digest; taken in walk order by `fold`.
+  const reads = new Map<Digest, Read>()
+  const content = (descriptor: Descriptor) =>
+    readManifest(blobs, descriptor).pipe(
+      Effect.tap((read) => Effect.sync(() => reads.set(descriptor.digest, read))),
+      Effect.flatMap((read) => read.content)
+    )
+  // A failure is in `reads` already; the walk goes on without that manifest's children.
+  return Walk.reachable(roots, content, () => Effect.void, { concurrency: options.concurrency }).pipe(
+    Effect.map((reachable) => fold(blobs, roots, reachable, reads, options))
+  )
+}
+
+/**
+ * Reads and decodes a manifest or index. Not `Layout.content`: that checks the size against the descriptor,
+ * which would hide the children of a manifest whose descriptor alone is wrong, and it does not hand back the
+ * text for the duplicate-key scan.
+ */
+const readManifest = (blobs: BlobStore, descriptor: Descriptor): Effect.Effect<Read> =>
+  Effect.gen(function* () {
+    const file = blobs.pathOf(descriptor.digest)
+    const bytes = yield* Effect.either(blobs.get(descriptor.digest))
+    if (Either.isLeft(bytes)) return { size: undefined, text: undefined, content: Either.left(bytes.left) }
+    const size = bytes.right.length
+    const text = decodeUtf8(file, bytes.right)
+    if (Either.isLeft(text)) return { size, text: undefined, content: Either.left(text.left) }
+    return { size, text: text.right, content: yield* Effect.either(decode(descriptor, file, text.right)) }
+  })
+
+const decode = (descriptor: Descriptor, file: string, text: string): Effect.Effect<Content, DecodeError> =>
+  Effect.gen(function* () {
+    const json = yield* parseJson(file, text)
+    if (MediaType.isIndex(descriptor.mediaType)) {
+      return { _tag: "Index", descriptor, index: yield* decodeUnknown(NestedIndex, file)(json) } as const
+    }
+    if (MediaType.isManifest(descriptor.mediaType)) {
+      return { _tag: "Manifest", descriptor, manifest: yield* decodeUnknown(ImageManifest, file)(json) } as const
+    }
+    return { _tag: "Other", descriptor } as const
+  })
+
+/**
+ * Applies what the reads found in walk order, not in the order they finished, so a report does not depend
+ * on timing. A digest's referrers are those known when the walk comes to it.
+ */
+const fold = (
+  blobs: BlobStore,
+  roots: ReadonlyArray<Descriptor>,
+  reachable: ReadonlyMap<Digest, Descriptor>,
+  reads: ReadonlyMap<Digest, Read>,
+  options: { readonly indexPath: string; readonly strict: boolean }
+): Graph => {
+  const occurrences = new Map<Digest, Array<Occurrence>>()
+  const note = (descriptor: Descriptor, from: string) => {
+    const list = occurrences.get(descriptor.digest)
+    if (list) list.push({ descriptor, from })
+    else occurrences.set(descriptor.digest, [{ descriptor, from }])
+  }
+  const checked = new Map<Digest, number>()
+  const settled = new Set<Digest>()
+  const findings: Array<Finding> = []
+  let incomplete = false
+  for (const root of roots) note(root, options.indexPath)
+  for (const digest of reachable.keys()) {
+    const read = reads.get(digest)
+    if (read === undefined) continue
+    const file = blobs.pathOf(digest)
+    if (read.size !== undefined) checked.set(digest, read.size)
+    if (read.text !== undefined) findings.push(...duplicateKeyFindings(file, read.text, digest))
+    if (Either.isRight(read.content)) {
+      for (const child of Walk.children(read.content.right)) note(child, file)
+      continue
+    }
+    const error = read.content.left
+    incomplete = true
+    settled.add(digest)
+    if (error._tag === "DecodeError") {
+      findings.push(
+        finding("error", "manifest-invalid", `${error.message} Its blobs cannot be checked.`, { path: file, digest })
+      )
+      continue
+    }
+    const failure = blobFailure(file, digest, error, { strict: options.strict, occurrences })
+    if (failure.actualSize !== undefined) checked.set(digest, failure.actualSize)
+    findings.push(...failure.findings)
+  }
+  return { reachable, occurrences, checked, settled, incomplete, findings }
+}

@@ -1,0 +1,84 @@
+/**
+ * verify, phase 2: `index.json` reads and decodes (under the shared lock, as `StoreIndex.read` does), has no
+ * duplicate keys, and its ref names are in the grammar. Named `indexFile` so it is not taken for this
+ * folder's entry module.
+ * @internal
+ */
+import type { FileSystem } from "@effect/platform"
+import { Effect, Either, Option, ParseResult, Schema } from "effect"
+import * as Annotations from "../../Annotations.js"
+import type { ImageIndex } from "../../ImageIndex.js"
+import type { Finding } from "../../Layout.js"
+import { RefName } from "../../Reference.js"
+import type { StoreIndex } from "../../StoreIndex.js"
+import { decodeUtf8 } from "../decode.js"
+import { isBlank } from "../indexCodec.js"
+import { duplicateKeyFindings, finding } from "./finding.js"
+
+const validateRefName = Schema.validateEither(RefName)
+
+/** What reading index.json found, and the index itself when it could be read. @internal */
+export interface IndexCheck {
+  readonly index: Option.Option<ImageIndex>
+  readonly findings: ReadonlyArray<Finding>
+}
+
+/** @internal */
+export const check = (fs: FileSystem.FileSystem, store: StoreIndex): Effect.Effect<IndexCheck> =>
+  Effect.gen(function* () {
+    const indexPath = store.indexPath
+    const read = yield* Effect.either(store.read)
+    if (Either.isLeft(read)) {
+      const error = read.left
+      const only = (found: Finding): IndexCheck => ({ index: Option.none(), findings: [found] })
+      switch (error._tag) {
+        case "ReadError":
+          return error.reason === "not-found"
+            ? only(finding("error", "index-missing", error.message, { path: indexPath }))
+            : only(finding("error", "index-unreadable", error.message, { path: error.path }))
+        case "DecodeError":
+          return only(finding("error", "index-invalid", error.message, { path: indexPath }))
+        case "LockError":
+          return only(finding("error", "index-locked", error.message, { path: error.path }))
+      }
+    }
+    const index = read.right
+    // Read again only for the byte-level checks: writers rename index.json into place, so this is a whole file.
+    const raw = yield* Effect.either(fs.readFile(indexPath))
+    const fileFindings = Either.isRight(raw) ? bytesFindings(indexPath, raw.right) : []
+    return { index: Option.some(index), findings: [...fileFindings, ...refNameFindings(indexPath, index)] }
+  })
+
+/** An empty file, and duplicate keys: what decoding accepts or cannot see. */
+const bytesFindings = (indexPath: string, bytes: Uint8Array): ReadonlyArray<Finding> => {
+  const empty = isBlank(bytes)
+    ? [
+        finding(
+          "warning",
+          "index-empty",
+          `${indexPath} is empty; ocidx and buildkit read it as an empty index, other tools may refuse it`,
+          { path: indexPath }
+        )
+      ]
+    : []
+  const text = decodeUtf8(indexPath, bytes)
+  return Either.isRight(text) ? [...empty, ...duplicateKeyFindings(indexPath, text.right)] : empty
+}
+
+/** Entries whose ref name other tools would not find: ocidx reads them, but will not write such a name. */
+const refNameFindings = (indexPath: string, index: ImageIndex): ReadonlyArray<Finding> =>
+  index.manifests.flatMap((entry, position) => {
+    const refName = entry.annotations?.[Annotations.refName]
+    if (refName === undefined) return []
+    const valid = validateRefName(refName)
+    if (Either.isRight(valid)) return []
+    const problem = ParseResult.ArrayFormatter.formatErrorSync(valid.left)[0]?.message ?? "outside the grammar"
+    return [
+      finding(
+        "warning",
+        "ref-name-invalid",
+        `${indexPath}: manifests[${position}]: ${problem}. Other tools may not find this entry; tag it again with a valid name.`,
+        { path: indexPath, digest: entry.digest }
+      )
+    ]
+  })
