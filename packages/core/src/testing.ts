@@ -1,15 +1,19 @@
 /**
  * Test doubles for programs built on ocidx: an in-memory FileSystem with injectable faults and an
- * in-memory IndexLock whose holders and history can be inspected. ocidx's own tests use exactly these.
+ * in-memory IndexLock whose holders and history can be inspected, and `layer`, which provides both with
+ * ready layouts, directories and files laid out in one call. ocidx's own tests use exactly these.
  *
  * @since 0.1.0
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Context, type Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
+import type * as Descriptor from "./Descriptor.js"
 import type { LockReason } from "./Errors.js"
+import * as Hasher from "./Hasher.js"
 import * as IndexLock from "./IndexLock.js"
 import * as memoryFileSystem from "./internal/memoryFileSystem.js"
 import * as memoryLock from "./internal/memoryLock.js"
+import * as seeding from "./internal/seed.js"
 
 /**
  * The file-system operations a fault can be attached to. `open` is an open for writing; `open-read` one
@@ -65,6 +69,8 @@ export interface MemoryFileSystem {
   readonly readText: (path: string) => string | undefined
   /** Writes a file directly, creating parent directories, bypassing faults. */
   readonly writeText: (path: string, content: string | Uint8Array, mode?: number) => void
+  /** Creates a directory and its missing parents directly (mode 0755), bypassing faults. */
+  readonly makeDirectory: (path: string) => void
   readonly mode: (path: string) => number | undefined
   /**
    * Makes the `nth` call (1-based; 0 = every call) of `op`, optionally only on `path`, fail with `errno`,
@@ -147,23 +153,95 @@ export const layerMemoryLock = (options?: IndexLock.LockOptions): Layer.Layer<In
   })
 
 /**
+ * One image layout to lay out before the program runs: everything `Layout.init` creates (`oci-layout`,
+ * `blobs/sha256/`, an `index.json`), plus the blobs and tags given.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface LayoutSeed {
+  /** Blob contents (text is UTF-8), each stored at `blobs/sha256/<its sha256>`. */
+  readonly blobs?: ReadonlyArray<string | Uint8Array> | undefined
+  /**
+   * `index.json` entries, in key order: each descriptor tagged with its key (`org.opencontainers.image.ref.name`),
+   * as `StoreIndex.put(descriptor, [Reference.tag(key)])` would store it. The blob need not be seeded.
+   */
+  readonly tags?: Readonly<Record<string, Descriptor.DescriptorInput>> | undefined
+}
+
+/**
+ * What the in-memory file system holds before the program runs. Layouts are laid out first, then
+ * directories, then files, so a file can replace what a layout seeded (say, a corrupt `index.json`).
+ * A seed that is not valid (a bad descriptor or tag) is a defect of the test: building the layer dies.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface Seed {
+  /** Ready image layouts: directories initialised empty, or, keyed by directory, with blobs and tags. */
+  readonly layouts?: ReadonlyArray<string> | Readonly<Record<string, LayoutSeed>> | undefined
+  /** Empty directories, parents created. */
+  readonly directories?: ReadonlyArray<string> | undefined
+  /** Files by absolute path (text is UTF-8), mode 0644, parents created. */
+  readonly files?: Readonly<Record<string, string | Uint8Array>> | undefined
+}
+
+/**
+ * Lays out `seed` in the current in-memory file system, bypassing its faults and leaving `calls()` empty:
+ * for a test that needs more files after the layer was built.
+ *
+ * @since 0.1.0
+ * @category constructor
+ */
+export const seed = (seed: Seed): Effect.Effect<void, never, MemoryFileSystem> =>
+  Effect.flatMap(MemoryFileSystem, (memory) => seeding.seed(memory, seed))
+
+const layerSeeded = (seed: Seed): Layer.Layer<FileSystem.FileSystem | MemoryFileSystem> =>
+  Layer.effectContext(
+    Effect.suspend(() => {
+      const memory = memoryFileSystem.make()
+      return Effect.as(
+        seeding.seed(memory, seed),
+        Context.make(MemoryFileSystem, memory).pipe(Context.add(FileSystem.FileSystem, memory.fileSystem))
+      )
+    })
+  )
+
+/**
  * A fresh in-memory file system. Build it once per test: it holds state.
  *
  * @since 0.1.0
  * @category layer
  */
-export const layerMemoryFileSystem: Layer.Layer<FileSystem.FileSystem | MemoryFileSystem> = Layer.syncContext(() => {
-  const memory = memoryFileSystem.make()
-  return Context.make(MemoryFileSystem, memory).pipe(Context.add(FileSystem.FileSystem, memory.fileSystem))
-})
+export const layerMemoryFileSystem: Layer.Layer<FileSystem.FileSystem | MemoryFileSystem> = layerSeeded({})
 
 /**
- * Everything the core needs, in memory: FileSystem, Path, IndexLock, and both controls.
+ * Options of `layer`: what the file system holds at the start, and how the lock waits.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface LayerOptions extends IndexLock.LockOptions, Seed {}
+
+/**
+ * Everything the core needs, in memory: FileSystem (seeded as `options` says), Path, IndexLock, a WebCrypto
+ * Hasher, and the controls of the file system and the lock. Fresh each time it is built.
+ *
+ * @example
+ * ```ts
+ * import { StoreIndex, testing } from "@ocidx/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.flatMap(StoreIndex.make({ directory: "/layout" }), (store) => store.list)
+ * // An initialised, empty layout at /layout: the program sees an index with no entries.
+ * Effect.provide(program, testing.layer({ layouts: ["/layout"] }))
+ * ```
  *
  * @since 0.1.0
  * @category layer
  */
 export const layer = (
-  options?: IndexLock.LockOptions
-): Layer.Layer<FileSystem.FileSystem | MemoryFileSystem | Path.Path | IndexLock.IndexLock | MemoryLock> =>
-  Layer.mergeAll(layerMemoryFileSystem, Path.layer, layerMemoryLock(options))
+  options?: LayerOptions
+): Layer.Layer<
+  FileSystem.FileSystem | MemoryFileSystem | Path.Path | IndexLock.IndexLock | MemoryLock | Hasher.Hasher
+> => Layer.mergeAll(layerSeeded(options ?? {}), Path.layer, layerMemoryLock(options), Hasher.layerWebCrypto)

@@ -1,9 +1,16 @@
+import { createHash } from "node:crypto"
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
+import * as Annotations from "@ocidx/core/Annotations"
+import * as Descriptor from "@ocidx/core/Descriptor"
+import * as Digest from "@ocidx/core/Digest"
 import * as IndexLock from "@ocidx/core/IndexLock"
+import * as Layout from "@ocidx/core/Layout"
+import * as MediaType from "@ocidx/core/MediaType"
+import * as Reference from "@ocidx/core/Reference"
 import * as testing from "@ocidx/core/testing"
-import { Chunk, Effect, Exit, Fiber, Option, Predicate, Scope, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Predicate, Schema, Scope, Stream } from "effect"
 import { isDone, settle } from "./support/store.js"
 
 const encoder = new TextEncoder()
@@ -447,6 +454,161 @@ describe("testing.layerMemoryLock", () => {
       const standalone = testing.makeMemoryFileSystem()
       expect(standalone.files()).toEqual({})
       expect(Option.isNone(Option.fromNullable(standalone.mode("/nothing")))).toBe(true)
+    })
+  )
+})
+
+describe("testing.layer seeding", () => {
+  const sha256 = (content: string) => `sha256:${createHash("sha256").update(content).digest("hex")}`
+  const describeBlob = (mediaType: string, content: string) => ({
+    mediaType,
+    digest: sha256(content),
+    size: encoder.encode(content).length
+  })
+  // A complete one-image layout: an empty config, one layer and the manifest over them.
+  const config = "{}"
+  const layerContent = "a layer"
+  const manifestJson = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: describeBlob(MediaType.ociEmpty, config),
+    layers: [describeBlob(MediaType.ociLayerTar, layerContent)]
+  })
+  const manifest = describeBlob(MediaType.ociManifest, manifestJson)
+  const imageLayout = testing.layer({
+    layouts: { "/layout": { blobs: [config, layerContent, manifestJson], tags: { v1: manifest } } }
+  })
+
+  const env = (directory = "/layout") =>
+    Effect.gen(function* () {
+      const layout = yield* Layout.make({ directory })
+      const memory = yield* testing.MemoryFileSystem
+      const fs = yield* FileSystem.FileSystem
+      return { layout, memory, fs }
+    })
+
+  it.effect("files and directories are there before the program runs, and calls() starts empty", () =>
+    Effect.gen(function* () {
+      const { fs, memory } = yield* env()
+      expect(yield* fs.readFileString("/etc/app.json")).toBe('{"layout":"/srv/images"}')
+      expect(yield* fs.readFile("/data/raw.bin")).toEqual(new Uint8Array([0, 1, 2]))
+      expect((yield* fs.stat("/srv/images")).type).toBe("Directory")
+      expect(yield* fs.readDirectory("/srv/images")).toEqual([])
+      expect(memory.mode("/etc/app.json")).toBe(0o644)
+      expect(memory.calls()).toEqual([
+        { op: "readFile", path: "/etc/app.json" },
+        { op: "readFile", path: "/data/raw.bin" },
+        { op: "stat", path: "/srv/images" },
+        { op: "readDirectory", path: "/srv/images" }
+      ])
+    }).pipe(
+      Effect.provide(
+        testing.layer({
+          directories: ["/srv/images"],
+          files: { "/etc/app.json": '{"layout":"/srv/images"}', "/data/raw.bin": new Uint8Array([0, 1, 2]) }
+        })
+      )
+    )
+  )
+
+  it.effect("layouts: [dir] is an initialised empty layout that verifies ok and takes a put", () =>
+    Effect.gen(function* () {
+      const { layout, memory, fs } = yield* env()
+      expect(memory.readText("/layout/oci-layout")).toBe('{"imageLayoutVersion":"1.0.0"}')
+      expect(JSON.parse(memory.readText("/layout/index.json") ?? "")).toEqual({
+        schemaVersion: 2,
+        mediaType: MediaType.ociIndex,
+        manifests: []
+      })
+      expect(yield* fs.readDirectory("/layout/blobs")).toEqual(["sha256"])
+      expect(yield* layout.index.list).toEqual([])
+      const report = yield* layout.verify()
+      expect(report.ok).toBe(true)
+      expect(report.findings.filter((finding) => finding.severity === "error")).toEqual([])
+      // Layout.init finds nothing to do on it.
+      const before = memory.files()
+      yield* layout.init
+      expect(memory.files()).toEqual(before)
+      yield* layout.index.put(yield* Descriptor.decodeUnknown("test")(manifest), [yield* Reference.tag("v1")])
+      expect(Option.map(yield* layout.index.get("v1"), (entry) => entry.digest)).toEqual(Option.some(manifest.digest))
+    }).pipe(Effect.provide(testing.layer({ layouts: ["/layout", "/second"] })))
+  )
+
+  it.effect(
+    "layouts with blobs and tags: the blobs are stored by digest, the tags are entries, verify finds nothing",
+    () =>
+      Effect.gen(function* () {
+        const { layout, memory } = yield* env()
+        const [entry, ...rest] = yield* layout.index.list
+        expect([entry, ...rest]).toEqual([{ ...manifest, annotations: { [Annotations.refName]: "v1" } }])
+        expect(memory.readText(`/layout/blobs/sha256/${manifest.digest.slice("sha256:".length)}`)).toBe(manifestJson)
+        const digest = yield* Schema.decode(Digest.Digest)(manifest.digest)
+        expect(new TextDecoder().decode(yield* layout.blobs.get(digest))).toBe(manifestJson)
+        const report = yield* layout.verify()
+        expect(report.findings).toEqual([])
+        expect(report.ok).toBe(true)
+        expect(report.blobsChecked).toBe(3)
+        // The layout is an ordinary one: a put goes through the write protocol under the lock.
+        if (entry === undefined) return yield* Effect.die("the seeded entry is missing")
+        yield* layout.index.put(entry, [yield* Reference.tag("stable")])
+        expect((yield* layout.index.list).map((entry) => Descriptor.annotation(entry, Annotations.refName))).toEqual([
+          "v1",
+          "stable"
+        ])
+        const control = yield* testing.MemoryLock
+        expect(control.events().filter((event) => event.mode === "exclusive")).toHaveLength(2)
+      }).pipe(Effect.provide(imageLayout))
+  )
+
+  it.effect("files are laid out after layouts, so a test can break a seeded layout on purpose", () =>
+    Effect.gen(function* () {
+      const { layout } = yield* env()
+      const error = yield* Effect.flip(layout.index.list)
+      expect(error).toMatchObject({ _tag: "DecodeError", path: "/layout/index.json" })
+    }).pipe(Effect.provide(testing.layer({ layouts: ["/layout"], files: { "/layout/index.json": "{" } })))
+  )
+
+  it.effect("each build of the layer is a separate file system: a put in one is not seen by another", () =>
+    Effect.gen(function* () {
+      const putStable = Effect.gen(function* () {
+        const { layout } = yield* env()
+        const [entry] = yield* layout.index.list
+        if (entry === undefined) return yield* Effect.die("the seeded entry is missing")
+        yield* layout.index.put(entry, [yield* Reference.tag("stable")])
+        return (yield* layout.index.list).length
+      })
+      const count = Effect.flatMap(env(), ({ layout }) => Effect.map(layout.index.list, (entries) => entries.length))
+      expect(yield* Effect.provide(putStable, imageLayout)).toBe(2)
+      expect(yield* Effect.provide(count, imageLayout)).toBe(1)
+      // Within one build, the program and a later step share it.
+      expect(yield* Effect.provide(Effect.zipRight(putStable, count), imageLayout)).toBe(2)
+    })
+  )
+
+  it.effect("testing.seed lays out more after the layer was built", () =>
+    Effect.gen(function* () {
+      yield* testing.seed({ layouts: { "/late": { tags: { v2: manifest } } } })
+      const { layout } = yield* env("/late")
+      expect(Option.isSome(yield* layout.index.get("v2"))).toBe(true)
+      // The manifest's blob was not seeded: verify warns, outside strict mode it is still ok.
+      const report = yield* layout.verify()
+      expect(report.ok).toBe(true)
+      expect(report.findings.map((finding) => finding.severity)).toEqual(["warning"])
+    }).pipe(Effect.provide(testing.layer()))
+  )
+
+  it.effect("an invalid seed is a defect of the test, naming what is wrong", () =>
+    Effect.gen(function* () {
+      const badTag = yield* Effect.exit(
+        Effect.provide(env(), testing.layer({ layouts: { "/l": { tags: { "-bad": manifest } } } }))
+      )
+      expect(Exit.isFailure(badTag) && Cause.isDie(badTag.cause)).toBe(true)
+      expect(String(Exit.isFailure(badTag) ? Cause.squash(badTag.cause) : "")).toContain("-bad")
+      const badDescriptor = yield* Effect.exit(
+        Effect.provide(env(), testing.layer({ layouts: { "/l": { tags: { v1: { ...manifest, size: -1 } } } } }))
+      )
+      expect(Exit.isFailure(badDescriptor) && Cause.isDie(badDescriptor.cause)).toBe(true)
+      expect(String(Exit.isFailure(badDescriptor) ? Cause.squash(badDescriptor.cause) : "")).toContain("size")
     })
   )
 })

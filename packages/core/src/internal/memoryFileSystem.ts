@@ -352,6 +352,13 @@ export const make = (): MemoryFileSystem => {
       )
   })
 
+  /** Creates `dir` and its missing parents directly (0755), as `mkdir -p` would, bypassing faults. */
+  const ensureDirectory = (dir: string): void => {
+    const missing: Array<string> = []
+    for (let current = dir; !nodes.has(current); current = parentOf(current)) missing.unshift(current)
+    for (const path of missing) nodes.set(path, { type: "Directory", mode: 0o755, ino: nextIno++, mtime: new Date() })
+  }
+
   return {
     fileSystem,
     files: () => {
@@ -365,14 +372,7 @@ export const make = (): MemoryFileSystem => {
     },
     writeText: (path, text, mode = 0o644) => {
       const normalized = normalize(path)
-      let dir = parentOf(normalized)
-      const parents: Array<string> = []
-      while (!nodes.has(dir)) {
-        parents.unshift(dir)
-        dir = parentOf(dir)
-      }
-      for (const parent of parents)
-        nodes.set(parent, { type: "Directory", mode: 0o755, ino: nextIno++, mtime: new Date() })
+      ensureDirectory(parentOf(normalized))
       nodes.set(normalized, {
         type: "File",
         data: typeof text === "string" ? new TextEncoder().encode(text) : text.slice(),
@@ -381,6 +381,7 @@ export const make = (): MemoryFileSystem => {
         mtime: new Date()
       })
     },
+    makeDirectory: (path) => ensureDirectory(normalize(path)),
     mode: (path) => nodes.get(normalize(path))?.mode,
     inject: (op, errno, options) => {
       faults.push({ op, errno, nth: options?.nth ?? 0, path: options?.path, seen: 0 })
