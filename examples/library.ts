@@ -2,9 +2,9 @@
  * The README's library example: tag a manifest in an OCI layout and read it back, as buildkit's ociindex
  * does, but with typed errors and a lock that waits. `packages/node/test/example.test.ts` runs it.
  */
-import { Layout, Reference, StoreIndex } from "@ocidx/core"
+import { IndexLock, Layout, Reference, StoreIndex } from "@ocidx/core"
 import { NodeServices } from "@ocidx/node"
-import { Effect, Either, Option } from "effect"
+import { Duration, Effect, Either, Option } from "effect"
 
 export const tagAndRead = (directory: string) =>
   Effect.gen(function* () {
@@ -32,7 +32,9 @@ export const tagAndRead = (directory: string) =>
       LockError: (error) => Effect.fail(`busy, try later: ${error.message}`),
       DecodeError: (error) => Effect.fail(`invalid layout: ${error.message}`)
     }),
-    Effect.provide(NodeServices.layer({ lockTimeout: "10 seconds" }))
+    // The lock timeout is read where a lock is taken: set here, it covers every operation above.
+    Effect.provideService(IndexLock.CurrentLockTimeout, Duration.seconds(10)),
+    Effect.provide(NodeServices.layer())
   )
 
 // Reference constructors return Either, usable without Effect too.

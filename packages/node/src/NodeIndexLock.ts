@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import type * as IndexLock from "@ocidx/core/IndexLock"
-import type { Duration, Layer } from "effect"
+import type { Layer } from "effect"
 import * as internal from "./internal/nodeIndexLock.js"
 
 /**
@@ -24,26 +24,19 @@ import * as internal from "./internal/nodeIndexLock.js"
 export const backend: IndexLock.LockBackend = internal.backend
 
 /**
- * @since 0.1.0
- * @category model
- */
-export interface Options {
-  /** How long to wait for the lock; `0` fails at once, as buildkit does. Default 30 seconds. */
-  readonly lockTimeout?: Duration.DurationInput | undefined
-}
-
-/**
- * An `IndexLock` on flock(2). It also serialises paths within itself, so a process should use one.
+ * An `IndexLock` on flock(2). It also serialises paths within itself, so a process should use one. It waits
+ * as long as `IndexLock.CurrentLockTimeout` says where a lock is acquired (30 seconds unless provided).
  *
  * @since 0.1.0
  * @category constructor
  */
-export const make: (options?: Options) => IndexLock.IndexLock = internal.make
+export const make: () => IndexLock.IndexLock = internal.make
 
 /**
- * Provides the flock(2) `IndexLock`.
+ * Provides the flock(2) `IndexLock`. The timeout is not part of the layer: provide
+ * `IndexLock.CurrentLockTimeout` around the program.
  *
  * @since 0.1.0
  * @category layer
  */
-export const layer: (options?: Options) => Layer.Layer<IndexLock.IndexLock> = internal.layer
+export const layer: Layer.Layer<IndexLock.IndexLock> = internal.layer

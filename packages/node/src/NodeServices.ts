@@ -11,7 +11,6 @@ import type { Hasher } from "@ocidx/core/Hasher"
 import type { IndexLock } from "@ocidx/core/IndexLock"
 import type { Layer } from "effect"
 import * as internal from "./internal/nodeServices.js"
-import type * as NodeIndexLock from "./NodeIndexLock.js"
 
 /**
  * How hard writes work to survive a power loss: `"full"` (the default) fsyncs each written file and its
@@ -26,7 +25,7 @@ export type Durability = CoreDurability.Durability
  * @since 0.1.0
  * @category model
  */
-export interface Options extends NodeIndexLock.Options {
+export interface Options {
   /** Default `"full"`. */
   readonly durability?: Durability | undefined
 }
@@ -41,6 +40,8 @@ export type NodeServices = FileSystem | Path | IndexLock | Hasher | CoreDurabili
 
 /**
  * Provides `FileSystem`, `Path`, the flock(2) `IndexLock`, the `node:crypto` `Hasher` and the durability setting.
+ * The lock timeout is read where each lock is taken: provide `IndexLock.CurrentLockTimeout` (default 30 s)
+ * around the program, e.g. `Layer.succeed(IndexLock.CurrentLockTimeout, Duration.seconds(10))`.
  *
  * @since 0.1.0
  * @category layer

@@ -13,6 +13,15 @@ import { tempDir } from "./support/tempDir.js"
 
 const lockFile = "index.json.lock"
 
+/** A flock lock whose acquires wait up to `timeout`, provided as a program provides it. */
+const lockWaiting = (timeout: Duration.DurationInput): IndexLock.IndexLock => {
+  const lock = NodeIndexLock.make()
+  return {
+    acquire: (lockPath, mode) =>
+      lock.acquire(lockPath, mode).pipe(Effect.provideService(IndexLock.CurrentLockTimeout, Duration.decode(timeout)))
+  }
+}
+
 /** Takes the lock and lets it go at once. */
 const takeOnce = (lock: IndexLock.IndexLock, lockPath: string, mode: IndexLock.LockMode) =>
   Effect.scoped(lock.acquire(lockPath, mode))
@@ -62,7 +71,7 @@ describe("NodeIndexLock", () => {
         const lockPath = NodePath.join(yield* tempDir, lockFile)
         // Two instances, as two processes: each has its own in-memory table, so only flock(2) keeps them apart.
         const holder = NodeIndexLock.make()
-        const other = NodeIndexLock.make({ lockTimeout: "300 millis" })
+        const other = lockWaiting("300 millis")
         yield* holder.acquire(lockPath, "shared")
 
         yield* takeOnce(other, lockPath, "shared")
@@ -80,7 +89,7 @@ describe("NodeIndexLock", () => {
       Effect.gen(function* () {
         const lockPath = NodePath.join(yield* tempDir, lockFile)
         const holder = yield* holdFlock(lockPath, "exclusive", "1 second")
-        const lock = NodeIndexLock.make({ lockTimeout: "5 seconds" })
+        const lock = lockWaiting("5 seconds")
 
         const [waited] = yield* Effect.timed(
           Effect.scoped(
@@ -101,7 +110,7 @@ describe("NodeIndexLock", () => {
       Effect.gen(function* () {
         const lockPath = NodePath.join(yield* tempDir, lockFile)
         yield* holdFlock(lockPath, "exclusive", "10 seconds")
-        const lock = NodeIndexLock.make({ lockTimeout: 0 })
+        const lock = lockWaiting(0)
 
         for (const mode of ["shared", "exclusive"] as const) {
           const [waited, error] = yield* Effect.timed(lockFailure(lock, lockPath, mode))
@@ -117,12 +126,12 @@ describe("NodeIndexLock", () => {
         const lockPath = NodePath.join(yield* tempDir, lockFile)
         const holder = yield* holdFlock(lockPath, "shared", "10 seconds")
 
-        yield* takeOnce(NodeIndexLock.make({ lockTimeout: 0 }), lockPath, "shared")
-        const error = yield* lockFailure(NodeIndexLock.make({ lockTimeout: "200 millis" }), lockPath, "exclusive")
+        yield* takeOnce(lockWaiting(0), lockPath, "shared")
+        const error = yield* lockFailure(lockWaiting("200 millis"), lockPath, "exclusive")
         expect(error.reason).toBe("timeout")
 
         yield* holder.kill
-        yield* takeOnce(NodeIndexLock.make({ lockTimeout: 0 }), lockPath, "exclusive")
+        yield* takeOnce(lockWaiting(0), lockPath, "exclusive")
       })
     )
 
@@ -135,8 +144,8 @@ describe("NodeIndexLock", () => {
           // Another ocidx writer, as a process: it holds the directory, whatever happens to index.json.lock.
           const holder = yield* holdFlock(dir, "exclusive", "10 seconds")
 
-          yield* takeOnce(NodeIndexLock.make({ lockTimeout: 0 }), lockPath, "shared")
-          const error = yield* lockFailure(NodeIndexLock.make({ lockTimeout: "200 millis" }), lockPath, "exclusive")
+          yield* takeOnce(lockWaiting(0), lockPath, "shared")
+          const error = yield* lockFailure(lockWaiting("200 millis"), lockPath, "exclusive")
           expect(error.reason).toBe("timeout")
           // The lock file itself was free all along: only the directory kept the writer out.
           expect(yield* canFlock(lockPath, "exclusive")).toBe(true)
@@ -144,7 +153,7 @@ describe("NodeIndexLock", () => {
           yield* holder.kill
           yield* Effect.scoped(
             Effect.gen(function* () {
-              yield* NodeIndexLock.make({ lockTimeout: 0 }).acquire(lockPath, "exclusive")
+              yield* lockWaiting(0).acquire(lockPath, "exclusive")
               expect(yield* canFlock(dir, "exclusive")).toBe(false)
             })
           )
@@ -155,7 +164,7 @@ describe("NodeIndexLock", () => {
     it.scopedLive("holds locks that util-linux flock sees", () =>
       Effect.gen(function* () {
         const lockPath = NodePath.join(yield* tempDir, lockFile)
-        const lock = NodeIndexLock.make({ lockTimeout: 0 })
+        const lock = lockWaiting(0)
 
         yield* Effect.scoped(
           Effect.gen(function* () {
@@ -177,7 +186,7 @@ describe("NodeIndexLock", () => {
     it.scopedLive("creates the lock file with mode 0644 and never deletes or replaces it", () =>
       Effect.gen(function* () {
         const lockPath = NodePath.join(yield* tempDir, lockFile)
-        const lock = NodeIndexLock.make({ lockTimeout: "1 second" })
+        const lock = lockWaiting("1 second")
 
         yield* takeOnce(lock, lockPath, "exclusive")
         const created = NodeFs.statSync(lockPath)
@@ -200,7 +209,7 @@ describe("NodeIndexLock", () => {
         const lockPath = NodePath.join(yield* tempDir, lockFile)
         const holder = yield* holdFlock(lockPath, "exclusive", "10 seconds")
         const unlinkedIno = NodeFs.statSync(lockPath).ino
-        const lock = NodeIndexLock.make({ lockTimeout: "5 seconds" })
+        const lock = lockWaiting("5 seconds")
         const acquired = yield* Deferred.make<void>()
         const done = yield* Deferred.make<void>()
 
@@ -292,8 +301,8 @@ describe("NodeIndexLock", () => {
         const lockPath = NodePath.join(dir, lockFile)
         const holder = yield* holdFlock(lockPath, "exclusive", "20 seconds")
         const modes = ["shared", "exclusive"] as const
-        const short = NodeIndexLock.make({ lockTimeout: "100 millis" })
-        const long = NodeIndexLock.make({ lockTimeout: "30 seconds" })
+        const short = lockWaiting("100 millis")
+        const long = lockWaiting("30 seconds")
 
         const waiting = yield* Effect.forEach(
           Array.from({ length: 10 }, (_, i) => modes[i % 2] ?? "shared"),
@@ -319,7 +328,7 @@ describe("NodeIndexLock", () => {
         yield* holder.kill
         expect(openDescriptorsOn(lockPath)).toEqual([])
         expect(yield* canFlock(lockPath, "exclusive")).toBe(true)
-        yield* takeOnce(NodeIndexLock.make({ lockTimeout: 0 }), lockPath, "exclusive")
+        yield* takeOnce(lockWaiting(0), lockPath, "exclusive")
         yield* takeOnce(short, lockPath, "exclusive")
         yield* takeOnce(long, lockPath, "exclusive").pipe(Effect.timeout("1 second"))
 
@@ -335,7 +344,7 @@ describe("NodeIndexLock", () => {
           const lockPath = NodePath.join(yield* tempDir, lockFile)
           NodeFs.writeFileSync(lockPath, "")
           yield* immutable(lockPath)
-          const lock = NodeIndexLock.make({ lockTimeout: 0 })
+          const lock = lockWaiting(0)
 
           const error = yield* lockFailure(lock, lockPath, "exclusive")
           expect(error._tag).toBe("LockError")
@@ -359,7 +368,7 @@ describe("NodeIndexLock", () => {
         Effect.gen(function* () {
           const dir = yield* readOnlyTmpfs((dir) => NodeFs.writeFileSync(NodePath.join(dir, lockFile), ""))
           const lockPath = NodePath.join(dir, lockFile)
-          const lock = NodeIndexLock.make({ lockTimeout: 0 })
+          const lock = lockWaiting(0)
 
           const error = yield* lockFailure(lock, lockPath, "exclusive")
           expect(error.reason).toBe("read-only")
@@ -380,7 +389,7 @@ describe("NodeIndexLock", () => {
     () =>
       Effect.gen(function* () {
         const lockPath = NodePath.join(yield* readOnlyTmpfs(), lockFile)
-        const lock = NodeIndexLock.make({ lockTimeout: 0 })
+        const lock = lockWaiting(0)
 
         yield* Effect.scoped(Effect.all([lock.acquire(lockPath, "shared"), lock.acquire(lockPath, "shared")]))
         expect(NodeFs.existsSync(lockPath)).toBe(false)
@@ -396,7 +405,7 @@ describe("NodeIndexLock", () => {
   it.scopedLive("a missing layout directory fails with reason not-found", () =>
     Effect.gen(function* () {
       const lockPath = NodePath.join(yield* tempDir, "no-such-layout", lockFile)
-      const lock = NodeIndexLock.make({ lockTimeout: "1 second" })
+      const lock = lockWaiting("1 second")
       for (const mode of ["shared", "exclusive"] as const) {
         const error = yield* lockFailure(lock, lockPath, mode)
         expect(error.reason).toBe("not-found")

@@ -3,8 +3,8 @@ import { FileSystem } from "@effect/platform/FileSystem"
 import { Path } from "@effect/platform/Path"
 import { describe, expect, it } from "@effect/vitest"
 import { CurrentDurability } from "@ocidx/core/Durability"
-import { IndexLock } from "@ocidx/core/IndexLock"
-import { Effect } from "effect"
+import { CurrentLockTimeout, IndexLock } from "@ocidx/core/IndexLock"
+import { Duration, Effect, Layer } from "effect"
 import * as NodeServices from "../src/NodeServices.js"
 import { canFlock, hasFlockCommand } from "./support/flock.js"
 import { tempDir } from "./support/tempDir.js"
@@ -30,7 +30,7 @@ describe("NodeServices", () => {
         expect(yield* fs.readFileString(NodePath.join(dir, "index.json"))).toBe("{}")
         expect(yield* canFlock(lockPath, "exclusive")).toBe(true)
         expect(yield* CurrentDurability).toBe("full")
-      }).pipe(Effect.provide(NodeServices.layer({ lockTimeout: 0 })))
+      }).pipe(Effect.provide(Layer.merge(NodeServices.layer(), Layer.succeed(CurrentLockTimeout, Duration.zero))))
   )
 
   it.effect("sets the durability", () =>

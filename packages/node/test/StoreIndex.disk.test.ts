@@ -6,6 +6,7 @@ import * as NodeFs from "node:fs/promises"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
+import * as IndexLock from "@ocidx/core/IndexLock"
 import * as StoreIndex from "@ocidx/core/StoreIndex"
 import * as NodeServices from "@ocidx/node/NodeServices"
 import { Duration, Effect } from "effect"
@@ -26,6 +27,9 @@ describe("StoreIndex on the real disk", () => {
       const writeError = yield* Effect.flip(store.remove(["v1"]))
       expect(writeError).toMatchObject({ _tag: "ReadError", reason: "not-a-file" })
       expect(Duration.toMillis(readTime)).toBeLessThan(2_000)
-    }).pipe(Effect.provide(NodeServices.layer({ lockTimeout: "2 seconds" })))
+    }).pipe(
+      Effect.provide(NodeServices.layer()),
+      Effect.provideService(IndexLock.CurrentLockTimeout, Duration.seconds(2))
+    )
   )
 })

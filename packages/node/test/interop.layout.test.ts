@@ -20,12 +20,7 @@ import * as NodeIndexLock from "../src/NodeIndexLock.js"
 import { tempDir } from "./support/tempDir.js"
 import { hasTools, skopeo, umoci } from "./support/tools.js"
 
-const live = Layer.mergeAll(
-  NodeFileSystem.layer,
-  PlatformNodePath.layer,
-  NodeHasher.layer,
-  NodeIndexLock.layer({ lockTimeout: "5 seconds" })
-)
+const live = Layer.mergeAll(NodeFileSystem.layer, PlatformNodePath.layer, NodeHasher.layer, NodeIndexLock.layer)
 
 const encoder = new TextEncoder()
 

@@ -7,8 +7,9 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
+import * as IndexLock from "@ocidx/core/IndexLock"
 import * as StoreIndex from "@ocidx/core/StoreIndex"
-import { Effect, Either, Option, Random } from "effect"
+import { Duration, Effect, Either, Option, Random } from "effect"
 import { inject } from "vitest"
 import * as NodeServices from "../src/NodeServices.js"
 import { workerScript } from "./support/workerScripts.js"
@@ -323,10 +324,10 @@ describe("multiprocess", () => {
 
         const tempFiles = leftoverTempFiles(dir)
         // The lock is not stuck: a put that does not wait at all goes through, and reads see every put reported.
-        const store = yield* StoreIndex.make({ directory: dir }).pipe(
-          Effect.provide(NodeServices.layer({ lockTimeout: 0 }))
+        const store = yield* StoreIndex.make({ directory: dir }).pipe(Effect.provide(NodeServices.layer()))
+        const after = yield* Effect.either(store.put(descriptorFor("after"), [tagOf("after-the-kills")])).pipe(
+          Effect.provideService(IndexLock.CurrentLockTimeout, Duration.zero)
         )
-        const after = yield* Effect.either(store.put(descriptorFor("after"), [tagOf("after-the-kills")]))
         expect(Either.isRight(after), Either.isLeft(after) ? after.left.message : "").toBe(true)
         const listed = yield* store.list
         expect(Option.isSome(yield* store.get("after-the-kills"))).toBe(true)

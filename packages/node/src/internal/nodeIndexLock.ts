@@ -3,7 +3,6 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { LockError } from "@ocidx/core/Errors"
 import * as IndexLock from "@ocidx/core/IndexLock"
-import type { Duration } from "effect"
 import { Effect, Layer, Option } from "effect"
 import { constants as FlockConstants, flockSync } from "fs-ext"
 
@@ -251,15 +250,8 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
 /** @internal */
 export const backend: IndexLock.LockBackend = makeBackend(nodeSyscalls)
 
-/** @internal */
-export interface Options {
-  readonly lockTimeout?: Duration.DurationInput | undefined
-}
+/** The timeout is read from `IndexLock.CurrentLockTimeout` at each acquire. @internal */
+export const make = (): IndexLock.IndexLock => IndexLock.make(backend)
 
 /** @internal */
-export const make = (options?: Options): IndexLock.IndexLock =>
-  IndexLock.make(backend, { timeout: options?.lockTimeout })
-
-/** @internal */
-export const layer = (options?: Options): Layer.Layer<IndexLock.IndexLock> =>
-  Layer.sync(IndexLock.IndexLock, () => make(options))
+export const layer: Layer.Layer<IndexLock.IndexLock> = Layer.sync(IndexLock.IndexLock, make)

@@ -11,7 +11,7 @@ import * as NodeHasher from "../NodeHasher.js"
 import * as NodeIndexLock from "./nodeIndexLock.js"
 
 /** @internal */
-export interface Options extends NodeIndexLock.Options {
+export interface Options {
   readonly durability?: Durability.Durability | undefined
 }
 
@@ -22,7 +22,7 @@ export const layer = (
   Layer.mergeAll(
     NodeFileSystem.layer,
     NodePath.layer,
-    NodeIndexLock.layer(options),
+    NodeIndexLock.layer,
     NodeHasher.layer,
     Layer.succeed(Durability.CurrentDurability, options?.durability ?? "full")
   )

@@ -12,6 +12,7 @@
  */
 import * as NodeFs from "node:fs"
 import type { Durability } from "@ocidx/core/Durability"
+import * as IndexLock from "@ocidx/core/IndexLock"
 import * as StoreIndex from "@ocidx/core/StoreIndex"
 import { Duration, Effect, Either } from "effect"
 import * as NodeServices from "../../../src/NodeServices.js"
@@ -25,7 +26,8 @@ const cycle = intArg(args, "cycle", 0)
 const stopFile = args.get("stop-file")
 const durability: Durability = args.get("durability") === "none" ? "none" : "full"
 const lockTimeoutMs = args.get("lock-timeout-ms")
-const lockTimeout = lockTimeoutMs === undefined ? undefined : Duration.millis(Number.parseInt(lockTimeoutMs, 10))
+const lockTimeout =
+  lockTimeoutMs === undefined ? IndexLock.defaultTimeout : Duration.millis(Number.parseInt(lockTimeoutMs, 10))
 const text = args.get("output") === "text"
 
 const program = Effect.gen(function* () {
@@ -53,7 +55,10 @@ const program = Effect.gen(function* () {
     }
   }
   if (!text) writeJson({ type: "done", ok, failed })
-}).pipe(Effect.provide(NodeServices.layer({ durability, lockTimeout })))
+}).pipe(
+  Effect.provide(NodeServices.layer({ durability })),
+  Effect.provideService(IndexLock.CurrentLockTimeout, lockTimeout)
+)
 
 Effect.runPromise(program).catch((error: unknown) => {
   writeJson({ type: "fatal", message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
