@@ -9,8 +9,9 @@ import { build } from "esbuild"
 export const benchDir = NodePath.dirname(NodePath.dirname(fileURLToPath(import.meta.url)))
 export const root = NodePath.dirname(benchDir)
 
-// fs-ext is a native addon: the bundles live in a temp directory, so import it by its absolute path.
-const fsExtPath = createRequire(import.meta.url).resolve("fs-ext")
+// koffi (flock through libc) is a native module: the bundles live in a temp directory, so import it by its
+// absolute path.
+const koffiPath = createRequire(import.meta.url).resolve("koffi")
 
 const baseOptions = {
   bundle: true,
@@ -28,7 +29,7 @@ const baseOptions = {
 }
 
 /**
- * The plugins: fs-ext by absolute path, and with `srcRoot`, @ocidx/core and @ocidx/node (by package name or by a
+ * The plugins: koffi by absolute path, and with `srcRoot`, @ocidx/core and @ocidx/node (by package name or by a
  * relative path into packages/{core,node}/src) taken from another tree, e.g. an older commit extracted with
  * `git archive <commit> packages | tar -x -C <dir>`: the same bench, workers and CLI then measure that library.
  */
@@ -36,7 +37,7 @@ const pluginsFor = (srcRoot) => [
   {
     name: "ocidx-bench",
     setup(plugin) {
-      plugin.onResolve({ filter: /^fs-ext$/ }, () => ({ path: fsExtPath, external: true }))
+      plugin.onResolve({ filter: /^koffi$/ }, () => ({ path: koffiPath, external: true }))
       if (srcRoot === undefined) return
       const fromTree = (pkg, subpath) => {
         const file = NodePath.join(srcRoot, "packages", pkg, "src", `${subpath}.ts`)

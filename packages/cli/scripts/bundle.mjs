@@ -1,7 +1,7 @@
 // Bundles the CLI into ESM files under dist/. Workspace packages are read from their TypeScript sources
 // (the "@ocidx/source" export condition), so the bundle needs no tsc build first. Code splitting keeps
-// start-up cheap: what only some commands need (the flock binding, the store) is a separate chunk loaded on
-// demand, so `ocidx --version` never loads the native addon.
+// start-up cheap: what only some commands need (the store and its lock) is a separate chunk loaded on demand,
+// and koffi is imported only when a lock is taken, so `ocidx --version` never loads a native module.
 //
 // Then it builds the V8 start-up snapshot that `bin/ocidx` starts from (see snapshot.mjs); a snapshot that
 // cannot be built is a warning, not a failed build: `bin/ocidx` then runs the ESM bundle.
@@ -29,8 +29,8 @@ await build({
   format: "esm",
   target: "node20",
   conditions: ["@ocidx/source"],
-  // fs-ext is a native addon: it must be loaded from node_modules at run time.
-  external: ["fs-ext"],
+  // koffi (flock through libc) is a native module: it must be loaded from node_modules at run time.
+  external: ["koffi"],
   banner: {
     // Bundled CommonJS dependencies may call require(); give them one.
     js: "import { createRequire as __ocidxCreateRequire } from 'node:module'; const require = __ocidxCreateRequire(import.meta.url);"

@@ -4,8 +4,8 @@
 //
 // A snapshot is made by one node binary for that binary only, from one CommonJS script that may require
 // built-in modules only. So:
-// - src/snapshot.ts is bundled into one CommonJS file, fs-ext (a native addon) replaced by a stub that
-//   loads the real module on first use, at run time;
+// - src/snapshot.ts is bundled into one CommonJS file, in which koffi (a native module, imported when the
+//   first lock is taken) is loaded at run time, never while the snapshot is built;
 // - the blob is built by the node running this build, and dist/snapshot/node-id records which binary that
 //   was (device, inode, size and mtime, as `stat` shows them), for bin/ocidx to compare with the node it
 //   finds; node.json records its version and platform, for people;
@@ -13,44 +13,26 @@
 //   bin/ocidx runs the ESM bundle instead.
 import * as ChildProcess from "node:child_process"
 import * as NodeFs from "node:fs"
-import { createRequire } from "node:module"
 import * as NodePath from "node:path"
 import { build } from "esbuild"
 
-/** The fs-ext the snapshot bundle imports: the real module's constants, and functions that load it on use. */
-const fsExtStub = (packageDir) => ({
-  name: "ocidx-fs-ext-stub",
+// The snapshot cannot hold a native module. @ocidx/node imports koffi (`import("koffi")`) when it takes the
+// first lock, so the snapshot never evaluates it while being built; at run time this module loads the real
+// koffi with the require that src/snapshot.ts sets for each run, resolved from dist/ as the ESM bundle's is.
+// It comes before noDynamicImports, which would otherwise claim this dynamic import.
+const koffiAtRunTime = {
+  name: "ocidx-koffi-at-run-time",
   setup(build) {
-    build.onResolve({ filter: /^fs-ext$/ }, () => ({ path: "fs-ext", namespace: "ocidx-fs-ext-stub" }))
-    build.onLoad({ filter: /.*/, namespace: "ocidx-fs-ext-stub" }, () => {
-      // Resolved as the ESM bundle and the snapshot's run-time require resolve it: from dist/.
-      const fsExt = createRequire(NodePath.join(packageDir, "dist", "ocidx.mjs"))("fs-ext")
-      const exports = Object.entries(fsExt).map(([name, value]) => {
-        if (!/^[A-Za-z_$][\w$]*$/.test(name)) throw new Error(`fs-ext exports ${JSON.stringify(name)}`)
-        return typeof value === "function"
-          ? `export function ${name}(...args) { return load().${name}(...args) }`
-          : `export const ${name} = Object.freeze(${JSON.stringify(value)})`
-      })
-      return {
-        loader: "js",
-        contents: [
-          "// fs-ext for the V8 snapshot, which cannot hold a native addon. The constants are the real module's,",
-          "// read when the snapshot was built (on this machine, for this machine); the functions load the real",
-          "// module on first use, with the require that src/snapshot.ts sets for each run.",
-          "let fsExt",
-          "const load = () => {",
-          '  if (fsExt === undefined) fsExt = globalThis[Symbol.for("@ocidx/cli/runtimeRequire")]("fs-ext")',
-          "  return fsExt",
-          "}",
-          ...exports
-        ].join("\n")
-      }
-    })
+    build.onResolve({ filter: /^koffi$/ }, () => ({ path: "koffi", namespace: "ocidx-koffi-at-run-time" }))
+    build.onLoad({ filter: /.*/, namespace: "ocidx-koffi-at-run-time" }, () => ({
+      loader: "js",
+      contents: 'module.exports = globalThis[Symbol.for("@ocidx/cli/runtimeRequire")]("koffi")'
+    }))
   }
-})
+}
 
-// The snapshot cannot load files when it runs: src/snapshot.ts imports everything up front, so a dynamic
-// import (Store.layerNode's, which it does not use) is dead code there. Resolving each to a module that throws
+// The snapshot cannot load files when it runs (koffi, above, aside): src/snapshot.ts imports everything up
+// front, so a dynamic import (Store.layerNode's, which it does not use) is dead code there. Resolving each to a module that throws
 // also keeps esbuild from wrapping what it would import in lazy initialisers, which defeats tree shaking
 // (the bundle would be a third larger).
 const noDynamicImports = {
@@ -121,7 +103,7 @@ const expectedNotices = [
 
 const withoutExpectedNotices = (text) => expectedNotices.reduce((rest, notice) => rest.replace(notice, ""), text)
 
-/** Builds dist/snapshot/, or removes it with a warning. Needs dist/ocidx.mjs (fs-ext is resolved from it). */
+/** Builds dist/snapshot/, or removes it with a warning. */
 export const buildSnapshot = async (packageDir) => {
   // Built in place (the script's path is in the stack traces of the snapshot), node-id last: bin/ocidx uses
   // the blob only once node-id is there.
@@ -139,7 +121,7 @@ export const buildSnapshot = async (packageDir) => {
       format: "cjs",
       target: "node20",
       conditions: ["@ocidx/source"],
-      plugins: [noDynamicImports, fsExtStub(packageDir), effectClock],
+      plugins: [koffiAtRunTime, noDynamicImports, effectClock],
       legalComments: "none",
       logLevel: "warning"
     })

@@ -5,8 +5,9 @@
  * in the heap and goes straight to `main`, as `bin.ts` does after loading them.
  *
  * Everything about the process (arguments, environment, streams, cwd, signals) is read in the deserialized
- * main function, never while the snapshot is built. A snapshot can hold no native addon: the bundle replaces
- * fs-ext with a stub that loads the real module on first use, with the `require` set here for each run.
+ * main function, never while the snapshot is built. A snapshot can hold no native module: koffi (flock through
+ * libc) is imported when the first lock is taken, and the bundle loads it then with the `require` set here
+ * for each run.
  *
  * @internal
  */
@@ -19,7 +20,7 @@ import * as NodeStore from "./internal/nodeStore.js"
 import { Store } from "./Store.js"
 import { version } from "./version.js"
 
-/** Where the fs-ext stub (scripts/snapshot.mjs) finds the `require` of this run. */
+/** Where the snapshot's koffi module (scripts/snapshot.mjs) finds the `require` of this run. */
 const runtimeRequire = Symbol.for("@ocidx/cli/runtimeRequire")
 
 // Store.layerNode imports the store on first use; the snapshot holds it already.
@@ -36,7 +37,7 @@ const blobPath = (execArgv: ReadonlyArray<string>): string => {
 }
 
 v8.startupSnapshot.setDeserializeMainFunction(() => {
-  // The blob is <package>/dist/snapshot/ocidx.blob, maybe reached through symlinks. fs-ext is resolved from
+  // The blob is <package>/dist/snapshot/ocidx.blob, maybe reached through symlinks. koffi is resolved from
   // dist/, as the ESM bundle resolves it.
   const packageDir = NodePath.resolve(NodeFs.realpathSync(blobPath(process.execArgv)), "..", "..", "..")
   // The snapshot's own require loads built-in modules only; node:module is loaded here, at run time, because

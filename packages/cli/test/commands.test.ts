@@ -505,12 +505,16 @@ describe.concurrent("ocidx gc", () => {
 })
 
 describe.concurrent("ocidx, the program", () => {
-  it.live("--version prints the version and loads neither the store nor fs-ext", () =>
+  it.scopedLive("--version prints the version and loads neither the store nor koffi; a locking command does", () =>
     Effect.gen(function* () {
       const result = yield* ocidxExpect(0, ["--version"], { env: { NODE_DEBUG: "module" } })
       expect(result.stdout).toBe("0.1.0\n")
-      expect(result.stderr).not.toContain("fs-ext")
-      expect(result.stderr).not.toContain("fs_ext.node")
+      expect(result.stderr).not.toContain("koffi")
+      // The same trace shows koffi once a lock is taken, so its absence above means something.
+      const dir = yield* tempDir
+      writeTaggedImage(dir)
+      const ls = yield* ocidxExpect(0, ["ls", dir], { env: { NODE_DEBUG: "module" } })
+      expect(ls.stderr).toContain("koffi")
     })
   )
 

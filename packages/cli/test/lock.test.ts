@@ -59,7 +59,7 @@ const waitUntilLocking = (pid: number) =>
           return ""
         }
       })
-      if (maps.includes("fs_ext.node")) return
+      if (maps.includes("koffi.node")) return
       yield* Effect.sleep("25 millis")
     }
     return yield* Effect.fail(new Error("ocidx never loaded the flock binding"))

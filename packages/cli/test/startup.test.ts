@@ -221,7 +221,7 @@ describe.concurrent("start-up: the snapshot and the ESM bundle", () => {
       NodeFs.mkdirSync(binDir, { recursive: true })
       NodeFs.symlinkSync(NodePath.relative(binDir, bin), NodePath.join(binDir, "ocidx"))
       const linked = NodePath.join(binDir, "ocidx")
-      // The blob is a symlink too: the snapshot finds fs-ext (to lock the index) from the real package.
+      // The blob is a symlink too: the snapshot finds koffi (to lock the index) from the real package.
       expect(yield* startedBy(["ls", "layout"], { cwd }, linked)).toBe("snapshot")
       for (const args of [["ls", "layout"], ["put", "layout", "v1", "--digest", digest, "--size", "13"], ["ls"]]) {
         expect(yield* viaBin(args, { cwd }, linked)).toEqual(yield* viaEsm(args, { cwd }))
@@ -260,7 +260,7 @@ describe.concurrent("start-up: the snapshot and the ESM bundle", () => {
         for (let i = 0; i < 400; i++) {
           const loaded = yield* Effect.sync(() => {
             try {
-              return NodeFs.readFileSync(maps, "utf8").includes("fs_ext.node")
+              return NodeFs.readFileSync(maps, "utf8").includes("koffi.node")
             } catch {
               return false
             }

@@ -10,7 +10,7 @@ import { Schema } from "effect"
  * @since 0.1.0
  * @category model
  */
-export const LockReason = Schema.Literal("timeout", "read-only", "permission", "not-found", "io")
+export const LockReason = Schema.Literal("timeout", "read-only", "permission", "not-found", "unsupported", "io")
 
 /**
  * @since 0.1.0
@@ -39,6 +39,8 @@ export class LockError extends Schema.TaggedError<LockError>("@ocidx/core/LockEr
         return `${this.path}: permission denied while taking the lock. Check the directory's owner and mode.`
       case "not-found":
         return `${this.path}: the layout directory does not exist. Create it with \`ocidx init\`.`
+      case "unsupported":
+        return `${this.path}: cannot lock for writing because flock(2) is not available here (${describeCause(this.cause)}). ocidx writes layouts on Linux and macOS; reads work without the lock.`
       default:
         return `${this.path}: the lock failed with an I/O error (${describeCause(this.cause)}).`
     }

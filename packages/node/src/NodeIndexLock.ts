@@ -1,8 +1,10 @@
 /**
- * The index lock on Node: flock(2) on `<layout>/index.json.lock` through fs-ext, the same lock buildkit and
- * buildx take, so ocidx and they can share a layout directory. Each attempt is non-blocking (`LOCK_NB`);
- * `@ocidx/core/IndexLock` retries it on a jittered backoff until the deadline, so no thread ever waits in
- * flock and a wait can always be interrupted or timed out.
+ * The index lock on Node: flock(2) on `<layout>/index.json.lock`, the same lock buildkit and buildx take, so
+ * ocidx and they can share a layout directory. flock is libc's, called through koffi (prebuilt, no compiler,
+ * any Node version), which is loaded with the first lock, not on import. Each attempt is non-blocking
+ * (`LOCK_NB`); `@ocidx/core/IndexLock` retries it on a jittered backoff until the deadline, so no thread ever
+ * waits in flock and a wait can always be interrupted or timed out. Linux and macOS are supported; elsewhere
+ * writers fail with `LockError` (reason "unsupported") and readers go on without a lock.
  *
  * @since 0.1.0
  */

@@ -4,7 +4,7 @@ import * as NodePath from "node:path"
 import { LockError } from "@ocidx/core/Errors"
 import * as IndexLock from "@ocidx/core/IndexLock"
 import { Effect, Layer, Option } from "effect"
-import { constants as FlockConstants, flockSync } from "fs-ext"
+import * as Flock from "./flock.js"
 
 /**
  * The device and inode of a file, as bigints so large inode numbers compare exactly.
@@ -30,13 +30,13 @@ export interface LockSyscalls {
 }
 
 /** @internal */
-export const LOCK_SH: number = FlockConstants.LOCK_SH
+export const LOCK_SH: number = Flock.LOCK_SH
 /** @internal */
-export const LOCK_EX: number = FlockConstants.LOCK_EX
+export const LOCK_EX: number = Flock.LOCK_EX
 /** @internal */
-export const LOCK_NB: number = FlockConstants.LOCK_NB
+export const LOCK_NB: number = Flock.LOCK_NB
 /** @internal */
-export const LOCK_UN: number = FlockConstants.LOCK_UN
+export const LOCK_UN: number = Flock.LOCK_UN
 
 /** Read-write, created if missing. libuv adds O_CLOEXEC, so child processes never inherit the lock. @internal */
 export const openFlags: number = NodeFs.constants.O_RDWR | NodeFs.constants.O_CREAT
@@ -50,15 +50,11 @@ export const lockFileMode = 0o644
 /** A directory opened only to be locked. @internal */
 export const directoryFlags: number = NodeFs.constants.O_RDONLY | NodeFs.constants.O_DIRECTORY
 
-const toErrnoException = (error: unknown): NodeJS.ErrnoException =>
-  error instanceof Error ? error : new Error(String(error))
-
 const identity = (stats: NodeFs.BigIntStats): FileIdentity => ({ dev: stats.dev, ino: stats.ino })
 
 /**
- * The real system calls. flock goes through fs-ext's synchronous binding with LOCK_NB (and LOCK_UN), which
- * never waits: the call is as short as a stat, no libuv worker ever sits in flock, and it also works in
- * worker threads (fs-ext's callback form queues its work on the main thread's loop).
+ * The real system calls. flock is libc's, called synchronously through koffi with LOCK_NB (and LOCK_UN),
+ * which never waits: the call is as short as a stat and no libuv worker ever sits in flock.
  *
  * @internal
  */
@@ -67,7 +63,7 @@ export const nodeSyscalls: LockSyscalls = {
     Effect.async<number, NodeJS.ErrnoException>((resume) => {
       NodeFs.open(path, flags, mode, (error, fd) => resume(error ? Effect.fail(error) : Effect.succeed(fd)))
     }),
-  flock: (fd, operation) => Effect.try({ try: () => flockSync(fd, operation), catch: toErrnoException }),
+  flock: Flock.flock,
   fstat: (fd) =>
     Effect.async<FileIdentity, NodeJS.ErrnoException>((resume) => {
       NodeFs.fstat(fd, { bigint: true }, (error, stats) =>
@@ -90,6 +86,9 @@ const isWouldBlock = (error: NodeJS.ErrnoException): boolean => error.code === "
 
 const isGone = (error: NodeJS.ErrnoException): boolean => error.code === "ENOENT" || error.code === "ENOTDIR"
 
+/** No flock(2) to call on this platform: writers cannot lock, readers go on without a lock. */
+const isUnsupported = (error: NodeJS.ErrnoException): boolean => error.code === Flock.unsupportedCode
+
 /** Why a lock file cannot be opened for writing, when that is a property of the file system, not a fault. */
 const unwritableReason = (error: NodeJS.ErrnoException): "read-only" | "permission" | undefined => {
   switch (error.code) {
@@ -105,6 +104,9 @@ const unwritableReason = (error: NodeJS.ErrnoException): "read-only" | "permissi
 
 /** The result of opening the lock file: a descriptor to lock, or none when a read may go on without a lock. */
 type Opened = Option.Option<number>
+
+/** The outcome of one flock attempt that did not fail; "unsupported" lets a read go on without a lock. */
+type Locked = "locked" | "busy" | "unsupported"
 
 /**
  * Builds a backend on the given system calls.
@@ -167,6 +169,7 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
    * then creates and locks a new file. The directory lock keeps ocidx writers apart through that gap; the
    * index.json.lock flock still keeps them apart from buildkit. `Some(release)` when held, or when the file
    * system cannot flock a directory (fcntl-emulated NFS): then only the lock file guards, as in buildkit.
+   * Where flock(2) cannot be called at all, a writer fails here with reason "unsupported".
    */
   const lockDirectory = (lockPath: string): Effect.Effect<Option.Option<Effect.Effect<void>>, LockError> => {
     const directory = NodePath.dirname(lockPath)
@@ -178,16 +181,20 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
         syscalls.flock(fd, LOCK_EX | LOCK_NB).pipe(
           Effect.as(Option.some(release(fd, directory))),
           Effect.catchAll((error) =>
-            closeQuietly(fd, directory).pipe(
-              Effect.as(isWouldBlock(error) ? Option.none() : Option.some(Effect.void)),
-              Effect.tap(() =>
-                isWouldBlock(error)
-                  ? Effect.void
-                  : Effect.logDebug("cannot flock the layout directory; relying on the lock file alone").pipe(
-                      Effect.annotateLogs({ directory, error: error.code ?? error.message })
-                    )
-              )
-            )
+            isUnsupported(error)
+              ? closeQuietly(fd, directory).pipe(
+                  Effect.zipRight(Effect.fail(new LockError({ path: lockPath, reason: "unsupported", cause: error })))
+                )
+              : closeQuietly(fd, directory).pipe(
+                  Effect.as(isWouldBlock(error) ? Option.none() : Option.some(Effect.void)),
+                  Effect.tap(() =>
+                    isWouldBlock(error)
+                      ? Effect.void
+                      : Effect.logDebug("cannot flock the layout directory; relying on the lock file alone").pipe(
+                          Effect.annotateLogs({ directory, error: error.code ?? error.message })
+                        )
+                  )
+                )
           )
         )
       )
@@ -221,17 +228,27 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
       const fd = opened.value
       const operation = (mode === "shared" ? LOCK_SH : LOCK_EX) | LOCK_NB
       const locked = yield* syscalls.flock(fd, operation).pipe(
-        Effect.as(true),
-        Effect.catchIf(isWouldBlock, () => Effect.succeed(false)),
+        Effect.as<Locked>("locked"),
+        Effect.catchIf(isWouldBlock, () => Effect.succeed<Locked>("busy")),
+        Effect.catchIf(isUnsupported, (error) =>
+          mode === "shared"
+            ? Effect.logDebug("flock(2) is not available here; reading without a lock").pipe(
+                Effect.annotateLogs({ lockPath, error: error.message }),
+                Effect.as<Locked>("unsupported")
+              )
+            : closeQuietly(fd, lockPath).pipe(
+                Effect.zipRight(Effect.fail(new LockError({ path: lockPath, reason: "unsupported", cause: error })))
+              )
+        ),
         Effect.catchAll((error) =>
           closeQuietly(fd, lockPath).pipe(
             Effect.zipRight(Effect.fail(new LockError({ path: lockPath, reason: "io", cause: error })))
           )
         )
       )
-      if (!locked) {
+      if (locked !== "locked") {
         yield* closeQuietly(fd, lockPath)
-        return Option.none()
+        return locked === "busy" ? Option.none() : Option.some(Effect.void)
       }
       const current = yield* isCurrent(fd, lockPath).pipe(Effect.tapError(() => release(fd, lockPath)))
       if (!current) {

@@ -24,14 +24,14 @@ declare module "vitest" {
 const workersSource = NodePath.join(NodePath.dirname(fileURLToPath(import.meta.url)), "workers")
 
 /**
- * fs-ext is a native addon, loaded from node_modules at run time. The bundles live in a temp directory, where
- * a bare `fs-ext` would not resolve: import it by its absolute path instead.
+ * koffi is a native module, loaded from node_modules at run time (and only when a lock is taken). The bundles
+ * live in a temp directory, where a bare `koffi` would not resolve: import it by its absolute path instead.
  */
-const fsExtByPath: Plugin = {
-  name: "fs-ext-by-path",
+const koffiByPath: Plugin = {
+  name: "koffi-by-path",
   setup(plugin) {
-    const fsExtPath = createRequire(import.meta.url).resolve("fs-ext")
-    plugin.onResolve({ filter: /^fs-ext$/ }, () => ({ path: fsExtPath, external: true }))
+    const koffiPath = createRequire(import.meta.url).resolve("koffi")
+    plugin.onResolve({ filter: /^koffi$/ }, () => ({ path: koffiPath, external: true }))
   }
 }
 
@@ -46,7 +46,7 @@ export const bundleWorkers = async (outdir: string): Promise<void> => {
     format: "esm",
     target: "node20",
     conditions: ["@ocidx/source"],
-    plugins: [fsExtByPath],
+    plugins: [koffiByPath],
     banner: {
       // Bundled CommonJS dependencies may call require(); give them one.
       js: "import { createRequire as __ocidxCreateRequire } from 'node:module'; const require = __ocidxCreateRequire(import.meta.url);"

@@ -17,9 +17,14 @@
  * `{"type":"done","puts","busy","errors"}`.
  */
 import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { constants as FlockConstants, flockSync } from "fs-ext"
+import { Effect } from "effect"
+import * as Flock from "../../../src/internal/flock.js"
 import { descriptorFor, intArg, parseArgs, requireArg, sleepSync, writeJson } from "./common.js"
+
+// libc's flock(2) through koffi, as ocidx calls it, loaded once: the loop below calls it synchronously.
+const flock = await Effect.runPromise(Flock.loadLibcFlock(process.platform))
 
 const args = parseArgs(process.argv.slice(2))
 const directory = requireArg(args, "dir")
@@ -150,20 +155,28 @@ const writeAt = (fd: number, bytes: Buffer, position: number): void => {
   while (offset < bytes.length) offset += NodeFs.writeSync(fd, bytes, offset, bytes.length - offset, position + offset)
 }
 
-const isWouldBlock = (error: unknown): boolean =>
-  error instanceof Error && "code" in error && (error.code === "EAGAIN" || error.code === "EWOULDBLOCK")
+const isWouldBlock = (errno: number): boolean =>
+  errno === NodeOs.constants.errno.EAGAIN || errno === NodeOs.constants.errno.EWOULDBLOCK
+
+/** flock(2) that throws on any error but "busy"; false when the lock is held elsewhere. */
+const flockOrThrow = (fd: number, operation: number): boolean => {
+  const errno = flock(fd, operation)
+  if (errno === 0) return true
+  if (isWouldBlock(errno)) return false
+  throw new Error(`flock(${operation}) failed with errno ${errno}`)
+}
 
 /** StoreIndex.Put(desc, Tag(tag)). "busy" when TryLock did not get the lock. */
 const put = (descriptor: JsonObject, tag: string): "done" | "busy" => {
   const { O_CREAT, O_RDONLY, O_RDWR } = NodeFs.constants
   const lockFd = NodeFs.openSync(lockPath, O_CREAT | O_RDONLY, 0o600)
+  let locked = false
   try {
-    flockSync(lockFd, FlockConstants.LOCK_EX | FlockConstants.LOCK_NB)
-  } catch (error) {
-    NodeFs.closeSync(lockFd)
-    if (isWouldBlock(error)) return "busy"
-    throw error
+    locked = flockOrThrow(lockFd, Flock.LOCK_EX | Flock.LOCK_NB)
+  } finally {
+    if (!locked) NodeFs.closeSync(lockFd)
   }
+  if (!locked) return "busy"
   try {
     NodeFs.writeFileSync(layoutPath, JSON.stringify({ imageLayoutVersion: "1.0.0" }), { mode: 0o644 })
     const indexFd = NodeFs.openSync(indexPath, O_RDWR | O_CREAT, 0o644)
@@ -181,7 +194,7 @@ const put = (descriptor: JsonObject, tag: string): "done" | "busy" => {
     return "done"
   } finally {
     // gofrs/flock Unlock: LOCK_UN and close; then buildkit removes the lock file.
-    flockSync(lockFd, FlockConstants.LOCK_UN)
+    flockOrThrow(lockFd, Flock.LOCK_UN)
     NodeFs.closeSync(lockFd)
     sleepSync(unlinkGapMs)
     NodeFs.rmSync(lockPath, { force: true })
