@@ -113,7 +113,17 @@ export class WriteError extends Schema.TaggedError<WriteError>("@ocidx/core/Writ
  * @since 0.1.0
  * @category model
  */
-export const DecodeReason = Schema.Literal("json", "utf8", "schema", "unsupported-version")
+export const DecodeReason = Schema.Literal(
+  "json",
+  "utf8",
+  "schema",
+  "unsupported-version",
+  // Limits of the one JSON reader (docs/guarantees.md lists them).
+  "too-large",
+  "too-deep",
+  "duplicate-key",
+  "inexact-number"
+)
 
 /**
  * @since 0.1.0

@@ -20,7 +20,7 @@ import {
 } from "./support/schemas.js"
 
 const indexPath = "fuzz/index.json"
-const reasons = ["json", "utf8", "schema", "unsupported-version"]
+const reasons = ["json", "utf8", "schema", "unsupported-version", "duplicate-key", "too-deep", "too-large", "inexact-number"]
 
 /** Fails the test unless the exit is a success or a DecodeError failure; returns the value if any. */
 const expectNoDefect = <A, E extends { readonly _tag: string }>(

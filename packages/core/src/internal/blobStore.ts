@@ -94,6 +94,29 @@ export const readChunks = (
   ).pipe(Effect.mapError(readErrorOf(file)))
 }
 
+/**
+ * A file's first `limit + 1` bytes at most: all of it when it holds no more than `limit`.
+ * @internal
+ */
+export const readUpTo = (
+  fs: FileSystem.FileSystem,
+  file: string,
+  limit: number
+): Effect.Effect<Uint8Array, PlatformError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const handle = yield* fs.open(file, { flag: "r" })
+      const buffer = new Uint8Array(limit + 1)
+      let total = 0
+      while (total < buffer.length) {
+        const read = Number(yield* handle.read(buffer.subarray(total)))
+        if (read === 0) break
+        total += read
+      }
+      return total === buffer.length ? buffer : buffer.subarray(0, total)
+    })
+  )
+
 /** @internal */
 export const make = (options: { readonly directory: string }) =>
   Effect.gen(function* () {
@@ -240,9 +263,30 @@ export const make = (options: { readonly directory: string }) =>
     const get = (digest: Digest.Digest, getOptions?: { readonly size?: number | undefined }) =>
       Effect.gen(function* () {
         const file = pathOf(digest)
-        yield* requirePresent(digest)
-        const bytes = yield* fs.readFile(file).pipe(Effect.mapError(readError(file)))
-        const { check, update } = verify(file, digest, getOptions?.size)
+        const present = yield* statFile(file)
+        if (Option.isNone(present)) return yield* new BlobNotFound({ path: file, digest })
+        const expected = getOptions?.size
+        // Never more than the blob should hold is read (a 1 GiB file named as a small manifest costs nothing),
+        // and one byte more, to see a file that grew after the stat.
+        const limit = expected ?? present.value
+        if (present.value > limit) {
+          return yield* new DigestMismatch({
+            path: file,
+            expectedDigest: digest,
+            expectedSize: limit,
+            actualSize: present.value
+          })
+        }
+        const bytes = yield* readUpTo(fs, file, limit).pipe(Effect.mapError(readError(file)))
+        if (bytes.length > limit) {
+          return yield* new DigestMismatch({
+            path: file,
+            expectedDigest: digest,
+            expectedSize: limit,
+            actualSize: bytes.length
+          })
+        }
+        const { check, update } = verify(file, digest, expected)
         update(bytes)
         yield* check
         return bytes

@@ -1,34 +1,64 @@
 /**
- * index.json to ImageIndex and back. Decoding remembers each entry's source JSON, so entries a change does
- * not touch are written back exactly as they were read (key order included) and are not encoded again.
+ * index.json to ImageIndex and back. Decoding remembers the source text of each entry and of each top-level
+ * field, so what a change does not touch is written back exactly as it was read (key order, escapes and
+ * numbers JSON.parse would round, such as `1e400` or `12345678901234567890`, included) and is not encoded
+ * again. Only whitespace outside strings is dropped: the output is compact JSON.
  * @internal
  */
-import { Effect, Either, Predicate, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import * as Annotations from "../Annotations.js"
 import { Descriptor } from "../Descriptor.js"
 import { DecodeError, DecodeIssue } from "../Errors.js"
 import { ImageIndex } from "../ImageIndex.js"
 import { ociIndex } from "../MediaType.js"
 import { RefName } from "../Reference.js"
-import { decodeUtf8, fromParseError, parseJson, parseOptions } from "./decode.js"
+import { fromParseError, parseOptions } from "./decode.js"
 import * as FastDecode from "./fastDecode.js"
+import * as JsonReader from "./jsonReader.js"
 
-// Decoded values are immutable, so an entry that is still the same object is still exactly its source.
-const sources = new WeakMap<object, unknown>()
-// The JSON text each entry is written as, so a write re-serialises only what changed.
+// The JSON text each entry is written as. Decoded values are immutable, so an entry that is still the same
+// object is still exactly its source text; a new entry is rendered once and its text kept.
 const texts = new WeakMap<object, string>()
+
+/** A top-level field's value and the text it is written as. */
+interface Field {
+  readonly value: unknown
+  readonly text: string
+}
+
+/** The top-level fields of an index as written: their order, and each one's text (`manifests` aside). */
+interface FrameSource {
+  readonly order: ReadonlyArray<string>
+  readonly fields: ReadonlyMap<string, Field>
+}
+
+// Per index value. A change builds a new index object (`{ ...index, manifests }`): encode is given the one it
+// came from, and a field whose value is still the same (=== : the same object, or an equal primitive such as
+// Infinity, which a parsed `1e400` is) is written from that one's text.
+const frames = new WeakMap<object, FrameSource>()
 
 /** @internal */
 export const isBlank = (bytes: Uint8Array): boolean =>
   bytes.every((byte) => byte === 0x20 || (byte >= 0x09 && byte <= 0x0d))
 
-const remember = (value: ImageIndex, raw: unknown): ImageIndex => {
-  sources.set(value, raw)
-  if (value.subject && Predicate.hasProperty(raw, "subject")) sources.set(value.subject, raw.subject)
-  if (Predicate.hasProperty(raw, "manifests") && Array.isArray(raw.manifests)) {
-    const rawEntries: ReadonlyArray<unknown> = raw.manifests
-    for (const [i, entry] of value.manifests.entries()) sources.set(entry, rawEntries[i])
+const spanText = (doc: JsonReader.JsonDocument, span: JsonReader.Span): string =>
+  doc.compact ? doc.text.slice(span.start, span.end) : JsonReader.compactText(doc.text, span)
+
+const remember = (value: ImageIndex, doc: JsonReader.JsonDocument): ImageIndex => {
+  // The scan found the entries of a "manifests" array; null (umoci's empty index) has none, and decodes to [].
+  if (doc.elements.length === value.manifests.length) {
+    for (const [i, entry] of value.manifests.entries()) {
+      const span = doc.elements[i]
+      if (span !== undefined) texts.set(entry, spanText(doc, span))
+    }
   }
+  const values = new Map<string, unknown>(Object.entries(value))
+  const fields = new Map<string, Field>()
+  for (const member of doc.members) {
+    if (member.key === "manifests") continue
+    fields.set(member.key, { value: values.get(member.key), text: spanText(doc, member) })
+  }
+  frames.set(value, { order: doc.members.map((member) => member.key), fields })
   return value
 }
 
@@ -37,16 +67,19 @@ const remember = (value: ImageIndex, raw: unknown): ImageIndex => {
  * @internal
  */
 export const decode = (path: string, bytes: Uint8Array): Effect.Effect<ImageIndex, DecodeError> =>
-  Effect.gen(function* () {
-    const raw = yield* parseJson(path, yield* decodeUtf8(path, bytes))
-    const fast = FastDecode.decodeIndex(raw)
-    if (fast !== undefined) return remember(fast, raw)
-    const value = yield* Schema.decodeUnknown(
-      ImageIndex,
-      parseOptions
-    )(raw).pipe(Effect.mapError((error) => fromParseError(path, error)))
-    return remember(value, raw)
-  })
+  Effect.suspend(() =>
+    Either.flatMap(JsonReader.readJson(path, bytes, { maxBytes: JsonReader.maxIndexBytes }), (doc) => {
+      const fast = FastDecode.decodeIndex(doc.value)
+      if (fast !== undefined) return Either.right(remember(fast, doc))
+      return Schema.decodeUnknownEither(
+        ImageIndex,
+        parseOptions
+      )(doc.value).pipe(
+        Either.mapLeft((error) => fromParseError(path, error)),
+        Either.map((value) => remember(value, doc))
+      )
+    })
+  )
 
 // Go's field order for a descriptor, so entries ocidx creates look like buildkit's.
 const descriptorKeyOrder = ["mediaType", "digest", "size", "urls", "annotations", "data", "platform", "artifactType"]
@@ -87,47 +120,62 @@ const atEntry = (error: DecodeError, position: number): DecodeError =>
 const entryText = (path: string, entry: Descriptor, position: number): Either.Either<string, DecodeError> => {
   const cached = texts.get(entry)
   if (cached !== undefined) return Either.right(cached)
-  const source = sources.get(entry)
-  const encoded: Either.Either<unknown, DecodeError> =
-    source !== undefined
-      ? Either.right(source)
-      : encodeDescriptor(entry).pipe(
-          Either.mapLeft((error) => atEntry(fromParseError(path, error), position)),
-          Either.flatMap((value) => {
-            const refName = value.annotations?.[Annotations.refName]
-            return refName === undefined || isRefName(refName)
-              ? Either.right(ordered(value, descriptorKeyOrder))
-              : Either.left(invalidRefName(path, position, refName))
-          })
-        )
-  return Either.map(encoded, (value) => {
-    const text = JSON.stringify(value)
-    texts.set(entry, text)
-    return text
-  })
+  return encodeDescriptor(entry).pipe(
+    Either.mapLeft((error) => atEntry(fromParseError(path, error), position)),
+    Either.flatMap((value) => {
+      const refName = value.annotations?.[Annotations.refName]
+      return refName === undefined || isRefName(refName)
+        ? JsonReader.stringifyChecked(path, ["manifests", position], ordered(value, descriptorKeyOrder))
+        : Either.left(invalidRefName(path, position, refName))
+    }),
+    Either.map((text) => {
+      texts.set(entry, text)
+      return text
+    })
+  )
 }
 
-/** The top-level fields of the document, as the text before and after the entries. */
+/**
+ * The top-level fields of the document, as the text before and after the entries. Fields whose value is
+ * the one `index` (or `base`, the index it was made from) was read with are written from their source text.
+ */
 const frame = (
   path: string,
-  index: ImageIndex
+  index: ImageIndex,
+  base: ImageIndex | undefined
 ): Either.Either<{ readonly before: string; readonly after: string }, DecodeError> => {
   const fields = encodeIndexFields({ ...index, manifests: [] }).pipe(
     Either.mapLeft((error) => fromParseError(path, error))
   )
   if (Either.isLeft(fields)) return Either.left(fields.left)
-  const source = sources.get(index)
-  const keyOrder = Predicate.isObject(source) ? Object.keys(source) : Object.keys(fields.right)
-  // An untouched subject is written as it was read, like an untouched entry.
-  const subject = index.subject ? (sources.get(index.subject) ?? fields.right.subject) : undefined
-  const { schemaVersion: _, mediaType: __, ...rest } = ordered({ ...fields.right, manifests: true, subject }, keyOrder)
+  const source = frames.get(index) ?? (base === undefined ? undefined : frames.get(base))
+  const keyOrder = source?.order ?? Object.keys(fields.right)
+  const values = new Map<string, unknown>(Object.entries(index))
+  const { schemaVersion: _, mediaType: __, ...rest } = ordered({ ...fields.right, manifests: true }, keyOrder)
   const head = [`"schemaVersion":2`, `"mediaType":${JSON.stringify(ociIndex)}`]
   const tail: Array<string> = []
+  const written = new Map<string, Field>()
   let manifestsSeen = false
-  for (const [key, value] of Object.entries(rest)) {
-    if (key === "manifests") manifestsSeen = true
-    else (manifestsSeen ? tail : head).push(`${JSON.stringify(key)}:${JSON.stringify(value)}`)
+  for (const [key, encoded] of Object.entries(rest)) {
+    if (key === "manifests") {
+      manifestsSeen = true
+      continue
+    }
+    const value = values.get(key)
+    const known = source?.fields.get(key)
+    let text: string
+    if (known !== undefined && known.value === value) text = known.text
+    else {
+      const rendered = JsonReader.stringifyChecked(path, [key], encoded)
+      if (Either.isLeft(rendered)) return Either.left(rendered.left)
+      text = rendered.right
+    }
+    written.set(key, { value, text })
+    ;(manifestsSeen ? tail : head).push(`${JSON.stringify(key)}:${text}`)
   }
+  // What this index was written as: the next change to it starts from these texts.
+  if (!frames.has(index))
+    frames.set(index, { order: ["schemaVersion", "mediaType", ...Object.keys(rest)], fields: written })
   return Either.right({
     before: `{${head.join(",")},"manifests":[`,
     after: `]${tail.map((member) => `,${member}`).join("")}}`
@@ -139,9 +187,9 @@ const frame = (
  * other top-level fields in the order they were read.
  * @internal
  */
-export const encode = (path: string, index: ImageIndex): Effect.Effect<string, DecodeError> =>
+export const encode = (path: string, index: ImageIndex, base?: ImageIndex): Effect.Effect<string, DecodeError> =>
   Effect.suspend(() =>
-    Either.flatMap(frame(path, index), ({ after, before }) => {
+    Either.flatMap(frame(path, index, base), ({ after, before }) => {
       // A plain loop, not one effect per entry: this runs for every entry of an index that may hold 100k.
       const entries: Array<string> = new Array(index.manifests.length)
       for (let i = 0; i < index.manifests.length; i++) {
@@ -177,9 +225,13 @@ let lastEncoded:
  * renders one entry and copies one 2 MB block, instead of joining and encoding 10,000 texts.
  * @internal
  */
-export const encodeBytes = (path: string, index: ImageIndex): Effect.Effect<Uint8Array, DecodeError> =>
+export const encodeBytes = (
+  path: string,
+  index: ImageIndex,
+  base?: ImageIndex
+): Effect.Effect<Uint8Array, DecodeError> =>
   Effect.suspend((): Either.Either<Uint8Array, DecodeError> => {
-    const framed = frame(path, index)
+    const framed = frame(path, index, base)
     if (Either.isLeft(framed)) return Either.left(framed.left)
     const head = utf8.encode(framed.right.before)
     const tail = utf8.encode(framed.right.after)

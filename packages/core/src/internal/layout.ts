@@ -14,6 +14,7 @@ import { matches, type PlatformSelector } from "../Platform.js"
 import * as StoreIndex from "../StoreIndex.js"
 import { decodeJsonFile } from "./decode.js"
 import * as Gc from "./gc.js"
+import * as JsonReader from "./jsonReader.js"
 import { ioReason } from "./platformError.js"
 import * as Verify from "./verify.js"
 import * as Walk from "./walk.js"
@@ -39,8 +40,12 @@ export const make = (options: {
       Effect.gen(function* () {
         const isIndex = MediaType.isIndex(descriptor.mediaType)
         if (!isIndex && !MediaType.isManifest(descriptor.mediaType)) return { _tag: "Other", descriptor } as const
-        const bytes = yield* blobs.get(descriptor.digest, { size: descriptor.size })
         const file = blobs.pathOf(descriptor.digest)
+        // Refused before a byte is read: the get below reads at most the descriptor's size (and one byte more).
+        if (descriptor.size > JsonReader.maxDocumentBytes) {
+          return yield* JsonReader.tooLarge(file, descriptor.size, JsonReader.maxDocumentBytes, "the manifest")
+        }
+        const bytes = yield* blobs.get(descriptor.digest, { size: descriptor.size })
         if (isIndex) {
           const { value } = yield* decodeJsonFile(NestedIndex, file, bytes)
           return { _tag: "Index", descriptor, index: value } as const

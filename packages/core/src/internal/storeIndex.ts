@@ -15,6 +15,7 @@ import { sameBytes } from "./bytes.js"
 import { decodeJsonFile, decodeUnknown } from "./decode.js"
 import * as IndexCodec from "./indexCodec.js"
 import * as IndexOps from "./indexOps.js"
+import * as JsonReader from "./jsonReader.js"
 import { ioReason, isNotFound } from "./platformError.js"
 
 const encoder = new TextEncoder()
@@ -53,14 +54,21 @@ export const make = (options: Options) =>
         Effect.mapError(readError(file))
       )
     // index.json must be a regular file: opening a FIFO there would block a thread, and the process, for good.
-    const readIndexBytes = fs.stat(indexPath).pipe(
-      Effect.map((info) => Option.some(info.type)),
+    // One above the size cap is refused before it is read.
+    const readIndexBytes: Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> = fs.stat(indexPath).pipe(
+      Effect.map(Option.some),
       Effect.catchIf(isNotFound, () => Effect.succeedNone),
       Effect.mapError(readError(indexPath)),
-      Effect.flatMap((type) =>
-        Option.isSome(type) && type.value !== "File"
-          ? Effect.fail(new ReadError({ path: indexPath, reason: "not-a-file", cause: type.value }))
-          : readIfExists(indexPath)
+      Effect.flatMap((info) =>
+        Option.isNone(info)
+          ? readIfExists(indexPath)
+          : info.value.type !== "File"
+            ? Effect.fail(new ReadError({ path: indexPath, reason: "not-a-file", cause: info.value.type }))
+            : Number(info.value.size) > JsonReader.maxIndexBytes
+              ? Effect.fail<ReadError | DecodeError>(
+                  JsonReader.tooLarge(indexPath, Number(info.value.size), JsonReader.maxIndexBytes)
+                )
+              : readIfExists(indexPath)
       )
     )
 
@@ -191,7 +199,8 @@ export const make = (options: Options) =>
           const { bytes, index: current } = yield* readIndex(Effect.succeed(ImageIndex.empty))
           const [result, next] = yield* f(current)
           if (next === current) return result
-          const json = yield* IndexCodec.encodeBytes(`${indexPath} (the new index)`, next)
+          // `current` lends its source text to every field and entry the change kept.
+          const json = yield* IndexCodec.encodeBytes(`${indexPath} (the new index)`, next, current)
           yield* writeIndex(json, next, bytes, createLayoutFile)
           return result
         })

@@ -1,0 +1,538 @@
+/**
+ * The one reader for every JSON document ocidx parses: index.json, oci-layout, manifests, nested indexes and
+ * descriptors given as input. Before `JSON.parse` sees a byte it checks, in one linear scan, what JSON.parse
+ * would get wrong or die of: a size cap, a depth limit (deep input overflows every recursive step after the
+ * parse: Schema, JSON.stringify), duplicate keys (JSON.parse silently keeps the last), `"__proto__"` keys,
+ * and numbers whose value JSON.parse does not keep (`1e400`, `12345678901234567890`). The same scan records
+ * where each top-level member and each entry of `manifests` is in the text, so the index codec can write
+ * what a change does not touch back from its source text instead of from the lossy parsed value.
+ * @internal
+ */
+import { Either } from "effect"
+import { DecodeError, DecodeIssue } from "../Errors.js"
+
+/**
+ * The most bytes ocidx reads as one JSON document other than index.json: what registries accept as a
+ * manifest (distribution's and containerd's 4 MiB), so a layout ocidx reads can be pushed, and a 1 GiB blob
+ * named as a manifest is refused before it is read.
+ * @internal
+ */
+export const maxDocumentBytes = 4 * 1024 * 1024
+
+/**
+ * The most bytes of index.json ocidx reads: about 500,000 entries. index.json is the layout's own file, not
+ * content a registry holds, so it may be far larger than a manifest; the cap keeps a runaway file from
+ * exhausting memory (parsing takes several times its size).
+ * @internal
+ */
+export const maxIndexBytes = 128 * 1024 * 1024
+
+/**
+ * How deeply arrays and objects may nest. OCI documents are shallow (an index entry's platform features sit
+ * at depth 5); 64 leaves room for any annotation-like extension and stays far from any stack limit.
+ * @internal
+ */
+export const maxDepth = 64
+
+/** Where a value is in the text: `text.slice(start, end)` is its JSON. @internal */
+export interface Span {
+  readonly start: number
+  readonly end: number
+}
+
+/** A top-level member of the document's root object. @internal */
+export interface Member extends Span {
+  readonly key: string
+}
+
+/** A parsed document and where its parts are in the text. @internal */
+export interface JsonDocument {
+  /** The text parsed: the bytes decoded as UTF-8, a byte-order mark dropped. */
+  readonly text: string
+  readonly value: unknown
+  /** The root object's members, in order (none when the root is not an object). */
+  readonly members: ReadonlyArray<Member>
+  /** The elements of the root object's `manifests` array, in order (none when it is not an array). */
+  readonly elements: ReadonlyArray<Span>
+  /** Whether the text has no whitespace outside strings, so its spans are already compact JSON. */
+  readonly compact: boolean
+}
+
+/** @internal */
+export interface ReadOptions {
+  /** The size cap; `maxDocumentBytes` unless given. */
+  readonly maxBytes?: number | undefined
+  /** `"allow"` only for a caller that reports duplicate keys itself (verify); every other reader refuses them. */
+  readonly duplicateKeys?: "refuse" | "allow" | undefined
+  /**
+   * Refuse numbers whose value JSON.parse does not keep. For input that ocidx writes from its parsed value (a
+   * descriptor given to put); index.json keeps such numbers by writing their source text back.
+   */
+  readonly exactNumbers?: boolean | undefined
+}
+
+const failure = (path: string, reason: DecodeError["reason"], message: string, at: ReadonlyArray<string | number>) =>
+  new DecodeError({ path, reason, detail: message, issues: [new DecodeIssue({ path: at, message })] })
+
+/** @internal */
+export const tooLarge = (path: string, size: number, maxBytes: number, what = "the file"): DecodeError =>
+  failure(
+    path,
+    "too-large",
+    `${what} is ${size} bytes, more than the ${formatBytes(maxBytes)} ocidx reads as one JSON document`,
+    []
+  )
+
+const formatBytes = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`
+
+// ---------------------------------------------------------------------------------------------------------
+// numbers
+// ---------------------------------------------------------------------------------------------------------
+
+/** A JSON number's decimal value in one canonical spelling: sign, significant digits, exponent. */
+const canonical = (token: string): string => {
+  let rest = token
+  let sign = ""
+  if (rest.startsWith("-")) {
+    sign = "-"
+    rest = rest.slice(1)
+  }
+  let exponent = 0
+  const e = rest.search(/[eE]/)
+  if (e >= 0) {
+    exponent = Number(rest.slice(e + 1))
+    rest = rest.slice(0, e)
+  }
+  const dot = rest.indexOf(".")
+  if (dot >= 0) {
+    exponent -= rest.length - dot - 1
+    rest = rest.slice(0, dot) + rest.slice(dot + 1)
+  }
+  const digits = rest.replace(/^0+/, "")
+  if (digits === "") return "0"
+  const significant = digits.replace(/0+$/, "")
+  return `${sign}${significant}e${exponent + digits.length - significant.length}`
+}
+
+/**
+ * Whether JSON.parse keeps this number token's value exactly: written back from the parsed value, it is the
+ * same decimal number (`1.50` is, `1e400` and `12345678901234567890` are not).
+ * @internal
+ */
+export const isExactNumber = (token: string): boolean => {
+  const value = Number(token)
+  return Number.isFinite(value) && canonical(token) === canonical(String(value))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// the scan
+// ---------------------------------------------------------------------------------------------------------
+
+type Problem =
+  | { readonly kind: "syntax" }
+  | { readonly kind: "too-deep" }
+  | { readonly kind: "duplicate-key"; readonly path: ReadonlyArray<string | number> }
+  | { readonly kind: "proto"; readonly path: ReadonlyArray<string | number> }
+
+interface Scanned {
+  readonly members: ReadonlyArray<Member>
+  readonly elements: ReadonlyArray<Span>
+  readonly compact: boolean
+  readonly inexact: { readonly path: ReadonlyArray<string | number>; readonly token: string } | undefined
+}
+
+const OBJECT = 1
+const ARRAY = 2
+// Above this many keys an object's duplicate check uses a Set; below, a linear look costs less.
+const linearKeys = 12
+
+const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09
+const isNumberChar = (code: number): boolean =>
+  (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x2b || code === 0x2e || code === 0x65 || code === 0x45
+
+/**
+ * One pass over the text with an explicit stack of at most `depthLimit` frames. It trusts JSON.parse for
+ * the grammar: on text that is not JSON it stops with "syntax" and the parser names the error.
+ */
+const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Problem | Scanned => {
+  const n = text.length
+  const kinds = new Uint8Array(depthLimit + 2)
+  const counts = new Int32Array(depthLimit + 2)
+  // The key each open object is reading now, as a range of the text (a string only when it has escapes).
+  const keyStarts = new Int32Array(depthLimit + 2)
+  const keyEnds = new Int32Array(depthLimit + 2)
+  const keyTexts: Array<string | undefined> = new Array(depthLimit + 2).fill(undefined)
+  // The keys an open object has had: ranges of the text for a few plain keys (no string is made for them),
+  // a Set of strings once there are many or one has escapes.
+  const slots = linearKeys + 1
+  const slotStarts = new Int32Array((depthLimit + 2) * slots)
+  const slotEnds = new Int32Array((depthLimit + 2) * slots)
+  const slotCounts = new Int32Array(depthLimit + 2)
+  const keySets: Array<Set<string> | undefined> = new Array(depthLimit + 2).fill(undefined)
+  const members: Array<Member> = []
+  const elements: Array<Span> = []
+  let depth = 0
+  let i = 0
+  let compact = true
+  let inexact: Scanned["inexact"]
+  let memberKey = ""
+  let memberStart = -1
+  let inManifests = false
+  let elementStart = -1
+
+  const keyAt = (d: number): string => keyTexts[d] ?? text.slice(keyStarts[d] ?? 0, keyEnds[d] ?? 0)
+
+  const sameRange = (a: number, b: number, length: number): boolean => {
+    for (let k = 0; k < length; k++) if (text.charCodeAt(a + k) !== text.charCodeAt(b + k)) return false
+    return true
+  }
+
+  /** The path to the value the container at `to` is reading now (its key or index), from the root. */
+  const pathTo = (to: number): Array<string | number> => {
+    const path: Array<string | number> = []
+    for (let d = 1; d <= to; d++) path.push(kinds[d] === OBJECT ? keyAt(d) : (counts[d] ?? 0))
+    return path
+  }
+
+  const skipSpace = () => {
+    while (i < n && isSpace(text.charCodeAt(i))) {
+      i++
+      compact = false
+    }
+  }
+
+  /** The index just past the string starting at `i` (a `"`), or -1 when it never ends. */
+  const stringEnd = (): number => {
+    let j = text.indexOf('"', i + 1)
+    while (j > 0) {
+      let backslashes = 0
+      while (text.charCodeAt(j - 1 - backslashes) === 0x5c) backslashes++
+      if (backslashes % 2 === 0) return j + 1
+      j = text.indexOf('"', j + 1)
+    }
+    return -1
+  }
+
+  /** Reads `"key":` for the object at `depth`; a problem, or undefined when it went well. */
+  const readKey = (): Problem | undefined => {
+    skipSpace()
+    if (text.charCodeAt(i) !== 0x22) return { kind: "syntax" }
+    const end = stringEnd()
+    if (end < 0) return { kind: "syntax" }
+    const start = i + 1
+    const stop = end - 1
+    let key: string | undefined
+    for (let k = start; k < stop; k++) {
+      if (text.charCodeAt(k) !== 0x5c) continue
+      try {
+        const parsed: unknown = JSON.parse(text.slice(i, end))
+        if (typeof parsed !== "string") return { kind: "syntax" }
+        key = parsed
+      } catch {
+        return { kind: "syntax" }
+      }
+      break
+    }
+    i = end
+    keyStarts[depth] = start
+    keyEnds[depth] = stop
+    keyTexts[depth] = key
+    // JSON.parse keeps "__proto__" as an own key, but any later spread or copy turns it into a prototype,
+    // through which unvalidated fields would be inherited. Such a key has no business in an OCI document.
+    if ((key === undefined ? stop - start : key.length) === 9 && keyAt(depth) === "__proto__") {
+      return { kind: "proto", path: pathTo(depth) }
+    }
+    if (checkDuplicates) {
+      const base = depth * slots
+      const count = slotCounts[depth] ?? 0
+      let set = keySets[depth]
+      if (set === undefined && (key !== undefined || count >= linearKeys)) {
+        set = new Set()
+        for (let k = 0; k < count; k++) set.add(text.slice(slotStarts[base + k] ?? 0, slotEnds[base + k] ?? 0))
+        keySets[depth] = set
+      }
+      if (set !== undefined) {
+        const name = keyAt(depth)
+        if (set.has(name)) return { kind: "duplicate-key", path: pathTo(depth) }
+        set.add(name)
+      } else {
+        const length = stop - start
+        for (let k = 0; k < count; k++) {
+          const slotStart = slotStarts[base + k] ?? 0
+          if ((slotEnds[base + k] ?? 0) - slotStart === length && sameRange(slotStart, start, length)) {
+            return { kind: "duplicate-key", path: pathTo(depth) }
+          }
+        }
+        slotStarts[base + count] = start
+        slotEnds[base + count] = stop
+        slotCounts[depth] = count + 1
+      }
+    }
+    skipSpace()
+    if (text.charCodeAt(i) !== 0x3a) return { kind: "syntax" }
+    i++
+    skipSpace()
+    if (depth === 1) {
+      memberKey = keyAt(1)
+      memberStart = i
+    }
+    return undefined
+  }
+
+  const open = (kind: number): Problem | undefined => {
+    if (depth >= depthLimit) return { kind: "too-deep" }
+    if (depth === 1 && kind === ARRAY && memberKey === "manifests") inManifests = true
+    depth++
+    kinds[depth] = kind
+    counts[depth] = 0
+    slotCounts[depth] = 0
+    keySets[depth] = undefined
+    return undefined
+  }
+
+  const close = () => {
+    keySets[depth] = undefined
+    depth--
+    if (depth === 1) inManifests = false
+  }
+
+  /** A value at `depth` has just ended at `i`. */
+  const ended = () => {
+    if (depth === 1 && memberStart >= 0) {
+      members.push({ key: memberKey, start: memberStart, end: i })
+      memberStart = -1
+    } else if (depth === 2 && inManifests && elementStart >= 0) {
+      elements.push({ start: elementStart, end: i })
+      elementStart = -1
+    }
+  }
+
+  for (;;) {
+    // A value starts here.
+    skipSpace()
+    if (i >= n) return { kind: "syntax" }
+    if (depth === 2 && inManifests) elementStart = i
+    const code = text.charCodeAt(i)
+    let complete = true
+    if (code === 0x7b || code === 0x5b) {
+      const kind = code === 0x7b ? OBJECT : ARRAY
+      const problem = open(kind)
+      if (problem) return problem
+      i++
+      skipSpace()
+      const next = text.charCodeAt(i)
+      if ((kind === OBJECT && next === 0x7d) || (kind === ARRAY && next === 0x5d)) {
+        i++
+        close()
+      } else if (kind === OBJECT) {
+        const keyProblem = readKey()
+        if (keyProblem) return keyProblem
+        complete = false
+      } else {
+        complete = false
+      }
+    } else if (code === 0x22) {
+      const end = stringEnd()
+      if (end < 0) return { kind: "syntax" }
+      i = end
+    } else {
+      const start = i
+      // Only a long integer or one with a fraction or exponent can lose its value in JSON.parse.
+      let plain = true
+      for (let c = text.charCodeAt(i); i < n && isNumberChar(c); c = text.charCodeAt(++i)) {
+        if (c === 0x2e || c === 0x65 || c === 0x45) plain = false
+      }
+      if (i === start) {
+        // true, false, null
+        while (i < n && text.charCodeAt(i) >= 0x61 && text.charCodeAt(i) <= 0x7a) i++
+        if (i === start) return { kind: "syntax" }
+      } else if (inexact === undefined && (!plain || i - start > 15)) {
+        const token = text.slice(start, i)
+        if (!isExactNumber(token)) inexact = { path: pathTo(depth), token }
+      }
+    }
+    if (!complete) continue
+    // After a value: a comma starts the next one; a closing bracket completes its container as a value.
+    for (;;) {
+      ended()
+      skipSpace()
+      if (depth === 0) return i === n ? { members, elements, compact, inexact } : { kind: "syntax" }
+      const next = text.charCodeAt(i)
+      if (next === 0x2c) {
+        i++
+        if (kinds[depth] === OBJECT) {
+          const keyProblem = readKey()
+          if (keyProblem) return keyProblem
+        } else {
+          counts[depth] = (counts[depth] ?? 0) + 1
+        }
+        break
+      }
+      if ((next === 0x7d && kinds[depth] === OBJECT) || (next === 0x5d && kinds[depth] === ARRAY)) {
+        i++
+        close()
+        continue
+      }
+      return { kind: "syntax" }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// reading
+// ---------------------------------------------------------------------------------------------------------
+
+// ignoreBOM false: a leading byte-order mark is dropped. RFC 8259 lets a parser ignore one, and text editors
+// on Windows add one; Go's encoding/json (buildkit, skopeo, umoci) refuses it. ocidx reads such a file, and
+// since every write renders the document from this text, a write drops the mark: ocidx never writes one.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false })
+
+/** Bytes to text, refusing invalid UTF-8 rather than replacing it. @internal */
+export const decodeUtf8 = (path: string, bytes: Uint8Array): Either.Either<string, DecodeError> =>
+  Either.try({
+    try: () => utf8.decode(bytes),
+    catch: () => failure(path, "utf8", "the file is not valid UTF-8", [])
+  })
+
+/** Parses text already decoded from UTF-8, under the reader's checks. @internal */
+export const parseText = (
+  path: string,
+  text: string,
+  options?: ReadOptions
+): Either.Either<JsonDocument, DecodeError> => {
+  const maxBytes = options?.maxBytes ?? maxDocumentBytes
+  // Each character is at least one byte: a text this long came from more bytes than the cap.
+  if (text.length > maxBytes) return Either.left(tooLarge(path, text.length, maxBytes))
+  const scanned = scan(text, maxDepth, options?.duplicateKeys !== "allow")
+  if ("kind" in scanned) {
+    switch (scanned.kind) {
+      case "too-deep":
+        return Either.left(
+          // No path: at this depth it would be longer than the message.
+          failure(path, "too-deep", `arrays and objects nest more than ${maxDepth} levels deep`, [])
+        )
+      case "duplicate-key":
+        return Either.left(
+          failure(
+            path,
+            "duplicate-key",
+            "this key appears more than once in its object; readers disagree on which value counts (the OCI spec forbids duplicate keys)",
+            scanned.path
+          )
+        )
+      case "proto":
+        return Either.left(failure(path, "schema", 'a "__proto__" key is not allowed in an OCI document', scanned.path))
+      case "syntax":
+        break
+    }
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    return Either.left(
+      failure(path, "json", `not valid JSON (${error instanceof Error ? error.message : String(error)})`, [])
+    )
+  }
+  if ("kind" in scanned) {
+    // The scan and the parser disagree on the grammar: trust neither with a write.
+    return Either.left(failure(path, "json", "not valid JSON", []))
+  }
+  if (options?.exactNumbers === true && scanned.inexact !== undefined) {
+    const { path: at, token } = scanned.inexact
+    return Either.left(
+      failure(
+        path,
+        "inexact-number",
+        `the number ${token.length > 40 ? `${token.slice(0, 40)}...` : token} cannot be kept exactly (a JSON number ocidx writes must be a finite 64-bit float, as in JavaScript and Go)`,
+        at
+      )
+    )
+  }
+  return Either.right({
+    text,
+    value,
+    members: scanned.members,
+    elements: scanned.elements,
+    compact: scanned.compact
+  })
+}
+
+/** Reads a JSON document's bytes under every check: size, UTF-8, depth, keys, numbers. @internal */
+export const readJson = (
+  path: string,
+  bytes: Uint8Array,
+  options?: ReadOptions
+): Either.Either<JsonDocument, DecodeError> => {
+  const maxBytes = options?.maxBytes ?? maxDocumentBytes
+  if (bytes.length > maxBytes) return Either.left(tooLarge(path, bytes.length, maxBytes))
+  return Either.flatMap(decodeUtf8(path, bytes), (text) => parseText(path, text, options))
+}
+
+/**
+ * A span's text as compact JSON: whitespace outside strings removed, everything else (numbers, escapes, key
+ * order) exactly as written.
+ * @internal
+ */
+export const compactText = (text: string, span: Span): string => {
+  let out = ""
+  let runStart = span.start
+  let i = span.start
+  while (i < span.end) {
+    const code = text.charCodeAt(i)
+    if (code === 0x22) {
+      let j = text.indexOf('"', i + 1)
+      while (j > 0) {
+        let backslashes = 0
+        while (text.charCodeAt(j - 1 - backslashes) === 0x5c) backslashes++
+        if (backslashes % 2 === 0) break
+        j = text.indexOf('"', j + 1)
+      }
+      i = j < 0 ? span.end : j + 1
+    } else if (isSpace(code)) {
+      out += text.slice(runStart, i)
+      while (i < span.end && isSpace(text.charCodeAt(i))) i++
+      runStart = i
+    } else {
+      i++
+    }
+  }
+  return out + text.slice(runStart, span.end)
+}
+
+/**
+ * Renders a value ocidx has no source text for as JSON, refusing what JSON.stringify would silently change
+ * (a non-finite number becomes `null`) or cannot render (nesting deep enough to overflow the stack).
+ * `at` is where the value sits in the document, for the error.
+ * @internal
+ */
+export const stringifyChecked = (
+  path: string,
+  at: ReadonlyArray<string | number>,
+  value: unknown
+): Either.Either<string, DecodeError> => {
+  // An explicit stack: the check itself must not recurse over whatever depth it is given.
+  const stack: Array<{ readonly value: unknown; readonly depth: number }> = [{ value, depth: 0 }]
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const current = item.value
+    if (typeof current === "number" && !Number.isFinite(current)) {
+      return Either.left(
+        failure(path, "inexact-number", `the number ${current} cannot be written as JSON; ocidx does not write it`, at)
+      )
+    }
+    if (typeof current !== "object" || current === null) continue
+    if (item.depth >= maxDepth) {
+      return Either.left(
+        failure(
+          path,
+          "too-deep",
+          `arrays and objects nest more than ${maxDepth} levels deep; ocidx does not write it`,
+          at
+        )
+      )
+    }
+    for (const child of Object.values(current)) stack.push({ value: child, depth: item.depth + 1 })
+  }
+  return Either.right(JSON.stringify(value))
+}
