@@ -16,7 +16,7 @@ export class NotFound extends Data.TaggedError("NotFound")<{ readonly message: s
 
 /**
  * Flags or arguments that do not fit together (exit 2). @effect/cli reports its own parse errors; this is
- * for the rules it cannot express, such as "--digest or --descriptor".
+ * for the rules it cannot express, such as "--digest or --descriptor", and for a word that names no command.
  *
  * @since 0.1.0
  * @category error

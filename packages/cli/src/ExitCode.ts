@@ -107,8 +107,8 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
 }
 
 /**
- * What to tell the user about a failure, or `None` when it has been told already (@effect/cli prints its
- * own usage errors, and a reader that closed stdout wants silence).
+ * What to tell the user about a failure, or `None` when it has been told already (`Cli.run` prints the
+ * usage errors @effect/cli finds as it parses, and a reader that closed stdout wants silence).
  *
  * @since 0.1.0
  * @category conversions
@@ -131,7 +131,8 @@ export interface Outcome {
 
 /**
  * The outcome of a run that failed. A defect (a bug, not a domain error) is exit 70 with the full cause
- * and a request for a bug report; interruption is exit 130 (`bin.ts` reports the signal's own code).
+ * and a request for a bug report; interruption is exit 130 here, and `main.ts`, which sees the signal,
+ * exits with its own code (130 for SIGINT, 143 for SIGTERM).
  *
  * @since 0.1.0
  * @category conversions

@@ -9,6 +9,7 @@ import * as Args from "@effect/cli/Args"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
+import * as MediaType from "@ocidx/core/MediaType"
 import type { PlatformSelector } from "@ocidx/core/Platform"
 import * as Platform from "@ocidx/core/Platform"
 import { Duration, Effect, Either } from "effect"
@@ -108,7 +109,8 @@ export const directory = positional("dir", "The OCI image-layout directory.")
 
 /**
  * `--lock-timeout`: how long to wait for the index lock. Accepted before the command name (global) and
- * after it; the command's own wins.
+ * after it; the command's own wins (see `withLockTimeout` in commands/Root.ts). Without either, the default
+ * is `IndexLock.defaultTimeout`.
  *
  * @since 0.1.0
  * @category options
@@ -121,14 +123,6 @@ export const lockTimeout = Options.text("lock-timeout").pipe(
   Options.mapEffect(parsedWith(parseDuration, "lock-timeout")),
   Options.optional
 )
-
-/**
- * The lock timeout when none is given.
- *
- * @since 0.1.0
- * @category constants
- */
-export const defaultLockTimeout: Duration.Duration = Duration.seconds(30)
 
 /**
  * `--json`: one JSON document on stdout.
@@ -164,7 +158,7 @@ export const mediaType = (description: string) =>
   Options.text("media-type").pipe(
     Options.withPseudoName("media-type"),
     Options.withDescription(description),
-    Options.withDefault("application/vnd.oci.image.manifest.v1+json")
+    Options.withDefault<string>(MediaType.ociManifest)
   )
 
 /**

@@ -1,6 +1,6 @@
 /**
- * The process's standard streams as a service, so that commands never touch `process` (only `bin.ts` does)
- * and tests can capture what a command prints.
+ * The process's standard streams as a service, so that commands never touch `process` (only `main.ts`,
+ * the process entry, does) and tests can capture what a command prints.
  *
  * @since 0.1.0
  */
@@ -25,6 +25,10 @@ export interface Stdio {
   readonly stdin: Stream.Stream<Uint8Array, ReadError>
   /** Whether standard error is a terminal: progress is shown only then. */
   readonly errIsTTY: boolean
+  /** Whether what goes to standard output may be styled with ANSI escapes: a terminal, and no `NO_COLOR`. */
+  readonly outColors: boolean
+  /** Whether what goes to standard error may be styled with ANSI escapes: a terminal, and no `NO_COLOR`. */
+  readonly errColors: boolean
 }
 
 /**

@@ -5,16 +5,18 @@
  * @since 0.1.0
  */
 import type { Layout } from "@ocidx/core/Layout"
-import type { Duration } from "effect"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Scope } from "effect"
 
 /**
  * @since 0.1.0
  * @category model
  */
 export interface Store {
-  /** The layout at `directory`, whose lock waits up to `lockTimeout`. Builds nothing on disk. */
-  readonly layout: (directory: string, options: { readonly lockTimeout: Duration.Duration }) => Effect.Effect<Layout>
+  /**
+   * The layout at `directory`. Builds nothing on disk. Its lock waits as long as
+   * `IndexLock.CurrentLockTimeout` says where each operation runs (the CLI provides it around the command).
+   */
+  readonly layout: (directory: string) => Effect.Effect<Layout>
 }
 
 /**
@@ -24,14 +26,32 @@ export interface Store {
 export const Store: Context.Tag<Store, Store> = Context.GenericTag<Store>("@ocidx/cli/Store")
 
 /**
- * Layouts on the real disk, with the flock(2) lock and Node's streaming hasher.
+ * A store made by `make` on first use, once per run (so one `IndexLock` serialises the run's layouts), and
+ * released when the run ends.
  *
  * @since 0.1.0
  * @category layer
  */
-export const layerNode: Layer.Layer<Store> = Layer.succeed(Store, {
-  layout: (directory, options) =>
-    Effect.promise(() => import("./internal/nodeStore.js")).pipe(
-      Effect.flatMap((nodeStore) => nodeStore.layout(directory, options))
-    )
-})
+export const layerLazy = (make: Effect.Effect<Store, never, Scope.Scope>): Layer.Layer<Store> =>
+  Layer.scoped(
+    Store,
+    Effect.gen(function* () {
+      const scope = yield* Effect.scope
+      const store = yield* Effect.cached(Scope.extend(make, scope))
+      return { layout: (directory) => Effect.flatMap(store, (made) => made.layout(directory)) }
+    })
+  )
+
+/**
+ * Layouts on the real disk, with the flock(2) lock and Node's streaming hasher, loaded by the first command
+ * that opens a layout.
+ *
+ * @since 0.1.0
+ * @category layer
+ */
+export const layerNode: Layer.Layer<Store> = layerLazy(
+  Effect.flatMap(
+    Effect.promise(() => import("./internal/nodeStore.js")),
+    (nodeStore) => nodeStore.make
+  )
+)

@@ -1,6 +1,8 @@
 /**
- * @ocidx/cli: the `ocidx` command as a library: its command tree and runner, exit codes, output formats
- * and the services it runs on. The executable is `bin/ocidx.mjs`.
+ * @ocidx/cli: the `ocidx` command as a library: its command tree and runner, help, exit codes, output
+ * formats and the services it runs on. The executable, the npm bin `bin/ocidx`, is a shell launcher: it
+ * starts node from the V8 start-up snapshot (`snapshot.ts`) or else runs the ESM bundle `bin/ocidx.mjs`
+ * (`bin.ts`); both end in `main.ts`, the one module that touches the process.
  *
  * @since 0.1.0
  */
@@ -8,6 +10,7 @@ export * as Cli from "./Cli.js"
 export * as CliError from "./CliError.js"
 export * as ExitCode from "./ExitCode.js"
 export * as Flags from "./Flags.js"
+export * as Help from "./Help.js"
 export * as Output from "./Output.js"
 export * as Progress from "./Progress.js"
 export * as Stdio from "./Stdio.js"

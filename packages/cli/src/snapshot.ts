@@ -14,17 +14,16 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as v8 from "node:v8"
-import { Layer } from "effect"
-import { main } from "./internal/main.js"
+import { main } from "./main.js"
 import * as NodeStore from "./internal/nodeStore.js"
-import { Store } from "./Store.js"
+import * as Store from "./Store.js"
 import { version } from "./version.js"
 
 /** Where the snapshot's koffi module (scripts/snapshot.mjs) finds the `require` of this run. */
 const runtimeRequire = Symbol.for("@ocidx/cli/runtimeRequire")
 
 // Store.layerNode imports the store on first use; the snapshot holds it already.
-const store = Layer.succeed(Store, { layout: NodeStore.layout })
+const store = Store.layerLazy(NodeStore.make)
 
 /** The blob this process started from, from `--snapshot-blob <path>` among node's own options. */
 const blobPath = (execArgv: ReadonlyArray<string>): string => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as IndexLock from "@ocidx/core/IndexLock"
 import type { Layout } from "@ocidx/core/Layout"
 import type { MemoryFileSystem } from "@ocidx/core/testing"
 import { Duration, Effect } from "effect"
@@ -14,7 +15,7 @@ const layoutWithBlobs = (count: number) => (memory: MemoryFileSystem) => {
 const withLayout =
   (f: (layout: Layout) => Layout) =>
   (store: Store): Store => ({
-    layout: (directory, options) => Effect.map(store.layout(directory, options), f)
+    layout: (directory) => Effect.map(store.layout(directory), f)
   })
 
 describe("Cli (in memory)", () => {
@@ -45,11 +46,13 @@ describe("Cli (in memory)", () => {
   it.live("the lock timeout is the command's, else the global one, else 30s", () =>
     Effect.gen(function* () {
       const seen: Array<number> = []
+      // The timeout in force where the layout is used, as the lock reads it.
       const wrapStore = (store: Store): Store => ({
-        layout: (directory, options) => {
-          seen.push(Duration.toMillis(options.lockTimeout))
-          return store.layout(directory, options)
-        }
+        layout: (directory) =>
+          Effect.flatMap(IndexLock.CurrentLockTimeout, (timeout) => {
+            seen.push(Duration.toMillis(timeout))
+            return store.layout(directory)
+          })
       })
       const setup = layoutWithBlobs(0)
       expect((yield* ocidxInMemory(["ls", "/l"], { setup, wrapStore })).code).toBe(0)
@@ -59,6 +62,51 @@ describe("Cli (in memory)", () => {
         (yield* ocidxInMemory(["--lock-timeout", "2m", "ls", "--lock-timeout=0", "/l"], { setup, wrapStore })).code
       ).toBe(0)
       expect(seen).toEqual([30_000, 120_000, 500, 0])
+    })
+  )
+
+  it.live("help goes to stdout, styled only when the stream wants colours", () =>
+    Effect.gen(function* () {
+      const plain = yield* ocidxInMemory(["put", "--help"])
+      expect(plain.code).toBe(0)
+      expect(plain.stdout).toContain("\nocidx put [--digest algorithm:hex]")
+      expect(plain.stdout).not.toContain("\u001b[")
+      expect(plain.stdout).not.toContain("$ ")
+      const styled = yield* ocidxInMemory(["put", "--help"], { colors: true })
+      expect(styled.stdout).toContain("\u001b[")
+      expect(styled.stdout).toContain("ocidx put [--digest algorithm:hex]")
+    })
+  )
+
+  it.live("usage errors go to stderr, once, and exit 2", () =>
+    Effect.gen(function* () {
+      const missing = yield* ocidxInMemory(["ls"], { colors: true })
+      expect(missing).toMatchObject({ code: 2, stdout: "" })
+      expect(missing.stderr.split("Missing argument <dir>")).toHaveLength(2)
+      const unknown = yield* ocidxInMemory(["frob", "--help"])
+      expect(unknown).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: "ocidx: unknown command 'frob'; run 'ocidx --help' to see the commands\n"
+      })
+    })
+  )
+
+  it.live("the lock itself waits as long as --lock-timeout says", () =>
+    Effect.gen(function* () {
+      const setup = layoutWithBlobs(0)
+      const heldLock = { lockPath: "/l/index.json.lock", mode: "exclusive" } as const
+      const atOnce = yield* ocidxInMemory(["ls", "/l", "--lock-timeout", "0"], { setup, heldLock })
+      expect(atOnce.code).toBe(75)
+      expect(atOnce.stderr).toContain("/l/index.json.lock")
+      const global = yield* ocidxInMemory(["--lock-timeout", "50ms", "ls", "/l"], { setup, heldLock })
+      expect(global.code).toBe(75)
+      // Without a timeout the lock waits its 30 s: still waiting after a while.
+      const waiting = yield* ocidxInMemory(["ls", "/l"], { setup, heldLock }).pipe(
+        Effect.timeout("1 second"),
+        Effect.flip
+      )
+      expect(waiting._tag).toBe("TimeoutException")
     })
   )
 

@@ -15,12 +15,16 @@ import { readError, requireDirectory } from "../internal/io.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout } from "./Root.js"
+import { openLayout, withLockTimeout } from "./Root.js"
 
 /** Files from this size up show progress (on a terminal). */
 const largeFile = 32 * 1024 * 1024
 
-const blobPut = Command.make(
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const blobPut = Command.make(
   "put",
   {
     directory: Flags.directory,
@@ -28,7 +32,7 @@ const blobPut = Command.make(
     mediaType: Flags.mediaType("The media type for the printed descriptor."),
     lockTimeout: Flags.lockTimeout
   },
-  ({ directory, lockTimeout, mediaType, source }) =>
+  ({ directory, mediaType, source }) =>
     Effect.gen(function* () {
       const stdio = yield* Stdio
       const fs = yield* FileSystem.FileSystem
@@ -47,7 +51,7 @@ const blobPut = Command.make(
         source === "-"
           ? stdio.stdin
           : fs.stream(source, { chunkSize: FileSystem.KiB(256) }).pipe(Stream.mapError(readError(source)))
-      const layout = yield* openLayout(directory, lockTimeout)
+      const layout = yield* openLayout(directory)
       const info = yield* Progress.withProgress((progress) => {
         const showProgress = Option.isSome(total) && total.value >= largeFile
         let written = 0
@@ -64,19 +68,24 @@ const blobPut = Command.make(
       yield* stdio.out(Output.json({ mediaType: checkedMediaType.right, digest: info.digest, size: info.size }))
     })
 ).pipe(
+  withLockTimeout,
   Command.withDescription(
     "Add a file (or stdin) to blobs/, hashed as it is written, atomically; print its descriptor as JSON."
   )
 )
 
-const blobGet = Command.make(
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const blobGet = Command.make(
   "get",
   {
     directory: Flags.directory,
     digest: Flags.positional("digest", "The blob's digest, algorithm:hex."),
     lockTimeout: Flags.lockTimeout
   },
-  ({ digest, directory, lockTimeout }) =>
+  ({ digest, directory }) =>
     Effect.gen(function* () {
       const stdio = yield* Stdio
       const parsed = Digest.parse(digest)
@@ -84,10 +93,10 @@ const blobGet = Command.make(
         return yield* new InvalidInput({ message: `${Digest.problem(digest) ?? `"${digest}" is not a digest`}.` })
       }
       yield* requireDirectory(directory)
-      const layout = yield* openLayout(directory, lockTimeout)
+      const layout = yield* openLayout(directory)
       yield* Stream.runForEach(layout.blobs.stream(parsed.value), stdio.out)
     })
-).pipe(Command.withDescription("Write a blob to stdout, checked against its digest."))
+).pipe(withLockTimeout, Command.withDescription("Write a blob to stdout, checked against its digest."))
 
 /**
  * @since 0.1.0

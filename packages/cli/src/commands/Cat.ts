@@ -9,7 +9,7 @@ import { Effect, Option, Stream } from "effect"
 import * as Flags from "../Flags.js"
 import { Stdio } from "../Stdio.js"
 import { lookup, nameArg } from "./Get.js"
-import { openLayout } from "./Root.js"
+import { openLayout, withLockTimeout } from "./Root.js"
 
 /**
  * @since 0.1.0
@@ -23,14 +23,15 @@ export const cat = Command.make(
     platform: Flags.platform("Descend a multi-arch index to the manifest for this platform."),
     lockTimeout: Flags.lockTimeout
   },
-  ({ directory, lockTimeout, name, platform }) =>
+  ({ directory, name, platform }) =>
     Effect.gen(function* () {
       const stdio = yield* Stdio
-      const layout = yield* openLayout(directory, lockTimeout)
+      const layout = yield* openLayout(directory)
       const descriptor = yield* lookup(layout, Option.some(name), platform)
       yield* Stream.runForEach(layout.blobs.stream(descriptor.digest, { size: descriptor.size }), stdio.out)
     })
 ).pipe(
+  withLockTimeout,
   Command.withDescription(
     "Write the blob an entry points to (its manifest or index) to stdout, checked against its digest and size."
   )

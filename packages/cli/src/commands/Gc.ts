@@ -11,7 +11,7 @@ import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout } from "./Root.js"
+import { openLayout, withLockTimeout } from "./Root.js"
 
 /**
  * @since 0.1.0
@@ -30,10 +30,10 @@ export const gc = Command.make(
     ),
     lockTimeout: Flags.lockTimeout
   },
-  ({ directory, dryRun, force, json, lockTimeout }) =>
+  ({ directory, dryRun, force, json }) =>
     Effect.gen(function* () {
       const stdio = yield* Stdio
-      const layout = yield* openLayout(directory, lockTimeout)
+      const layout = yield* openLayout(directory)
       const report = yield* Progress.withProgress((progress) =>
         layout.gc({
           dryRun,
@@ -44,6 +44,7 @@ export const gc = Command.make(
       yield* stdio.out(json ? Output.json(Output.gcJson(report)) : Output.gcText(directory, report))
     })
 ).pipe(
+  withLockTimeout,
   Command.withDescription(
     "Remove blobs that nothing in index.json reaches (and ocidx temp files older than an hour). Blobs of untagged entries stay."
   )

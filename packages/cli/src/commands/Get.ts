@@ -14,7 +14,7 @@ import { NotFound } from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout } from "./Root.js"
+import { openLayout, withLockTimeout } from "./Root.js"
 
 /**
  * The entry `x` names, or the only entry when `x` is `None`; with a platform, the manifest for it. Fails
@@ -88,15 +88,16 @@ export const get = Command.make(
     json: Flags.json,
     lockTimeout: Flags.lockTimeout
   },
-  ({ directory, lockTimeout, name, platform }) =>
+  ({ directory, name, platform }) =>
     Effect.gen(function* () {
       const stdio = yield* Stdio
-      const layout = yield* openLayout(directory, lockTimeout)
+      const layout = yield* openLayout(directory)
       const descriptor = yield* lookup(layout, name, platform)
       // With or without --json the descriptor is printed as JSON: it is the only faithful form.
       yield* stdio.out(Output.json(descriptor))
     })
 ).pipe(
+  withLockTimeout,
   Command.withDescription(
     "Print the descriptor of an entry as JSON. Without a name, the index's only entry. --platform descends a multi-arch index."
   )

@@ -7,7 +7,7 @@ import * as Command from "@effect/cli/Command"
 import { Effect } from "effect"
 import * as Flags from "../Flags.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout } from "./Root.js"
+import { openLayout, withLockTimeout } from "./Root.js"
 
 /**
  * @since 0.1.0
@@ -16,14 +16,15 @@ import { openLayout } from "./Root.js"
 export const init = Command.make(
   "init",
   { directory: Flags.directory, lockTimeout: Flags.lockTimeout },
-  ({ directory, lockTimeout }) =>
+  ({ directory }) =>
     Effect.gen(function* () {
-      const layout = yield* openLayout(directory, lockTimeout)
+      const layout = yield* openLayout(directory)
       yield* layout.init
       const stdio = yield* Stdio
       yield* stdio.out(`${directory}: OCI image layout ready (oci-layout, index.json, blobs/)\n`)
     })
 ).pipe(
+  withLockTimeout,
   Command.withDescription(
     "Create an empty OCI image layout: the directory, oci-layout, an empty index.json and blobs/. Existing files are kept."
   )

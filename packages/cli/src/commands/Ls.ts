@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout } from "./Root.js"
+import { openLayout, withLockTimeout } from "./Root.js"
 
 /** An entry's PLATFORM cell: its own platform, or the platforms of the index it points at. */
 const platformsOf = (layout: Layout, descriptor: Descriptor): Effect.Effect<string> => {
@@ -37,10 +37,10 @@ const platformsOf = (layout: Layout, descriptor: Descriptor): Effect.Effect<stri
 export const ls = Command.make(
   "ls",
   { directory: Flags.directory, json: Flags.json, lockTimeout: Flags.lockTimeout },
-  ({ directory, json, lockTimeout }) =>
+  ({ directory, json }) =>
     Effect.gen(function* () {
       const stdio = yield* Stdio
-      const layout = yield* openLayout(directory, lockTimeout)
+      const layout = yield* openLayout(directory)
       const entries = yield* layout.index.list
       if (json) return yield* stdio.out(Output.json(entries))
       const rows = yield* Effect.forEach(entries, (descriptor) =>
@@ -49,6 +49,7 @@ export const ls = Command.make(
       yield* stdio.out(Output.lsTable(rows))
     })
 ).pipe(
+  withLockTimeout,
   Command.withDescription(
     "List the entries of index.json: name (or tag), digest, media type, size and platform. --json prints them as stored."
   )

@@ -21,7 +21,7 @@ import * as Flags from "../Flags.js"
 import { readError, requireDirectory } from "../internal/io.js"
 import * as Output from "../Output.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout } from "./Root.js"
+import { openLayout, withLockTimeout } from "./Root.js"
 
 /**
  * Parses `--size`: a whole number of bytes from 0 to 2^53-1, in decimal.
@@ -224,7 +224,7 @@ export const put = Command.make(
       )
       // A missing directory is the error to report, not the missing blob inside it.
       yield* requireDirectory(config.directory)
-      const layout = yield* openLayout(config.directory, config.lockTimeout)
+      const layout = yield* openLayout(config.directory)
       yield* checkBlob(layout, descriptor)
       // A decoded descriptor is valid input as it is; put validates it again, which costs nothing here.
       const added = yield* layout.index.put(descriptor, names)
@@ -237,6 +237,7 @@ export const put = Command.make(
       yield* stdio.out(`${lines.join("\n")}\n`)
     })
 ).pipe(
+  withLockTimeout,
   Command.withDescription(
     "Add an index entry for a blob already in the layout: one per tag and per --name, replacing entries with the same tag and name. Without any, one untagged entry."
   )

@@ -13,7 +13,7 @@ import { NotFound } from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout } from "./Root.js"
+import { openLayout, withLockTimeout } from "./Root.js"
 
 const answersTo = (entry: Descriptor, x: string) =>
   annotation(entry, Annotations.containerdImageName) === x ||
@@ -35,10 +35,10 @@ export const rm = Command.make(
     ),
     lockTimeout: Flags.lockTimeout
   },
-  ({ directory, lockTimeout, names }) =>
+  ({ directory, names }) =>
     Effect.gen(function* () {
       const stdio = yield* Stdio
-      const layout = yield* openLayout(directory, lockTimeout)
+      const layout = yield* openLayout(directory)
       const removed = yield* layout.index.remove(names)
       if (removed.length > 0) {
         const lines = removed.map(
@@ -55,6 +55,7 @@ export const rm = Command.make(
       }
     })
 ).pipe(
+  withLockTimeout,
   Command.withDescription(
     "Remove index entries by image name, tag or digest. Blobs stay until `ocidx gc`. Exit 1 if a name matched nothing."
   )

@@ -12,7 +12,7 @@ import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout } from "./Root.js"
+import { openLayout, withLockTimeout } from "./Root.js"
 
 /**
  * @since 0.1.0
@@ -28,10 +28,10 @@ export const verify = Command.make(
     ),
     lockTimeout: Flags.lockTimeout
   },
-  ({ directory, json, lockTimeout, strict }) =>
+  ({ directory, json, strict }) =>
     Effect.gen(function* () {
       const stdio = yield* Stdio
-      const layout = yield* openLayout(directory, lockTimeout)
+      const layout = yield* openLayout(directory)
       const report = yield* Progress.withProgress((progress) =>
         layout.verify({ strict, onProgress: Progress.counter(progress, "verifying blobs") })
       )
@@ -44,6 +44,7 @@ export const verify = Command.make(
       }
     })
 ).pipe(
+  withLockTimeout,
   Command.withDescription(
     "Check the layout: index.json, every reachable manifest and index, and every blob's digest and size. Changes nothing; exit 1 on errors."
   )

@@ -2,15 +2,17 @@
 import * as Layout from "@ocidx/core/Layout"
 import * as NodeHasher from "@ocidx/node/NodeHasher"
 import * as NodeServices from "@ocidx/node/NodeServices"
-import type { Duration } from "effect"
+import type { Scope } from "effect"
 import { Effect, Layer } from "effect"
+import type { Store } from "../Store.js"
 
-/** @internal */
-export const layout = (
-  directory: string,
-  options: { readonly lockTimeout: Duration.Duration }
-): Effect.Effect<Layout.Layout> =>
-  Layout.make({ directory }).pipe(
-    // NodeServices brings the node:crypto Hasher too; naming it keeps the CLI off WebCrypto whatever it holds.
-    Effect.provide(Layer.merge(NodeServices.layer({ lockTimeout: options.lockTimeout }), NodeHasher.layer))
-  )
+/**
+ * The Node store: its services, and so its one flock(2) `IndexLock`, built once in the caller's scope.
+ *
+ * @internal
+ */
+export const make: Effect.Effect<Store, never, Scope.Scope> = Effect.map(
+  // NodeServices brings the node:crypto Hasher too; naming it keeps the CLI off WebCrypto whatever it holds.
+  Layer.build(Layer.merge(NodeServices.layer(), NodeHasher.layer)),
+  (services) => ({ layout: (directory) => Layout.make({ directory }).pipe(Effect.provide(services)) })
+)

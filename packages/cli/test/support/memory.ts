@@ -7,7 +7,7 @@ import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import type { FileSystem } from "@effect/platform/FileSystem"
 import type { Path } from "@effect/platform/Path"
 import * as Hasher from "@ocidx/core/Hasher"
-import type { IndexLock } from "@ocidx/core/IndexLock"
+import type * as IndexLock from "@ocidx/core/IndexLock"
 import * as Layout from "@ocidx/core/Layout"
 import * as testing from "@ocidx/core/testing"
 import { Context, Effect, Layer, Stream } from "effect"
@@ -23,10 +23,14 @@ export interface Captured {
 
 export interface MemoryOptions {
   readonly errIsTTY?: boolean
+  /** Whether both streams want ANSI styles (a terminal without NO_COLOR). */
+  readonly colors?: boolean
   /** Wraps the in-memory store, e.g. to make it die or to see the lock timeout it is given. */
   readonly wrapStore?: (store: Store) => Store
   /** Runs first, with the in-memory file system, to lay out files. */
   readonly setup?: (memory: testing.MemoryFileSystem) => void
+  /** A lock another process holds for the whole run. */
+  readonly heldLock?: { readonly lockPath: string; readonly mode: IndexLock.LockMode }
 }
 
 /** `ocidx ...args` in memory. A fresh file system and lock per call. */
@@ -44,11 +48,16 @@ export const ocidxInMemory = (args: ReadonlyArray<string>, options: MemoryOption
           stderr += text
         }),
       stdin: Stream.empty,
-      errIsTTY: options.errIsTTY ?? false
+      errIsTTY: options.errIsTTY ?? false,
+      outColors: options.colors ?? false,
+      errColors: options.colors ?? false
     }
     const memory = yield* testing.MemoryFileSystem
     options.setup?.(memory)
-    const services = yield* Effect.context<FileSystem | Path | IndexLock>()
+    if (options.heldLock) {
+      yield* (yield* testing.MemoryLock).holdExternally(options.heldLock.lockPath, options.heldLock.mode)
+    }
+    const services = yield* Effect.context<FileSystem | Path | IndexLock.IndexLock>()
     const memoryStore: Store = {
       layout: (directory) =>
         Layout.make({ directory }).pipe(Effect.provide(Context.add(services, Hasher.Hasher, Hasher.webCrypto)))
@@ -61,4 +70,4 @@ export const ocidxInMemory = (args: ReadonlyArray<string>, options: MemoryOption
     )
     const code = yield* run
     return { code, stdout, stderr }
-  }).pipe(Effect.provide(Layer.fresh(testing.layer())))
+  }).pipe(Effect.scoped, Effect.provide(Layer.fresh(testing.layer())))

@@ -18,5 +18,5 @@ export const promote = (directory: string, from: string, to: string) =>
   }).pipe(
     // Every failure is typed: LockError, ReadError, DecodeError, WriteError, InvalidReference, or our string.
     Effect.catchTags({ LockError: (error) => Effect.fail(`busy, try again later: ${error.message}`) }),
-    Effect.provide(NodeServices.layer({ lockTimeout: "30 seconds" }))
+    Effect.provide(NodeServices.layer())
   )

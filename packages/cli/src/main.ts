@@ -1,9 +1,10 @@
 /**
  * The process side of `ocidx`, shared by both ways it starts: `bin.ts` (the ESM bundle) imports it on demand,
- * and `snapshot.ts` evaluates it while the V8 start-up snapshot is built, then calls `main` in every run. So
- * nothing here reads the process (arguments, environment, streams, signals) before `main` is called.
+ * and `snapshot.ts` evaluates it while the V8 start-up snapshot is built, then calls `main` in every run. It
+ * is the one module that touches the process (arguments, environment, streams, signals), and only once
+ * `main` is called.
  *
- * @internal
+ * @since 0.1.0
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -16,12 +17,12 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Random from "effect/Random"
-import * as Cli from "../Cli.js"
-import * as CliError from "../CliError.js"
-import { ExitCode } from "../ExitCode.js"
-import * as StdioModule from "../Stdio.js"
-import type { Stdio } from "../Stdio.js"
-import type { Store } from "../Store.js"
+import * as Cli from "./Cli.js"
+import * as CliError from "./CliError.js"
+import { ExitCode } from "./ExitCode.js"
+import * as StdioModule from "./Stdio.js"
+import type { Stdio } from "./Stdio.js"
+import type { Store } from "./Store.js"
 
 const errnoOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
@@ -34,7 +35,8 @@ const errnoOf = (error: unknown): string | undefined =>
  * sets the exit code, including 130/143 after SIGINT/SIGTERM, once the interrupted command has released its
  * lock.
  *
- * @internal
+ * @since 0.1.0
+ * @category running
  */
 export const main = (argv: ReadonlyArray<string>, store: Layer.Layer<Store>): void => {
   let signal: "SIGINT" | "SIGTERM" | undefined
@@ -49,6 +51,9 @@ export const main = (argv: ReadonlyArray<string>, store: Layer.Layer<Store>): vo
   // A reader that goes away (`ocidx blob get ... | head`) shows up in the write callback; without a listener
   // Node would also throw the same error from the stream.
   process.stdout.on("error", () => {})
+
+  // https://no-color.org: any non-empty value turns styles off, even on a terminal.
+  const noColor = (process.env.NO_COLOR ?? "") !== ""
 
   const stdio: Stdio = {
     out: (chunk) =>
@@ -67,7 +72,9 @@ export const main = (argv: ReadonlyArray<string>, store: Layer.Layer<Store>): vo
       () => process.stdin,
       (error) => new Errors.ReadError({ path: "standard input", reason: "io", cause: error })
     ),
-    errIsTTY: process.stderr.isTTY === true
+    errIsTTY: process.stderr.isTTY === true,
+    outColors: process.stdout.isTTY === true && !noColor,
+    errColors: process.stderr.isTTY === true && !noColor
   }
 
   const layer = Layer.mergeAll(
@@ -90,12 +97,10 @@ export const main = (argv: ReadonlyArray<string>, store: Layer.Layer<Store>): vo
     Effect.provide(layer),
     // Effect decides some things when it is loaded, which for the snapshot is once, when it is built. So, per
     // run: seed Random (two runs must not draw the same temporary file names), and decide whether the logger
-    // that runMain installs colours its lines (those of a lock file that cannot be closed) from this stdout.
-    // Both are what Effect would have chosen had it been loaded in this process.
+    // that runMain installs colours its lines (those of a lock file that cannot be closed) from this stdout
+    // and NO_COLOR. Both are what Effect would have chosen had it been loaded in this process.
     Effect.withRandom(Random.make(Math.random())),
-    Effect.provide(
-      Logger.replace(Logger.prettyLoggerDefault, Logger.prettyLogger({ colors: process.stdout.isTTY === true }))
-    ),
+    Effect.provide(Logger.replace(Logger.prettyLoggerDefault, Logger.prettyLogger({ colors: stdio.outColors }))),
     NodeRuntime.runMain({
       disableErrorReporting: true,
       teardown: (exit, onExit) => {
