@@ -551,7 +551,7 @@ describe.concurrent("ocidx, the program", () => {
   it.live("usage errors exit 2 and are printed once", () =>
     Effect.gen(function* () {
       const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
-        [["bogus"], "Invalid subcommand for ocidx"],
+        [["bogus"], "unknown command 'bogus'"],
         [["ls"], "Missing argument <dir>"],
         [["ls", "/tmp", "extra"], "Received unknown argument: 'extra'"],
         [["put", "/tmp", "v1", "--bogus"], 'unknown option "--bogus"'],
