@@ -20,14 +20,7 @@ import { Platform } from "./Platform.js"
  * @category schema
  */
 export const Size = Schema.Number.pipe(
-  Schema.filter((value) => {
-    if (!Number.isFinite(value)) return `a size must be a finite number, got ${value}`
-    if (!Number.isInteger(value)) return `a size must be a whole number of bytes, got ${value}`
-    if (value < 0) return `a size must not be negative, got ${value}`
-    if (value > Number.MAX_SAFE_INTEGER)
-      return `a size must be at most 2^53-1 (${Number.MAX_SAFE_INTEGER}), got ${value}`
-    return true
-  }),
+  Schema.filter((value) => rules.sizeProblem(value) ?? true),
   Schema.annotations({ identifier: "Size" })
 )
 

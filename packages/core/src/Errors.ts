@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
+import type { PlatformError } from "@effect/platform/Error"
 import { Schema } from "effect"
+import * as platformError from "./internal/platformError.js"
 
 /**
  * @since 0.1.0
@@ -67,6 +69,15 @@ export const IoReason = Schema.Literal(
  */
 export type IoReason = typeof IoReason.Type
 
+/**
+ * The reason for a platform error, from its errno where the platform kept one (platform maps only a few codes
+ * to its own reasons and reports the rest, EROFS or ENOSPC among them, as "Unknown").
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const ioReasonOf: (error: PlatformError) => IoReason = platformError.ioReason
+
 const ioAdvice: Record<IoReason, string> = {
   "not-found": "it does not exist; check the path (a new layout is created with `ocidx init`)",
   permission: "permission denied; check the owner and mode",
@@ -88,6 +99,17 @@ export class ReadError extends Schema.TaggedError<ReadError>("@ocidx/core/ReadEr
   reason: IoReason,
   cause: Schema.optional(Schema.Defect)
 }) {
+  /**
+   * The `ReadError` for `path` that a platform error amounts to, keeping it as the cause:
+   * `fs.readFile(file).pipe(Effect.mapError(ReadError.fromPlatformError(file)))`.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  static fromPlatformError(path: string): (error: PlatformError) => ReadError {
+    return (error) => new ReadError({ path, reason: ioReasonOf(error), cause: error })
+  }
+
   override get message(): string {
     return `cannot read ${this.path}: ${ioAdvice[this.reason]}${this.reason === "io" ? ` (${describeCause(this.cause)})` : ""}.`
   }
@@ -104,6 +126,16 @@ export class WriteError extends Schema.TaggedError<WriteError>("@ocidx/core/Writ
   reason: IoReason,
   cause: Schema.optional(Schema.Defect)
 }) {
+  /**
+   * The `WriteError` for `path` that a platform error amounts to, keeping it as the cause.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  static fromPlatformError(path: string): (error: PlatformError) => WriteError {
+    return (error) => new WriteError({ path, reason: ioReasonOf(error), cause: error })
+  }
+
   override get message(): string {
     return `cannot write ${this.path}: ${ioAdvice[this.reason]}${this.reason === "io" ? ` (${describeCause(this.cause)})` : ""}. Nothing on disk was changed.`
   }

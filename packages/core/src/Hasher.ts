@@ -6,6 +6,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { Algorithm } from "./Digest.js"
+import { concat } from "./internal/bytes.js"
 
 /**
  * One running hash.
@@ -48,21 +49,14 @@ const toHex = (buffer: ArrayBuffer): string =>
 export const webCrypto: Hasher = {
   make: (algorithm) => {
     const chunks: Array<Uint8Array> = []
-    let length = 0
     return {
+      // A copy: the caller may reuse its buffer for the next chunk.
       update: (chunk) => {
         chunks.push(chunk.slice())
-        length += chunk.length
       },
-      digest: Effect.promise(() => {
-        const all = new Uint8Array(length)
-        let offset = 0
-        for (const chunk of chunks) {
-          all.set(chunk, offset)
-          offset += chunk.length
-        }
-        return globalThis.crypto.subtle.digest(webCryptoNames[algorithm], all)
-      }).pipe(Effect.map(toHex))
+      digest: Effect.promise(() => globalThis.crypto.subtle.digest(webCryptoNames[algorithm], concat(chunks))).pipe(
+        Effect.map(toHex)
+      )
     }
   }
 }

@@ -16,6 +16,7 @@ import type { Hasher } from "./Hasher.js"
 import type { ImageManifest } from "./ImageManifest.js"
 import type { NestedIndex } from "./ImageIndex.js"
 import type { IndexLock } from "./IndexLock.js"
+import * as internalDirectory from "./internal/directory.js"
 import * as internal from "./internal/layout.js"
 import type { PlatformSelector } from "./Platform.js"
 import type { ReadFailure, StoreIndex, WriteFailure } from "./StoreIndex.js"
@@ -219,3 +220,14 @@ export const Layout: Context.Tag<Layout, Layout> = Context.GenericTag<Layout>("@
 export const make: (options: {
   readonly directory: string
 }) => Effect.Effect<Layout, never, FileSystem.FileSystem | Path.Path | IndexLock | Hasher> = internal.make
+
+/**
+ * Fails with a `ReadError` unless `directory` exists and is a directory: "not-found" when it is missing,
+ * "not-a-file" when it is something else. `StoreIndex` checks this before each read and write; `BlobStore`
+ * does not (writing a blob creates `blobs/` and its parents), so a program that writes blobs first checks here.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const requireDirectory: (directory: string) => Effect.Effect<void, ReadError, FileSystem.FileSystem> =
+  internalDirectory.requireDirectory

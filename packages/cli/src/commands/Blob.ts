@@ -7,11 +7,12 @@
 import * as Command from "@effect/cli/Command"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Digest from "@ocidx/core/Digest"
+import { ReadError } from "@ocidx/core/Errors"
+import * as Layout from "@ocidx/core/Layout"
 import * as MediaType from "@ocidx/core/MediaType"
 import { Effect, Either, Option, Schema, Stream } from "effect"
 import { InvalidInput } from "../CliError.js"
 import * as Flags from "../Flags.js"
-import { readError, requireDirectory } from "../internal/io.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
 import { Stdio } from "../Stdio.js"
@@ -42,15 +43,19 @@ export const blobPut = Command.make(
           message: `--media-type: "${mediaType}" is not a media type: expected type/subtype, e.g. application/vnd.oci.image.layer.v1.tar+gzip.`
         })
       }
-      yield* requireDirectory(directory)
+      yield* Layout.requireDirectory(directory)
       const total =
         source === "-"
           ? Option.none<number>()
-          : Option.some(Number((yield* fs.stat(source).pipe(Effect.mapError(readError(source)))).size))
+          : Option.some(
+              Number((yield* fs.stat(source).pipe(Effect.mapError(ReadError.fromPlatformError(source)))).size)
+            )
       const content =
         source === "-"
           ? stdio.stdin
-          : fs.stream(source, { chunkSize: FileSystem.KiB(256) }).pipe(Stream.mapError(readError(source)))
+          : fs
+              .stream(source, { chunkSize: FileSystem.KiB(256) })
+              .pipe(Stream.mapError(ReadError.fromPlatformError(source)))
       const layout = yield* openLayout(directory)
       const info = yield* Progress.withProgress((progress) => {
         const showProgress = Option.isSome(total) && total.value >= largeFile
@@ -92,7 +97,7 @@ export const blobGet = Command.make(
       if (Option.isNone(parsed)) {
         return yield* new InvalidInput({ message: `${Digest.problem(digest) ?? `"${digest}" is not a digest`}.` })
       }
-      yield* requireDirectory(directory)
+      yield* Layout.requireDirectory(directory)
       const layout = yield* openLayout(directory)
       yield* Stream.runForEach(layout.blobs.stream(parsed.value), stdio.out)
     })

@@ -5,20 +5,21 @@
  *
  * @since 0.1.0
  */
+import { Buffer } from "node:buffer"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Annotations from "@ocidx/core/Annotations"
 import * as Descriptor from "@ocidx/core/Descriptor"
 import * as Digest from "@ocidx/core/Digest"
-import { DecodeError, DecodeIssue } from "@ocidx/core/Errors"
-import type { Layout } from "@ocidx/core/Layout"
+import { DecodeError, DecodeIssue, ReadError } from "@ocidx/core/Errors"
+import * as Layout from "@ocidx/core/Layout"
+import * as MediaType from "@ocidx/core/MediaType"
 import type { PlatformSelector } from "@ocidx/core/Platform"
 import * as Reference from "@ocidx/core/Reference"
 import { Chunk, Effect, Option, Schema, Stream } from "effect"
 import { InvalidInput, UsageError } from "../CliError.js"
 import * as Flags from "../Flags.js"
-import { readError, requireDirectory } from "../internal/io.js"
 import * as Output from "../Output.js"
 import { Stdio } from "../Stdio.js"
 import { openLayout, withLockTimeout } from "./Root.js"
@@ -53,8 +54,10 @@ const readDescriptorFile = (source: string) =>
     const path = sourceName(source)
     const bytes =
       source === "-"
-        ? yield* Stream.runCollect(stdio.stdin).pipe(Effect.map((chunks) => concat(Chunk.toReadonlyArray(chunks))))
-        : yield* fs.readFile(source).pipe(Effect.mapError(readError(source)))
+        ? yield* Stream.runCollect(stdio.stdin).pipe(
+            Effect.map((chunks) => Buffer.concat(Chunk.toReadonlyArray(chunks)))
+          )
+        : yield* fs.readFile(source).pipe(Effect.mapError(ReadError.fromPlatformError(source)))
     const text = yield* Effect.try({
       try: () => new TextDecoder("utf-8", { fatal: true }).decode(bytes),
       catch: () => decodeFailure(path, "utf8", "the descriptor is not valid UTF-8")
@@ -69,16 +72,6 @@ const readDescriptorFile = (source: string) =>
       )
     )
   })
-
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const all = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0))
-  let offset = 0
-  for (const chunk of chunks) {
-    all.set(chunk, offset)
-    offset += chunk.length
-  }
-  return all
-}
 
 /**
  * The descriptor without its naming annotations: the entry's names are the tags and `--name`s given, so
@@ -105,8 +98,6 @@ interface PutFlags {
   readonly annotations: ReadonlyArray<readonly [string, string]>
   readonly platform: Option.Option<PlatformSelector>
 }
-
-const defaultMediaType = "application/vnd.oci.image.manifest.v1+json"
 
 /** The descriptor to put, from the flags or from `--descriptor`, with annotations and platform applied. */
 const descriptorFrom = (flags: PutFlags) =>
@@ -139,7 +130,7 @@ const descriptorFrom = (flags: PutFlags) =>
           message: `--size: "${flags.size.value}" is not a size: give the blob's length in bytes, a whole number from 0 to ${Number.MAX_SAFE_INTEGER}.`
         })
       }
-      base = { mediaType: Option.getOrElse(flags.mediaType, () => defaultMediaType), digest, size: size.value }
+      base = { mediaType: Option.getOrElse(flags.mediaType, () => MediaType.ociManifest), digest, size: size.value }
     }
     if (flags.annotations.length > 0) {
       const existing = typeof base.annotations === "object" && base.annotations !== null ? base.annotations : {}
@@ -153,7 +144,7 @@ const descriptorFrom = (flags: PutFlags) =>
   })
 
 /** Warns when the blob is missing, refuses a size that contradicts the blob on disk. */
-const checkBlob = (layout: Layout, descriptor: Descriptor.Descriptor) =>
+const checkBlob = (layout: Layout.Layout, descriptor: Descriptor.Descriptor) =>
   Effect.gen(function* () {
     const stat = yield* layout.blobs.stat(descriptor.digest)
     const path = layout.blobs.pathOf(descriptor.digest)
@@ -191,7 +182,7 @@ export const put = Command.make(
     ),
     mediaType: Options.text("media-type").pipe(
       Options.withPseudoName("media-type"),
-      Options.withDescription(`The blob's media type. Default ${defaultMediaType}.`),
+      Options.withDescription(`The blob's media type. Default ${MediaType.ociManifest}.`),
       Options.optional
     ),
     names: Options.text("name").pipe(
@@ -223,7 +214,7 @@ export const put = Command.make(
         raw
       )
       // A missing directory is the error to report, not the missing blob inside it.
-      yield* requireDirectory(config.directory)
+      yield* Layout.requireDirectory(config.directory)
       const layout = yield* openLayout(config.directory)
       yield* checkBlob(layout, descriptor)
       // A decoded descriptor is valid input as it is; put validates it again, which costs nothing here.

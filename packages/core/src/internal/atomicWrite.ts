@@ -8,7 +8,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Exit, Option, Random, type Scope } from "effect"
 import type { Durability } from "../Durability.js"
 import { WriteError } from "../Errors.js"
-import { ioReason, isNotFound } from "./platformError.js"
+import { isNotFound } from "./platformError.js"
 
 /** @internal */
 export const tempSuffix = ".ocidx-tmp"
@@ -21,17 +21,12 @@ export const tempPathFor = (target: string): Effect.Effect<string, never, Path.P
     return path.join(path.dirname(target), `.${path.basename(target)}.${token}${tempSuffix}`)
   })
 
-const writeError =
-  (path: string) =>
-  (error: PlatformError): WriteError =>
-    new WriteError({ path, reason: ioReason(error), cause: error })
-
 /** fsync a directory so a rename into it survives a power loss. @internal */
 export const syncDirectory = (directory: string): Effect.Effect<void, WriteError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     yield* Effect.scoped(Effect.flatMap(fs.open(directory, { flag: "r" }), (dir) => dir.sync))
-  }).pipe(Effect.mapError(writeError(directory)))
+  }).pipe(Effect.mapError(WriteError.fromPlatformError(directory)))
 
 /** Removes a temp file we created, ignoring failure: it is only litter, and gc clears old ones. @internal */
 export const removeQuietly = (file: string): Effect.Effect<void, never, FileSystem.FileSystem> =>
@@ -78,7 +73,7 @@ export const writeFileAtomic = (
     const mode = yield* fs.stat(target).pipe(
       Effect.map((info) => info.mode & 0o7777),
       Effect.catchIf(isNotFound, () => Effect.succeed(options.defaultMode ?? 0o644)),
-      Effect.mapError(writeError(target))
+      Effect.mapError(WriteError.fromPlatformError(target))
     )
     const replaceWith = (bytes: Uint8Array) =>
       Effect.gen(function* () {
@@ -92,7 +87,7 @@ export const writeFileAtomic = (
           Effect.zipRight(fs.rename(temp, target)),
           Effect.onError(() => removeQuietly(temp))
         )
-      }).pipe(Effect.mapError(writeError(target)))
+      }).pipe(Effect.mapError(WriteError.fromPlatformError(target)))
 
     yield* replaceWith(content)
     if (durable) {

@@ -8,7 +8,7 @@ import { CurrentDurability } from "../Durability.js"
 import { BlobNotFound, DecodeError, DecodeIssue, DigestMismatch, ReadError, WriteError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
 import { createTemp, removeQuietly, syncDirectory, tempPathFor, tempSuffix } from "./atomicWrite.js"
-import { ioReason, isNotFound } from "./platformError.js"
+import { isNotFound } from "./platformError.js"
 
 /** @internal */
 export const isTempFile = (name: string): boolean => name.endsWith(tempSuffix)
@@ -21,16 +21,6 @@ const readChunkSize = 1024 * 1024
  * works while the rest is still read and hashed, and the final fsync has little left to do.
  */
 const flushEvery = 64 * 1024 * 1024
-
-const readErrorOf =
-  (file: string) =>
-  (error: PlatformError): ReadError =>
-    new ReadError({ path: file, reason: ioReason(error), cause: error })
-
-const writeErrorOf =
-  (file: string) =>
-  (error: PlatformError): WriteError =>
-    new WriteError({ path: file, reason: ioReason(error), cause: error })
 
 /**
  * A blob file's size; None when absent; refuses symlinks and anything but a regular file.
@@ -48,7 +38,7 @@ export const statBlobFile = (
     const info = yield* fs.stat(file).pipe(
       Effect.map(Option.some),
       Effect.catchIf(isNotFound, () => Effect.succeedNone),
-      Effect.mapError(readErrorOf(file))
+      Effect.mapError(ReadError.fromPlatformError(file))
     )
     if (Option.isNone(info)) return Option.none()
     if (info.value.type !== "File") {
@@ -76,7 +66,7 @@ export const readChunks = (
         onChunk(bytes)
         return bytes.length
       }),
-      Effect.mapError(readErrorOf(file))
+      Effect.mapError(ReadError.fromPlatformError(file))
     )
   }
   return Effect.scoped(
@@ -91,7 +81,7 @@ export const readChunks = (
         total += read
       }
     })
-  ).pipe(Effect.mapError(readErrorOf(file)))
+  ).pipe(Effect.mapError(ReadError.fromPlatformError(file)))
 }
 
 /**
@@ -127,8 +117,6 @@ export const make = (options: { readonly directory: string }) =>
     const blobsDir = path.join(options.directory, "blobs")
     const pathOf = (digest: Digest.Digest) => path.join(blobsDir, Digest.algorithm(digest), Digest.encoded(digest))
 
-    const readError = readErrorOf
-    const writeError = writeErrorOf
     const statFile = (file: string) => statBlobFile(fs, file)
 
     const stat = (digest: Digest.Digest) =>
@@ -163,16 +151,17 @@ export const make = (options: { readonly directory: string }) =>
           }
         }
         const algDir = path.join(blobsDir, algorithm)
-        yield* fs.makeDirectory(algDir, { recursive: true }).pipe(Effect.mapError(writeError(algDir)))
+        yield* fs.makeDirectory(algDir, { recursive: true }).pipe(Effect.mapError(WriteError.fromPlatformError(algDir)))
         const temp = yield* tempPathFor(path.join(blobsDir, "blob"))
         const hash = hasher.make(algorithm)
         let size = 0
         const written = Effect.scoped(
           Effect.gen(function* () {
-            const file = yield* createTemp(temp, 0o644).pipe(Effect.mapError(writeError(temp)))
+            const file = yield* createTemp(temp, 0o644).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
             const durability = yield* CurrentDurability
-            const write = (chunk: Uint8Array) => file.writeAll(chunk).pipe(Effect.mapError(writeError(temp)))
-            const flush = file.sync.pipe(Effect.mapError(writeError(temp)))
+            const write = (chunk: Uint8Array) =>
+              file.writeAll(chunk).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
+            const flush = file.sync.pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
             if (content instanceof Uint8Array) {
               hash.update(content)
               size = content.length
@@ -223,7 +212,7 @@ export const make = (options: { readonly directory: string }) =>
         }
         const target = pathOf(digest)
         yield* fs.rename(temp, target).pipe(
-          Effect.mapError(writeError(target)),
+          Effect.mapError(WriteError.fromPlatformError(target)),
           Effect.onError(() => removeQuietly(temp))
         )
         if (durability === "full") yield* syncDirectory(algDir)
@@ -277,7 +266,7 @@ export const make = (options: { readonly directory: string }) =>
             actualSize: present.value
           })
         }
-        const bytes = yield* readUpTo(fs, file, limit).pipe(Effect.mapError(readError(file)))
+        const bytes = yield* readUpTo(fs, file, limit).pipe(Effect.mapError(ReadError.fromPlatformError(file)))
         if (bytes.length > limit) {
           return yield* new DigestMismatch({
             path: file,
@@ -298,7 +287,7 @@ export const make = (options: { readonly directory: string }) =>
         Effect.map(requirePresent(digest), () => {
           const { check, update } = verify(file, digest, streamOptions?.size)
           return fs.stream(file, { chunkSize: FileSystem.KiB(256) }).pipe(
-            Stream.mapError(readError(file)),
+            Stream.mapError(ReadError.fromPlatformError(file)),
             Stream.tap((chunk) => Effect.sync(() => update(chunk))),
             Stream.concat(Stream.fromEffect(check).pipe(Stream.drain))
           )

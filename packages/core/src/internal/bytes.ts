@@ -18,3 +18,14 @@ export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
   for (; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
 }
+
+/** The chunks one after another, in one new buffer. @internal */
+export const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const all = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0))
+  let offset = 0
+  for (const chunk of chunks) {
+    all.set(chunk, offset)
+    offset += chunk.length
+  }
+  return all
+}

@@ -5,7 +5,6 @@
  * @internal
  */
 import type { FileSystem, Path } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Option } from "effect"
 import type { BlobStore } from "../BlobStore.js"
 import { isTempFile } from "../BlobStore.js"
@@ -14,7 +13,7 @@ import * as Digest from "../Digest.js"
 import { ReadError, UnreadableManifest, WriteError } from "../Errors.js"
 import type { Content, ContentFailure, GcOptions, GcReport } from "../Layout.js"
 import type { StoreIndex } from "../StoreIndex.js"
-import { ioReason, isNotFound } from "./platformError.js"
+import { isNotFound } from "./platformError.js"
 import * as Walk from "./walk.js"
 
 /** What gc and verify need from the layout. @internal */
@@ -42,7 +41,7 @@ interface Candidate {
 export const listDirectory = (fs: FileSystem.FileSystem, directory: string) =>
   fs.readDirectory(directory).pipe(
     Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<string>>([])),
-    Effect.mapError((error: PlatformError) => new ReadError({ path: directory, reason: ioReason(error), cause: error }))
+    Effect.mapError(ReadError.fromPlatformError(directory))
   )
 
 /** @internal */
@@ -57,7 +56,7 @@ export const run = (deps: Deps, options: GcOptions) => {
       Effect.map(Option.some),
       // Gone already (another gc, or a writer's rename): nothing to do.
       Effect.catchIf(isNotFound, () => Effect.succeedNone),
-      Effect.mapError((error) => new ReadError({ path: file, reason: ioReason(error), cause: error }))
+      Effect.mapError(ReadError.fromPlatformError(file))
     )
 
   const collect = (live: ReadonlyMap<Digest.Digest, Descriptor>, now: number) =>
@@ -107,11 +106,7 @@ export const run = (deps: Deps, options: GcOptions) => {
       // A missing index.json reads as empty, which would make every blob garbage.
       const indexExists = yield* fs
         .exists(deps.index.indexPath)
-        .pipe(
-          Effect.mapError(
-            (error) => new ReadError({ path: deps.index.indexPath, reason: ioReason(error), cause: error })
-          )
-        )
+        .pipe(Effect.mapError(ReadError.fromPlatformError(deps.index.indexPath)))
       if (!indexExists) return yield* new ReadError({ path: deps.index.indexPath, reason: "not-found" })
       const roots = current.subject ? [...current.manifests, current.subject] : current.manifests
       // With force, an unreadable manifest stays (it is reachable) but its children are unknown and may go.
@@ -139,7 +134,7 @@ export const run = (deps: Deps, options: GcOptions) => {
         if (!dryRun) {
           yield* fs.remove(candidate.path).pipe(
             Effect.catchIf(isNotFound, () => Effect.void),
-            Effect.mapError((error) => new WriteError({ path: candidate.path, reason: ioReason(error), cause: error }))
+            Effect.mapError(WriteError.fromPlatformError(candidate.path))
           )
         }
         done++

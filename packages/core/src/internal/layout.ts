@@ -15,7 +15,6 @@ import * as StoreIndex from "../StoreIndex.js"
 import { decodeJsonFile } from "./decode.js"
 import * as Gc from "./gc.js"
 import * as JsonReader from "./jsonReader.js"
-import { ioReason } from "./platformError.js"
 import * as Verify from "./verify.js"
 import * as Walk from "./walk.js"
 
@@ -100,7 +99,7 @@ export const make = (options: {
       const blobsDir = path.join(directory, "blobs")
       yield* fs
         .makeDirectory(blobsDir, { recursive: true })
-        .pipe(Effect.mapError((error) => new WriteError({ path: blobsDir, reason: ioReason(error), cause: error })))
+        .pipe(Effect.mapError(WriteError.fromPlatformError(blobsDir)))
       yield* index.init
     }).pipe(Effect.withSpan("Layout.init", { attributes: { directory } }))
 

@@ -1,7 +1,6 @@
 /** @internal */
 import { FileSystem, Path } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
-import { Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
 import { Descriptor, type DescriptorInput } from "../Descriptor.js"
 import { CurrentDurability } from "../Durability.js"
 import { DecodeError, DecodeIssue, ReadError } from "../Errors.js"
@@ -16,9 +15,16 @@ import { decodeJsonFile, decodeUnknown } from "./decode.js"
 import * as IndexCodec from "./indexCodec.js"
 import * as IndexOps from "./indexOps.js"
 import * as JsonReader from "./jsonReader.js"
-import { ioReason, isNotFound } from "./platformError.js"
+import { requireDirectory } from "./directory.js"
+import { isNotFound } from "./platformError.js"
 
 const encoder = new TextEncoder()
+
+/** A read that caught a rewrite half done is tried again 5 ms later, four times at most: five reads in all. */
+const tornReadRetry = Schedule.spaced("5 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
+
+// The retry waits for another process to finish its write, which a test clock never advances: real time.
+const realClock = Clock.make()
 
 /** @internal */
 export const make = (options: Options) =>
@@ -32,19 +38,8 @@ export const make = (options: Options) =>
     const layoutPath = path.join(directory, "oci-layout")
     const context = Context.empty().pipe(Context.add(FileSystem.FileSystem, fs), Context.add(Path.Path, path))
 
-    const readError =
-      (file: string) =>
-      (error: PlatformError): ReadError =>
-        new ReadError({ path: file, reason: ioReason(error), cause: error })
-
-    const checkDirectory = fs.stat(directory).pipe(
-      Effect.mapError(readError(directory)),
-      Effect.filterOrFail(
-        (info) => info.type === "Directory",
-        () => new ReadError({ path: directory, reason: "not-a-file", cause: "not a directory" })
-      ),
-      Effect.asVoid
-    )
+    const readError = ReadError.fromPlatformError
+    const checkDirectory = requireDirectory(directory).pipe(Effect.provide(context))
 
     /** A file's bytes, or None when it does not exist. */
     const readIfExists = (file: string): Effect.Effect<Option.Option<Uint8Array>, ReadError> =>
@@ -99,12 +94,7 @@ export const make = (options: Options) =>
       })
       const isTorn = (error: E | ReadError | DecodeError) =>
         error instanceof DecodeError && (error.reason === "json" || error.reason === "utf8")
-      // The pause waits for another process to finish its write, which a test clock cannot advance: it is
-      // real time, not Effect's Clock.
-      const pause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 5)))
-      const withRetries = (left: number): typeof attempt =>
-        left === 0 ? attempt : attempt.pipe(Effect.catchIf(isTorn, () => Effect.zipRight(pause, withRetries(left - 1))))
-      return withRetries(4)
+      return attempt.pipe(Effect.retry({ schedule: tornReadRetry, while: isTorn }), Effect.withClock(realClock))
     }
 
     const read = Effect.scoped(
