@@ -115,7 +115,32 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
  */
 export const messageOf = (failure: Failure | ValidationError): Option.Option<string> => {
   if (isValidationError(failure) || failure._tag === "BrokenPipe") return Option.none()
-  return Option.some(failure.message)
+  const hint = hintOf(failure)
+  return Option.some(hint === undefined ? failure.message : `${failure.message} ${hint}`)
+}
+
+/**
+ * What the command line adds to a core error's message: core speaks library terms, and only the CLI knows
+ * its own flags and commands.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const hintOf = (failure: Failure): string | undefined => {
+  switch (failure._tag) {
+    case "LockError":
+      if (failure.reason === "timeout") return "Raise --lock-timeout to wait longer."
+      return failure.reason === "not-found" ? "Create it with `ocidx init`." : undefined
+    case "ReadError":
+    case "WriteError":
+      return failure.reason === "not-found" ? "A new layout is created with `ocidx init`." : undefined
+    case "BlobNotFound":
+      return "`ocidx blob put` adds a blob."
+    case "UnreadableManifest":
+      return "Pass --force to collect anyway."
+    default:
+      return undefined
+  }
 }
 
 /**

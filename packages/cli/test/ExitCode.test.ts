@@ -45,9 +45,30 @@ describe("ExitCode", () => {
       const outcome = ExitCode.fromCause(Cause.fail(failure))
       expect(outcome.code).toBe(code)
       if (failure._tag === "BrokenPipe") expect(Option.isNone(outcome.message)).toBe(true)
-      else expect(outcome.message).toEqual(Option.some(failure.message))
+      // The CLI may add a hint after core's message (see below), never replace it.
+      else expect(Option.getOrThrow(outcome.message).startsWith(failure.message)).toBe(true)
     })
   }
+
+  it("core's messages speak library terms; the CLI adds its flags and commands where they help", () => {
+    const hinted: ReadonlyArray<readonly [ExitCode.Failure, string]> = [
+      [new LockError({ path: "/l/index.json.lock", reason: "timeout" }), "Raise --lock-timeout to wait longer."],
+      [new LockError({ path: "/l/index.json.lock", reason: "not-found" }), "Create it with `ocidx init`."],
+      [new ReadError({ path: "/l", reason: "not-found" }), "A new layout is created with `ocidx init`."],
+      [new WriteError({ path: "/l/index.json", reason: "not-found" }), "A new layout is created with `ocidx init`."],
+      [new BlobNotFound({ path: "/l/blobs/sha256/ab", digest: "sha256:ab" }), "`ocidx blob put` adds a blob."],
+      [
+        new UnreadableManifest({ path: "/l/blobs/sha256/ab", digest: "sha256:ab", cause: "c" }),
+        "Pass --force to collect anyway."
+      ]
+    ]
+    for (const [failure, hint] of hinted) {
+      expect(failure.message).not.toMatch(/--|`ocidx/)
+      expect(ExitCode.messageOf(failure)).toEqual(Option.some(`${failure.message} ${hint}`))
+    }
+    const plain = new ReadError({ path: "/l/index.json", reason: "permission" })
+    expect(ExitCode.messageOf(plain)).toEqual(Option.some(plain.message))
+  })
 
   it("a usage error is exit 2, and not printed again (@effect/cli printed it)", () => {
     const error = ValidationError.missingValue(HelpDoc.p("Expected to find option: '--digest'"))

@@ -168,7 +168,7 @@ describe.concurrent("bad input leaves the layout byte for byte as it was", () =>
             expect(result.code, `ocidx ${args.join(" ")}: ${result.stderr}`).toBe(code)
             if (code === 74) {
               expect(result.stderr).toBe(
-                `ocidx: cannot read ${dir}: it does not exist; check the path (a new layout is created with \`ocidx init\`).\n`
+                `ocidx: cannot read ${dir}: it does not exist; check the path. A new layout is created with \`ocidx init\`.\n`
               )
             }
           }),

@@ -494,7 +494,9 @@ describe.concurrent("ocidx gc", () => {
       NodeFs.writeFileSync(blobPath(dir, image.manifest.digest), "not json")
       const before = snapshot(dir)
       const refused = yield* ocidxExpect(65, ["gc", dir])
-      expect(refused.stderr).toContain("gc deleted nothing. Restore the blob, or pass --force to collect anyway.")
+      expect(refused.stderr).toContain(
+        "gc deleted nothing. Restore the blob, or force the collection. Pass --force to collect anyway."
+      )
       expect(snapshot(dir)).toEqual(before)
       const forced = yield* ocidxExpect(0, ["gc", dir, "--force", "--json"])
       const removed = JSON.parse(forced.stdout).removed.map((blob: { digest: string }) => blob.digest)
@@ -580,7 +582,7 @@ describe.concurrent("ocidx, the program", () => {
       const dir = NodePath.join(yield* tempDir, "absent")
       const result = yield* ocidxExpect(74, ["ls", dir])
       expect(result.stderr).toBe(
-        `ocidx: cannot read ${dir}: it does not exist; check the path (a new layout is created with \`ocidx init\`).\n`
+        `ocidx: cannot read ${dir}: it does not exist; check the path. A new layout is created with \`ocidx init\`.\n`
       )
     })
   )

@@ -76,7 +76,7 @@ describe.concurrent("the index lock", () => {
         const lockPath = NodePath.join(dir, "index.json.lock")
         yield* holdLock(lockPath, "exclusive")
         const before = snapshot(dir)
-        const message = `ocidx: ${lockPath}: another process holds the lock; gave up waiting. Try again later, or raise --lock-timeout.\n`
+        const message = `ocidx: ${lockPath}: another process holds the lock; gave up waiting. Try again later, or allow a longer lock timeout. Raise --lock-timeout to wait longer.\n`
 
         const now = yield* ocidx(["ls", dir, "--lock-timeout", "0"])
         expect(now.code, now.stderr).toBe(75)

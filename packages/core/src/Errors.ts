@@ -34,13 +34,13 @@ export class LockError extends Schema.TaggedError<LockError>("@ocidx/core/LockEr
   override get message(): string {
     switch (this.reason) {
       case "timeout":
-        return `${this.path}: another process holds the lock; gave up waiting. Try again later, or raise --lock-timeout.`
+        return `${this.path}: another process holds the lock; gave up waiting. Try again later, or allow a longer lock timeout.`
       case "read-only":
         return `${this.path}: cannot lock for writing because the file system is read-only. Copy the layout somewhere writable.`
       case "permission":
         return `${this.path}: permission denied while taking the lock. Check the directory's owner and mode.`
       case "not-found":
-        return `${this.path}: the layout directory does not exist. Create it with \`ocidx init\`.`
+        return `${this.path}: the layout directory does not exist; create the layout first.`
       case "unsupported":
         return `${this.path}: cannot lock for writing because flock(2) is not available here (${describeCause(this.cause)}). ocidx writes layouts on Linux and macOS; reads work without the lock.`
       default:
@@ -79,7 +79,7 @@ export type IoReason = typeof IoReason.Type
 export const ioReasonOf: (error: PlatformError) => IoReason = platformError.ioReason
 
 const ioAdvice: Record<IoReason, string> = {
-  "not-found": "it does not exist; check the path (a new layout is created with `ocidx init`)",
+  "not-found": "it does not exist; check the path",
   permission: "permission denied; check the owner and mode",
   "read-only": "the file system is read-only",
   "no-space": "no space left on the device; free some and retry",
@@ -244,7 +244,7 @@ export class BlobNotFound extends Schema.TaggedError<BlobNotFound>("@ocidx/core/
   digest: Schema.String
 }) {
   override get message(): string {
-    return `blob ${this.digest} is not in the layout (expected at ${this.path}). Add it with \`ocidx blob put\`, or copy the image again.`
+    return `blob ${this.digest} is not in the layout (expected at ${this.path}). Add the blob, or copy the image again.`
   }
 }
 
@@ -288,6 +288,6 @@ export class UnreadableManifest extends Schema.TaggedError<UnreadableManifest>("
 ) {
   override get message(): string {
     const cause = describeCause(this.cause)
-    return `${this.path}: the manifest ${this.digest} is reachable from index.json but cannot be read (${cause}); gc deleted nothing. Restore the blob, or pass --force to collect anyway.`
+    return `${this.path}: the manifest ${this.digest} is reachable from index.json but cannot be read (${cause}); gc deleted nothing. Restore the blob, or force the collection.`
   }
 }

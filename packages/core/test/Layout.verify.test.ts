@@ -328,7 +328,7 @@ describe("Layout.verify", () => {
         {
           severity: "info",
           code: "blob-unreferenced",
-          message: `${blobPath(garbage.digest)} is not referenced from index.json; \`ocidx gc\` removes it`,
+          message: `${blobPath(garbage.digest)} is not referenced from index.json; gc removes it`,
           path: blobPath(garbage.digest),
           digest: garbage.digest
         }

@@ -65,7 +65,7 @@ export const blobFailure = (
           finding(
             context.strict ? "error" : "warning",
             "blob-missing",
-            `blob ${digest} is referenced but not in the layout${referrers(context.occurrences, digest)}; add it with \`ocidx blob put\` or copy the image again`,
+            `blob ${digest} is referenced but not in the layout${referrers(context.occurrences, digest)}; add it to the blob store, or copy the image again`,
             where
           )
         ],

@@ -21,7 +21,7 @@ export const check = (fs: FileSystem.FileSystem, layoutPath: string): Effect.Eff
             finding(
               "error",
               "layout-missing",
-              `${layoutPath} is missing; every image layout must have one. \`ocidx init\` creates it.`,
+              `${layoutPath} is missing; every image layout must have one; init creates it.`,
               where
             )
           ]

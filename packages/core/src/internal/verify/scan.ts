@@ -30,7 +30,7 @@ export const check = (
             finding(
               "warning",
               "blobs-missing",
-              `${blobsDir} is missing; a layout must have it, even empty. \`ocidx init\` creates it.`,
+              `${blobsDir} is missing; a layout must have it, even empty; init creates it.`,
               { path: blobsDir }
             )
           ]
@@ -88,7 +88,7 @@ const checkEntry = (
             "blob-unreferenced",
             graph.incomplete
               ? `${file} is not referenced by anything ocidx could read (some manifests could not be read, so it may be theirs)`
-              : `${file} is not referenced from index.json; \`ocidx gc\` removes it`,
+              : `${file} is not referenced from index.json; gc removes it`,
             { path: file, digest: digest.value }
           )
         ]
