@@ -8,9 +8,10 @@ import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { ocidx } from "./support/cli.js"
-import { sha256, snapshot, tagged, tempDir, writeImage, writeLayout, writeTaggedImage } from "./support/layout.js"
-import { readOnlyDir, readOnlyUnavailable } from "./support/readOnly.js"
-import { announceSkip } from "./support/tools.js"
+import { readOnlyTmpfs as readOnlyDir, tmpfsUnavailable as readOnlyUnavailable } from "@ocidx/testkit/ReadOnly"
+import { tempDir } from "@ocidx/testkit/TempDir"
+import { announceSkip } from "@ocidx/testkit/Tools"
+import { sha256, snapshot, tagged, writeImage, writeLayout, writeTaggedImage } from "./support/layout.js"
 
 type Args = (dir: string) => ReadonlyArray<string>
 

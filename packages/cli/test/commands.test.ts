@@ -6,6 +6,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { tempDir } from "@ocidx/testkit/TempDir"
 import { ocidx, ocidxExpect } from "./support/cli.js"
 import {
   blobPath,
@@ -15,7 +16,6 @@ import {
   sha256,
   snapshot,
   tagged,
-  tempDir,
   writeBlob,
   writeImage,
   writeLayout,

@@ -1,32 +1,27 @@
 /**
  * `npm run demo` (examples/demo.mjs) builds, with ocidx alone, an image the Go tools accept.
  */
-import * as ChildProcess from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { ocidxExpect, repoRoot, runOk } from "./support/cli.js"
-import { tempDir } from "./support/layout.js"
-import { announceSkip, missing, skopeo, umoci } from "./support/tools.js"
+import { run, runOk } from "@ocidx/testkit/Processes"
+import { tempDir } from "@ocidx/testkit/TempDir"
+import { announceSkip, missing, skopeoPath as skopeo, umociPath as umoci } from "@ocidx/testkit/Tools"
+import { ocidxExpect, repoRoot } from "./support/cli.js"
 
 const noSkopeo = missing(["skopeo", skopeo])
 announceSkip("checking the demo's image with skopeo", noSkopeo)
 
 const runDemo = (dir: string) =>
-  Effect.sync(() =>
-    ChildProcess.spawnSync(process.execPath, [NodePath.join(repoRoot, "examples", "demo.mjs"), dir], {
-      cwd: repoRoot,
-      encoding: "utf8"
-    })
-  )
+  run(process.execPath, [NodePath.join(repoRoot, "examples", "demo.mjs"), dir], { cwd: repoRoot })
 
 describe("examples/demo.mjs", () => {
   it.scopedLive("builds a valid one-layer image from nothing, step by step, and exits 0", () =>
     Effect.gen(function* () {
       const dir = NodePath.join(yield* tempDir, "demo-layout")
       const demo = yield* runDemo(dir)
-      expect(demo.status, demo.stderr).toBe(0)
+      expect(demo.code, demo.stderr).toBe(0)
       for (const step of ["== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "== 6.", "== 7.", "$ ocidx verify"]) {
         expect(demo.stdout).toContain(step)
       }

@@ -6,9 +6,11 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { ocidxExpect, run, runOk } from "./support/cli.js"
-import { blobPath, indexType, tempDir } from "./support/layout.js"
-import { announceSkip, missing, skopeo, umoci } from "./support/tools.js"
+import { run, runOk } from "@ocidx/testkit/Processes"
+import { tempDir } from "@ocidx/testkit/TempDir"
+import { announceSkip, missing, skopeoPath as skopeo, umociPath as umoci } from "@ocidx/testkit/Tools"
+import { ocidxExpect } from "./support/cli.js"
+import { blobPath, indexType } from "./support/layout.js"
 
 const noTools = missing(["skopeo", skopeo], ["umoci", umoci])
 announceSkip("the skopeo/umoci interop tests", noTools)

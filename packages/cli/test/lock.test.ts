@@ -9,19 +9,19 @@ import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { binPath, ocidx } from "./support/cli.js"
-import { holdLock, lockIsFree } from "./support/flock.js"
+import { canFlock as lockIsFree, flockCommand as flock, holdFlock as holdLock } from "@ocidx/testkit/Flock"
+import { tempDir } from "@ocidx/testkit/TempDir"
+import { announceSkip, missing } from "@ocidx/testkit/Tools"
 import {
   indexType,
   manifestType,
   readIndex,
   sha256,
   snapshot,
-  tempDir,
   writeBlob,
   writeLayout,
   writeTaggedImage
 } from "./support/layout.js"
-import { announceSkip, flock, missing } from "./support/tools.js"
 
 // The signal tests read /proc/<pid>/maps to see that ocidx has reached its lock attempts.
 const noFlock =

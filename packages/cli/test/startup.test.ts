@@ -10,9 +10,10 @@ import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { binPath, repoRoot } from "./support/cli.js"
-import { holdLock, lockIsFree } from "./support/flock.js"
-import { manifestType, readIndex, sha256, snapshot, tempDir, writeBlob, writeTaggedImage } from "./support/layout.js"
-import { flock } from "./support/tools.js"
+import { canFlock as lockIsFree, flockCommand as flock, holdFlock as holdLock } from "@ocidx/testkit/Flock"
+import { run } from "@ocidx/testkit/Processes"
+import { tempDir } from "@ocidx/testkit/TempDir"
+import { manifestType, readIndex, sha256, snapshot, writeBlob, writeTaggedImage } from "./support/layout.js"
 
 const cliDir = NodePath.join(repoRoot, "packages", "cli")
 const launcher = NodePath.join(cliDir, "bin", "ocidx")
@@ -40,26 +41,14 @@ interface RunOptions {
 }
 
 const spawn = (command: string, args: ReadonlyArray<string>, options: RunOptions = {}): Effect.Effect<Outcome> =>
-  Effect.async<Outcome>((resume) => {
-    const child = ChildProcess.spawn(command, args, {
+  Effect.orDie(
+    run(command, args, {
       cwd: options.cwd ?? repoRoot,
-      env: userEnv(options.env),
-      stdio: ["pipe", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk
-    })
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk
-    })
-    child.on("error", (error) => resume(Effect.succeed({ code: 127, stdout, stderr: String(error) })))
-    child.stdin.on("error", () => {})
-    child.stdin.end(options.input ?? "")
-    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+      // Merged into this process's environment: unset what userEnv leaves out, unless `options.env` sets it.
+      env: { NODE_OPTIONS: undefined, OCIDX_NO_SNAPSHOT: undefined, ...userEnv(options.env) },
+      input: options.input
+    }).pipe(Effect.map(({ code, stdout, stderr }) => ({ code, stdout, stderr })))
+  )
 
 /** `ocidx ...args` as a user runs it: the npm bin (or `bin`, another copy of it). */
 const viaBin = (args: ReadonlyArray<string>, options?: RunOptions, bin = launcher) => spawn(bin, args, options)

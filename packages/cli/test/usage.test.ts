@@ -6,7 +6,8 @@ import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { ocidxExpect } from "./support/cli.js"
-import { readIndex, snapshot, tempDir, writeTaggedImage } from "./support/layout.js"
+import { tempDir } from "@ocidx/testkit/TempDir"
+import { readIndex, snapshot, writeTaggedImage } from "./support/layout.js"
 import { promote } from "./support/promote.js"
 
 describe("README: one task, as a command and as a program", () => {

@@ -7,9 +7,9 @@ import * as IndexLock from "@ocidx/core/IndexLock"
 import { Deferred, Duration, Effect, Exit, Fiber, Logger } from "effect"
 import * as internal from "../src/internal/nodeIndexLock.js"
 import * as NodeIndexLock from "../src/NodeIndexLock.js"
-import { canFlock, hasFlockCommand, holdFlock } from "./support/flock.js"
-import { canChattr, canMountTmpfs, immutable, readOnlyTmpfs } from "./support/readOnly.js"
-import { tempDir } from "./support/tempDir.js"
+import { canFlock, hasFlockCommand, holdFlock } from "@ocidx/testkit/Flock"
+import { canChattr, canMountTmpfs, immutable, readOnlyTmpfs } from "@ocidx/testkit/ReadOnly"
+import { tempDir } from "@ocidx/testkit/TempDir"
 
 const lockFile = "index.json.lock"
 

@@ -6,8 +6,8 @@ import { CurrentDurability } from "@ocidx/core/Durability"
 import { CurrentLockTimeout, IndexLock } from "@ocidx/core/IndexLock"
 import { Duration, Effect, Layer } from "effect"
 import * as NodeServices from "../src/NodeServices.js"
-import { canFlock, hasFlockCommand } from "./support/flock.js"
-import { tempDir } from "./support/tempDir.js"
+import { canFlock, hasFlockCommand } from "@ocidx/testkit/Flock"
+import { tempDir } from "@ocidx/testkit/TempDir"
 
 describe("NodeServices", () => {
   it.scopedLive.skipIf(!hasFlockCommand)(

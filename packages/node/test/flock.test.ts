@@ -14,8 +14,8 @@ import { Effect, Either, Layer } from "effect"
 import * as Flock from "../src/internal/flock.js"
 import * as internal from "../src/internal/nodeIndexLock.js"
 import * as NodeServices from "../src/NodeServices.js"
-import { canFlock, hasFlockCommand, holdFlock } from "./support/flock.js"
-import { tempDir } from "./support/tempDir.js"
+import { canFlock, hasFlockCommand, holdFlock } from "@ocidx/testkit/Flock"
+import { tempDir } from "@ocidx/testkit/TempDir"
 
 /** A file opened read-write, closed when the scope closes (which also drops any flock on it). */
 const openFile = (path: string) =>

@@ -17,8 +17,8 @@ import * as Reference from "@ocidx/core/Reference"
 import { Effect, Either, Layer, Option, Stream } from "effect"
 import * as NodeHasher from "../src/NodeHasher.js"
 import * as NodeIndexLock from "../src/NodeIndexLock.js"
-import { tempDir } from "./support/tempDir.js"
-import { hasTools, skopeo, umoci } from "./support/tools.js"
+import { tempDir } from "@ocidx/testkit/TempDir"
+import { hasTools, skopeo, umoci } from "@ocidx/testkit/Tools"
 
 const live = Layer.mergeAll(NodeFileSystem.layer, PlatformNodePath.layer, NodeHasher.layer, NodeIndexLock.layer)
 

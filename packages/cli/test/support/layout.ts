@@ -1,19 +1,10 @@
 /**
- * Layouts for tests, written directly on disk (no ocidx involved, so a fixture cannot hide an ocidx bug),
- * and a snapshot of a directory's every file to prove a command changed nothing.
+ * Layouts for tests, written directly on disk (no ocidx involved, so a fixture cannot hide an ocidx bug) in a
+ * `tempDir` of `@ocidx/testkit/TempDir`, and a snapshot of a directory's every file to prove a command changed nothing.
  */
 import * as Crypto from "node:crypto"
 import * as NodeFs from "node:fs"
-import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import type { Scope } from "effect"
-import { Effect } from "effect"
-
-/** A fresh directory under the OS temp dir, removed when the scope closes. */
-export const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.sync(() => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "ocidx-cli-"))),
-  (dir) => Effect.sync(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
-)
 
 export const sha256 = (bytes: Uint8Array | string): string =>
   `sha256:${Crypto.createHash("sha256").update(bytes).digest("hex")}`

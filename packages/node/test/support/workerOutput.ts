@@ -2,7 +2,7 @@
  * The JSON lines the workers write, decoded (a line that does not match is a defect of the worker).
  */
 import { Schema } from "effect"
-import type { WorkerProcess } from "./processes.js"
+import type { Child } from "@ocidx/testkit/Processes"
 
 export const PutLine = Schema.Struct({
   type: Schema.Literal("put"),
@@ -48,7 +48,7 @@ export interface WorkerOutput {
   readonly raw: ReadonlyArray<string>
 }
 
-export const outputOf = (worker: WorkerProcess): WorkerOutput => {
+export const outputOf = (worker: Child): WorkerOutput => {
   const raw = worker.lines().filter((line) => line.trim() !== "")
   const puts: Array<PutLine> = []
   const others: Array<{ readonly type: string }> = []
@@ -61,7 +61,7 @@ export const outputOf = (worker: WorkerProcess): WorkerOutput => {
 }
 
 /** The last line of `worker`, decoded with `schema` (the workers end with a summary line). */
-export const lastLineAs = <A, I>(worker: WorkerProcess, schema: Schema.Schema<A, I>): A => {
+export const lastLineAs = <A, I>(worker: Child, schema: Schema.Schema<A, I>): A => {
   const raw = worker.lines().filter((line) => line.trim() !== "")
   return Schema.decodeUnknownSync(Schema.parseJson(schema))(raw.at(-1) ?? "")
 }
