@@ -160,6 +160,32 @@ describe("the code in README.md and docs/*.md", () => {
     expect(mentions).toEqual([])
   })
 
+  it("every #anchor a document links to is a heading of its target", () => {
+    // GitHub's slugs: lowercase, punctuation other than - and _ dropped, spaces to -.
+    const slug = (heading: string): string =>
+      heading
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+        .replace(/\s/g, "-")
+    const broken: Array<string> = []
+    for (const file of docFiles()) {
+      for (const match of read(file).matchAll(/\]\(([^)#\s]*)#([^)\s]+)\)/g)) {
+        const target =
+          match[1] === "" || match[1] === undefined ? file : NodePath.join(NodePath.dirname(file), match[1])
+        if (!target.endsWith(".md") || !NodeFs.existsSync(NodePath.join(repoRoot, target))) continue
+        const headings = read(target)
+          .split("\n")
+          .flatMap((line) => {
+            const heading = /^#{1,6}\s+(.*)$/.exec(line)
+            return heading?.[1] === undefined ? [] : [slug(heading[1])]
+          })
+        if (!headings.includes(match[2] ?? "")) broken.push(`${file}: ${match[0]}`)
+      }
+    }
+    expect(broken).toEqual([])
+  })
+
   it("every repository path the documents link to or name exists", () => {
     const missing: Array<string> = []
     for (const file of docFiles()) {
