@@ -115,4 +115,5 @@ export const decodeUnknown =
  * @category decoding
  */
 export const decodeJson = (source: string, bytes: Uint8Array): Effect.Effect<Descriptor, DecodeError> =>
-  Effect.map(decode.decodeJsonFile(Descriptor, source, bytes), ({ value }) => value)
+  // A descriptor is written from its parsed value: a number that value would round is refused, not changed.
+  Effect.map(decode.decodeJsonFile(Descriptor, source, bytes, { exactNumbers: true }), ({ value }) => value)

@@ -54,6 +54,8 @@ export const FindingCode = Schema.Literal(
   "index-locked",
   /** `index.json` is an empty file, which ocidx and buildkit read as an empty index (warning). */
   "index-empty",
+  /** `index.json` starts with a UTF-8 byte-order mark: ocidx reads it (and drops it on its next write), Go tools refuse it (warning). */
+  "index-bom",
   /** A JSON object in `index.json` or in a manifest or index blob repeats a key (error). */
   "duplicate-key",
   /** An entry's `org.opencontainers.image.ref.name` is outside the ref-name grammar (warning). */

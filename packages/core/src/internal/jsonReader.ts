@@ -79,7 +79,7 @@ export const tooLarge = (path: string, size: number, maxBytes: number, what = "t
   failure(
     path,
     "too-large",
-    `${what} is ${size} bytes, more than the ${formatBytes(maxBytes)} ocidx reads as one JSON document`,
+    `${what} is over the ${formatBytes(maxBytes)} ocidx reads as one JSON document (at least ${size} bytes); it was not read`,
     []
   )
 

@@ -13,6 +13,7 @@ import { type ImageIndex, NestedIndex } from "../../ImageIndex.js"
 import type { Content, ContentFailure, Finding } from "../../Layout.js"
 import * as MediaType from "../../MediaType.js"
 import { decodeUnknown, decodeUtf8, parseJson } from "../decode.js"
+import * as JsonReader from "../jsonReader.js"
 import * as Walk from "../walk.js"
 import { blobFailure, duplicateKeyFindings, finding, type Occurrence, type Occurrences } from "./finding.js"
 
@@ -75,7 +76,15 @@ export const walk = (
 const readManifest = (blobs: BlobStore, descriptor: Descriptor): Effect.Effect<Read> =>
   Effect.gen(function* () {
     const file = blobs.pathOf(descriptor.digest)
-    const bytes = yield* Effect.either(blobs.get(descriptor.digest))
+    // Above the cap it is refused unread; under it, the read stops at the size seen (a file that grows since
+    // is a mismatch, not a bigger read).
+    const info = yield* Effect.either(blobs.stat(descriptor.digest))
+    const statSize = Either.isRight(info) && Option.isSome(info.right) ? info.right.value.size : undefined
+    if (statSize !== undefined && statSize > JsonReader.maxDocumentBytes) {
+      const error = JsonReader.tooLarge(file, statSize, JsonReader.maxDocumentBytes, "the manifest")
+      return { size: statSize, text: undefined, content: Either.left(error) }
+    }
+    const bytes = yield* Effect.either(blobs.get(descriptor.digest, { size: statSize }))
     if (Either.isLeft(bytes)) return { size: undefined, text: undefined, content: Either.left(bytes.left) }
     const size = bytes.right.length
     const text = decodeUtf8(file, bytes.right)
@@ -85,7 +94,8 @@ const readManifest = (blobs: BlobStore, descriptor: Descriptor): Effect.Effect<R
 
 const decode = (descriptor: Descriptor, file: string, text: string): Effect.Effect<Content, DecodeError> =>
   Effect.gen(function* () {
-    const json = yield* parseJson(file, text)
+    // Duplicate keys are reported as findings of their own (with the walk going on), not as a failure.
+    const json = yield* parseJson(file, text, { duplicateKeys: "allow" })
     if (MediaType.isIndex(descriptor.mediaType)) {
       return { _tag: "Index", descriptor, index: yield* decodeUnknown(NestedIndex, file)(json) } as const
     }

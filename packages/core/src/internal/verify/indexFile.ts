@@ -37,7 +37,12 @@ export const check = (fs: FileSystem.FileSystem, store: StoreIndex): Effect.Effe
             ? only(finding("error", "index-missing", error.message, { path: indexPath }))
             : only(finding("error", "index-unreadable", error.message, { path: error.path }))
         case "DecodeError":
-          return only(finding("error", "index-invalid", error.message, { path: indexPath }))
+          // Every reader refuses a duplicate key; verify names it as such, as it does in a manifest.
+          return only(
+            finding("error", error.reason === "duplicate-key" ? "duplicate-key" : "index-invalid", error.message, {
+              path: indexPath
+            })
+          )
         case "LockError":
           return only(finding("error", "index-locked", error.message, { path: error.path }))
       }
@@ -61,8 +66,20 @@ const bytesFindings = (indexPath: string, bytes: Uint8Array): ReadonlyArray<Find
         )
       ]
     : []
+  // ocidx reads past a byte-order mark and never writes one (internal/jsonReader.ts); Go's JSON readers refuse it.
+  const bom =
+    bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
+      ? [
+          finding(
+            "warning",
+            "index-bom",
+            `${indexPath} starts with a UTF-8 byte-order mark; buildkit, skopeo and umoci refuse such a file (ocidx reads it, and its next write drops the mark)`,
+            { path: indexPath }
+          )
+        ]
+      : []
   const text = decodeUtf8(indexPath, bytes)
-  return Either.isRight(text) ? [...empty, ...duplicateKeyFindings(indexPath, text.right)] : empty
+  return Either.isRight(text) ? [...empty, ...bom, ...duplicateKeyFindings(indexPath, text.right)] : [...empty, ...bom]
 }
 
 /** Entries whose ref name other tools would not find: ocidx reads them, but will not write such a name. */
