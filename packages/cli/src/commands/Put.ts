@@ -13,11 +13,12 @@ import * as Annotations from "@ocidx/core/Annotations"
 import * as Descriptor from "@ocidx/core/Descriptor"
 import * as Digest from "@ocidx/core/Digest"
 import { DecodeError, DecodeIssue, ReadError } from "@ocidx/core/Errors"
+import * as Json from "@ocidx/core/Json"
 import * as Layout from "@ocidx/core/Layout"
 import * as MediaType from "@ocidx/core/MediaType"
 import type { PlatformSelector } from "@ocidx/core/Platform"
 import * as Reference from "@ocidx/core/Reference"
-import { Chunk, Effect, Option, Schema, Stream } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 import { InvalidInput, UsageError } from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
@@ -36,7 +37,7 @@ export const parseSize = (text: string): Option.Option<number> => {
   return Number.isSafeInteger(size) ? Option.some(size) : Option.none()
 }
 
-const JsonObject = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 const decodeFailure = (path: string, reason: "json" | "utf8" | "schema", message: string) =>
   new DecodeError({ path, reason, detail: message, issues: [new DecodeIssue({ path: [], message })] })
@@ -46,23 +47,40 @@ const decodeDescriptor = (path: string, raw: unknown) => Descriptor.decodeUnknow
 
 const sourceName = (source: string) => (source === "-" ? "the descriptor on standard input" : source)
 
-/** Reads `--descriptor <file|->` as a JSON object; `decodeDescriptor` then checks it is a descriptor. */
+/** At most `max + 1` bytes of a stream: enough to tell input over the cap without reading all of it. */
+const collectUpTo = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, max: number): Effect.Effect<Uint8Array, E, R> =>
+  Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let total = 0
+    return stream.pipe(
+      Stream.takeWhile(() => total <= max),
+      Stream.runForEach((chunk) =>
+        Effect.sync(() => {
+          chunks.push(chunk)
+          total += chunk.length
+        })
+      ),
+      Effect.map(() => Buffer.concat(chunks))
+    )
+  })
+
+/**
+ * Reads `--descriptor <file|->` as a JSON object, through core's reader and its limits (size, depth, keys,
+ * numbers it could not write back exactly); `decodeDescriptor` then checks it is a descriptor.
+ */
 const readDescriptorFile = (source: string) =>
   Effect.gen(function* () {
     const stdio = yield* Stdio
     const fs = yield* FileSystem.FileSystem
     const path = sourceName(source)
-    const bytes =
-      source === "-"
-        ? yield* Stream.runCollect(stdio.stdin).pipe(
-            Effect.map((chunks) => Buffer.concat(Chunk.toReadonlyArray(chunks)))
-          )
-        : yield* fs.readFile(source).pipe(Effect.mapError(ReadError.fromPlatformError(source)))
-    const text = yield* Effect.try({
-      try: () => new TextDecoder("utf-8", { fatal: true }).decode(bytes),
-      catch: () => decodeFailure(path, "utf8", "the descriptor is not valid UTF-8")
-    })
-    return yield* Schema.decodeUnknown(JsonObject)(text).pipe(
+    const input =
+      source === "-" ? stdio.stdin : fs.stream(source).pipe(Stream.mapError(ReadError.fromPlatformError(source)))
+    const bytes = yield* collectUpTo(input, Json.maxDocumentBytes)
+    if (bytes.length > Json.maxDocumentBytes) {
+      return yield* Json.tooLarge(path, bytes.length, Json.maxDocumentBytes, "the descriptor")
+    }
+    const raw = yield* Json.parse(path, bytes, { exactNumbers: true })
+    return yield* Schema.decodeUnknown(JsonObject)(raw).pipe(
       Effect.mapError(() =>
         decodeFailure(
           path,
