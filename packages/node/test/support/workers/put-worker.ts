@@ -32,6 +32,9 @@ const text = args.get("output") === "text"
 
 const program = Effect.gen(function* () {
   const store = yield* StoreIndex.make({ directory })
+  // The lock once before "ready": koffi (flock) loads with the first lock, and a parent that kills this
+  // process a few milliseconds after "ready" means to stop it inside a put, not inside that load.
+  yield* Effect.scoped(Effect.flatMap(IndexLock.IndexLock, (lock) => lock.acquire(store.lockPath, "shared")))
   if (text) writeLine("ready")
   else writeJson({ type: "ready", pid: process.pid })
   let ok = 0
