@@ -35,8 +35,8 @@ export const make = (): { readonly backend: LockBackend; readonly handle: Memory
       Effect.suspend(() => {
         const reason = failures.get(lockPath)
         if (reason !== undefined) {
-          // A read-only layout can still be read without a lock, as on a real disk.
-          if (mode === "shared" && (reason === "read-only" || reason === "permission")) {
+          // A read-only layout, or one where flock(2) is unavailable, can still be read without a lock, as on a real disk.
+          if (mode === "shared" && (reason === "read-only" || reason === "permission" || reason === "unsupported")) {
             return Effect.succeed(Option.some(Effect.void))
           }
           return Effect.fail(new LockError({ path: lockPath, reason }))
