@@ -8,7 +8,9 @@ export default defineProject({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/support/globalSetup.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 60_000
+    // End-to-end tests start real processes, dozens per test: on a shared, busy machine each start can take
+    // a second or more. The limit only guards against a hang; no test asserts how long anything takes.
+    testTimeout: 120_000,
+    hookTimeout: 120_000
   }
 })
