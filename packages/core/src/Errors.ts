@@ -154,7 +154,9 @@ export const DecodeReason = Schema.Literal(
   "too-large",
   "too-deep",
   "duplicate-key",
-  "inexact-number"
+  "inexact-number",
+  // index.json of 0 bytes or whitespace only: read as empty, but a sweep refuses it (gc deletes nothing).
+  "blank"
 )
 
 /**

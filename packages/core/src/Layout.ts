@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { FileSystem, Path } from "@effect/platform"
-import type { Effect, Option } from "effect"
+import type { Duration, Effect, Option } from "effect"
 import { Context, Schema } from "effect"
 import type { BlobStore } from "./BlobStore.js"
 import type { Descriptor } from "./Descriptor.js"
@@ -84,7 +84,7 @@ export const FindingCode = Schema.Literal(
   "blobs-unreadable",
   /** A file under `blobs/` that is not a blob; gc leaves it alone (warning). */
   "stray-file",
-  /** An ocidx temp file under `blobs/`: a write in progress, or one that was interrupted (info). */
+  /** An ocidx temp file under `blobs/` or beside index.json: a write in progress, or one that was interrupted (info). */
   "temp-file",
   /** A blob nothing reachable from `index.json` references; gc removes it (info). */
   "blob-unreferenced"
@@ -143,10 +143,16 @@ export interface VerifyOptions {
 export interface GcOptions {
   /** Report what would be removed, remove nothing. */
   readonly dryRun?: boolean | undefined
-  /** Go on when a reachable manifest cannot be read (its children may then be deleted). */
+  /**
+   * Go on when a reachable manifest cannot be read (its children may then be deleted), or when index.json is
+   * blank (0 bytes or whitespace only; every blob is then deleted).
+   */
   readonly force?: boolean | undefined
-  /** ocidx temp files younger than this are kept (a writer may still be using them). Default one hour. */
-  readonly tempMaxAgeMillis?: number | undefined
+  /**
+   * Unreferenced blobs and ocidx temp files whose mtime is younger than this are kept: a blob is put before
+   * the tag that references it, and a temp file may belong to a writer still at work. Default one hour.
+   */
+  readonly grace?: Duration.DurationInput | undefined
   readonly onProgress?: ((done: number, total: number) => Effect.Effect<void>) | undefined
 }
 

@@ -78,8 +78,28 @@ export interface StoreIndex {
    * index object writes nothing. A write also creates `oci-layout` when it is missing.
    */
   readonly modify: <A, E, R>(
-    f: (index: ImageIndex) => Effect.Effect<readonly [A, ImageIndex], E, R>
+    f: (index: ImageIndex, source: IndexSource) => Effect.Effect<readonly [A, ImageIndex], E, R>
   ) => Effect.Effect<A, E | WriteFailure, R>
+  /**
+   * Runs `f` under the shared lock on the current index and writes nothing: for work that must see one
+   * index while it runs (gc's dry run). A missing index.json is a `ReadError` ("not-found"), as for `read`.
+   */
+  readonly inspect: <A, E, R>(
+    f: (index: ImageIndex, source: IndexSource) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | ReadFailure, R>
+}
+
+/**
+ * What the index handed to `modify` or `inspect` was read from. A blank index.json (0 bytes or whitespace
+ * only: what a crashed in-place writer leaves) reads as empty, but a sweep must not take it for a real empty
+ * index and delete every blob.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface IndexSource {
+  /** `missing`: no index.json; `blank`: 0 bytes or whitespace only; `text`: a JSON document. */
+  readonly kind: "missing" | "blank" | "text"
 }
 
 /**

@@ -46,7 +46,7 @@ describe("Layout.gc", () => {
       yield* writeLayout(fixture.builder)
       const { layout, memory } = yield* env
       keepers(memory)
-      const report = yield* layout.gc()
+      const report = yield* layout.gc({ grace: 0 })
       expect(report.dryRun).toBe(false)
       expect(removedDigests(report)).toEqual(fixture.garbage.map((blob) => blob.digest).sort())
       for (const entry of report.removed) {
@@ -83,7 +83,7 @@ describe("Layout.gc", () => {
       const young = yield* layout.gc()
       expect(young.removed).toEqual([])
       expect(memory.files()[tempName]).toBeDefined()
-      const old = yield* layout.gc({ tempMaxAgeMillis: 0 })
+      const old = yield* layout.gc({ grace: 0 })
       expect(old.removed).toEqual([{ digest: ".blob.k3j4h5.ocidx-tmp", size: 19, path: tempName }])
       expect(memory.files()[tempName]).toBeUndefined()
     }).pipe(provideFresh)
@@ -96,11 +96,11 @@ describe("Layout.gc", () => {
       const { layout, memory } = yield* env
       memory.writeText(tempName, "stale")
       const before = snapshot(memory)
-      const dry = yield* layout.gc({ dryRun: true, tempMaxAgeMillis: 0 })
+      const dry = yield* layout.gc({ dryRun: true, grace: 0 })
       expect(dry.dryRun).toBe(true)
       expect(snapshot(memory)).toEqual(before)
       expect(memory.calls().filter((call) => call.op === "remove")).toEqual([])
-      const real = yield* layout.gc({ tempMaxAgeMillis: 0 })
+      const real = yield* layout.gc({ grace: 0 })
       expect(real.removed).toEqual(dry.removed)
       expect(real.bytes).toBe(dry.bytes)
       expect(dry.removed.map((entry) => entry.size).sort()).toEqual(
@@ -116,6 +116,7 @@ describe("Layout.gc", () => {
       const { layout, lock } = yield* env
       const heldWhileRemoving: Array<boolean> = []
       yield* layout.gc({
+        grace: 0,
         onProgress: () => Effect.sync(() => heldWhileRemoving.push(lock.holders(lockPath).exclusive))
       })
       expect(heldWhileRemoving).toEqual([true, true])
@@ -185,7 +186,7 @@ describe("Layout.gc", () => {
         }
         expect(snapshot(memory)).toEqual(before)
 
-        const forced = yield* layout.gc({ force: true })
+        const forced = yield* layout.gc({ force: true, grace: 0 })
         const removed = removedDigests(forced)
         for (const blob of fixture.garbage) expect(removed).toContain(blob.digest)
         // The unreadable manifest itself stays: it is reachable.
@@ -234,7 +235,7 @@ describe("Layout.gc", () => {
       memory.writeText(tempName, "stale")
       const outside = Object.entries(snapshot(memory)).filter(([path]) => !path.startsWith(`${blobsDir}/`))
       const calls = memory.calls().length
-      yield* layout.gc({ tempMaxAgeMillis: 0 })
+      yield* layout.gc({ grace: 0 })
       const mutating = memory
         .calls()
         .slice(calls)
@@ -252,7 +253,7 @@ describe("Layout.gc", () => {
       yield* writeLayout(fixture.builder)
       const { layout, memory } = yield* env
       memory.inject("remove", "EACCES", { nth: 2 })
-      const error = yield* layout.gc().pipe(Effect.flip)
+      const error = yield* layout.gc({ grace: 0 }).pipe(Effect.flip)
       expect(error).toMatchObject({ _tag: "WriteError", reason: "permission" })
       const verify = yield* layout.verify()
       expect(verify.ok).toBe(true)
@@ -274,16 +275,131 @@ describe("Layout.gc", () => {
         )
         yield* writeLayout(builder)
         const { layout, memory } = yield* env
-        const report = yield* layout.gc()
+        const report = yield* layout.gc({ grace: 0 })
         expect(removedDigests(report)).toEqual([...garbage].sort())
         const files = memory.files()
         for (const digest of reachable) expect(files[blobPath(digest)]).toBeDefined()
         const verify = yield* layout.verify()
         expect(verify.ok).toBe(true)
         expect(verify.findings).toEqual([])
-        const again = yield* layout.gc()
+        const again = yield* layout.gc({ grace: 0 })
         expect(again.removed).toEqual([])
       }).pipe(provideFresh),
     { fastCheck: { numRuns: 30 } }
+  )
+})
+
+/** Sets a file's mtime `millis` before now, as a file a crashed writer left that long ago. */
+const age = (file: string, millis: number) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.utimes(file, new Date(), new Date(Date.now() - millis)))
+
+const hour = 60 * 60 * 1000
+const rootTemp = `${directory}/.index.json.k3j4h5lqz0.ocidx-tmp`
+
+describe("Layout.gc grace period", () => {
+  it.effect("spares unreferenced blobs younger than the grace period (default one hour), by mtime", () =>
+    Effect.gen(function* () {
+      const fixture = withGarbage()
+      yield* writeLayout(fixture.builder)
+      const { layout, memory } = yield* env
+      const [old, young] = fixture.garbage
+      if (old === undefined || young === undefined) return expect.unreachable()
+      yield* age(blobPath(old.digest), 2 * hour)
+      yield* age(blobPath(young.digest), 10 * 60 * 1000)
+      const byDefault = yield* layout.gc()
+      expect(removedDigests(byDefault)).toEqual([old.digest])
+      expect(memory.files()[blobPath(young.digest)]).toBeDefined()
+      const shorter = yield* layout.gc({ grace: "5 minutes" })
+      expect(removedDigests(shorter)).toEqual([young.digest])
+      expect(memory.files()[blobPath(young.digest)]).toBeUndefined()
+    }).pipe(provideFresh)
+  )
+
+  it.effect("collects a killed writer's index.json temp file once old, and nothing else in the root", () =>
+    Effect.gen(function* () {
+      yield* writeLayout(multiArch().builder)
+      const { layout, memory } = yield* env
+      memory.writeText(rootTemp, `{"schemaVersion":2,"manif`)
+      const lookalikes = [
+        `${directory}/.index.json.backup`,
+        `${directory}/.index.json.K3J4.ocidx-tmp`,
+        `${directory}/.index.json..ocidx-tmp`,
+        `${directory}/.notes.k3j4.ocidx-tmp`,
+        `${directory}/sub/.index.json.k3j4.ocidx-tmp`
+      ]
+      for (const file of lookalikes) memory.writeText(file, "not ours")
+      for (const file of lookalikes) yield* age(file, 2 * hour)
+      expect((yield* layout.gc()).removed).toEqual([])
+      expect((yield* layout.verify()).findings).toContainEqual(
+        expect.objectContaining({ code: "temp-file", path: rootTemp })
+      )
+      yield* age(rootTemp, 2 * hour)
+      const report = yield* layout.gc()
+      expect(report.removed).toEqual([{ digest: ".index.json.k3j4h5lqz0.ocidx-tmp", size: 25, path: rootTemp }])
+      const files = memory.files()
+      expect(files[rootTemp]).toBeUndefined()
+      for (const file of lookalikes) expect(files[file]).toBeDefined()
+      expect((yield* layout.verify()).findings.filter((finding) => finding.code === "temp-file")).toEqual([])
+    }).pipe(provideFresh)
+  )
+
+  it.effect("a dry run takes only the shared lock and lists what a real run then removes", () =>
+    Effect.gen(function* () {
+      const fixture = withGarbage()
+      yield* writeLayout(fixture.builder)
+      const { layout, lock, memory } = yield* env
+      memory.writeText(rootTemp, "partial")
+      memory.writeText(tempName, "partial")
+      for (const file of [rootTemp, tempName, ...fixture.garbage.map((blob) => blobPath(blob.digest))]) {
+        yield* age(file, 2 * hour)
+      }
+      const before = snapshot(memory)
+      const events = lock.events().length
+      const dry = yield* layout.gc({ dryRun: true })
+      expect(snapshot(memory)).toEqual(before)
+      expect(
+        lock
+          .events()
+          .slice(events)
+          .map((event) => `${event.event}:${event.mode}`)
+      ).toEqual(["acquired:shared", "released:shared"])
+      expect(dry.removed).toHaveLength(4)
+      const real = yield* layout.gc()
+      expect(real.removed).toEqual(dry.removed)
+    }).pipe(provideFresh)
+  )
+
+  for (const [label, text] of [
+    ["0 bytes", ""],
+    ["whitespace only", " \n\t\n"]
+  ] as const) {
+    it.effect(`refuses to sweep by a blank index.json (${label}) unless forced`, () =>
+      Effect.gen(function* () {
+        const fixture = withGarbage()
+        yield* writeLayout(fixture.builder)
+        const { layout, memory } = yield* env
+        memory.writeText(indexPath, text)
+        const before = snapshot(memory)
+        for (const dryRun of [false, true]) {
+          const error = yield* layout.gc({ dryRun, grace: 0 }).pipe(Effect.flip)
+          expect(error).toMatchObject({ _tag: "DecodeError", reason: "blank", path: indexPath })
+        }
+        expect(snapshot(memory)).toEqual(before)
+        const forced = yield* layout.gc({ force: true, grace: 0 })
+        expect(forced.removed).toHaveLength(fixture.builder.blobs.size)
+        expect(memory.readText(indexPath)).toBe(text)
+      }).pipe(provideFresh)
+    )
+  }
+
+  it.effect(`"manifests": null is a real empty index: gc sweeps by it`, () =>
+    Effect.gen(function* () {
+      const fixture = withGarbage()
+      yield* writeLayout(fixture.builder)
+      const { layout, memory } = yield* env
+      memory.writeText(indexPath, `{"schemaVersion":2,"manifests":null}`)
+      const report = yield* layout.gc({ grace: 0 })
+      expect(report.removed).toHaveLength(fixture.builder.blobs.size)
+    }).pipe(provideFresh)
   )
 })

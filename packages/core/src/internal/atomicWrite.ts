@@ -21,6 +21,20 @@ export const tempPathFor = (target: string): Effect.Effect<string, never, Path.P
     return path.join(path.dirname(target), `.${path.basename(target)}.${token}${tempSuffix}`)
   })
 
+/**
+ * Whether `name` is a temp name `tempPathFor` makes beside a file named `target`: gc and verify match
+ * ocidx's own pattern exactly, so nothing else in a directory is ever taken for a temp file.
+ * @internal
+ */
+export const isTempNameFor = (target: string, name: string): boolean => {
+  const prefix = `.${target}.`
+  return (
+    name.startsWith(prefix) &&
+    name.endsWith(tempSuffix) &&
+    /^[0-9a-z]+$/.test(name.slice(prefix.length, name.length - tempSuffix.length))
+  )
+}
+
 /** fsync a directory so a rename into it survives a power loss. @internal */
 export const syncDirectory = (directory: string): Effect.Effect<void, WriteError, FileSystem.FileSystem> =>
   Effect.gen(function* () {

@@ -1,18 +1,22 @@
 /**
  * Garbage collection: under the exclusive index lock, mark everything reachable from index.json and remove
- * the blob files nothing references. Only files named by a valid digest, and ocidx's own stale temp files,
- * are ever removed; nothing outside `blobs/` is touched.
+ * the blob files nothing references. Only files named by a valid digest, and ocidx's own temp files (under
+ * `blobs/` and beside index.json), are ever removed, and only once older than the grace period: a blob is
+ * put before the tag that references it, and a gc between the two must not take it. A dry run takes the
+ * shared lock only, so it works on a read-only layout.
  * @internal
  */
 import type { FileSystem, Path } from "@effect/platform"
-import { Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
 import type { BlobStore } from "../BlobStore.js"
 import { isTempFile } from "../BlobStore.js"
 import type { Descriptor } from "../Descriptor.js"
 import * as Digest from "../Digest.js"
-import { ReadError, UnreadableManifest, WriteError } from "../Errors.js"
+import { DecodeError, DecodeIssue, ReadError, UnreadableManifest, WriteError } from "../Errors.js"
+import type { ImageIndex } from "../ImageIndex.js"
 import type { Content, ContentFailure, GcOptions, GcReport } from "../Layout.js"
-import type { StoreIndex } from "../StoreIndex.js"
+import type { IndexSource, StoreIndex } from "../StoreIndex.js"
+import { isTempNameFor } from "./atomicWrite.js"
 import { isNotFound } from "./platformError.js"
 import * as Walk from "./walk.js"
 
@@ -26,7 +30,20 @@ export interface Deps {
   readonly content: (descriptor: Descriptor) => Effect.Effect<Content, ContentFailure>
 }
 
-const hour = 60 * 60 * 1000
+const defaultGrace = Duration.hours(1)
+
+/** The files ocidx replaces atomically in the layout root: their temp files are written beside them. */
+const rootFiles = ["index.json", "oci-layout"] as const
+
+/** An ocidx temp file in the layout root, e.g. `.index.json.<token>.ocidx-tmp` left by a killed put. @internal */
+export const isRootTempFile = (name: string): boolean => rootFiles.some((file) => isTempNameFor(file, name))
+
+/** A blank index.json reads as empty; sweeping by it would delete every blob. @internal */
+export const blankIndex = (path: string): DecodeError => {
+  const message =
+    "it is blank (0 bytes or whitespace only, as a crashed writer leaves it), so every blob would look unreferenced; gc removed nothing"
+  return new DecodeError({ path, reason: "blank", detail: message, issues: [new DecodeIssue({ path: [], message })] })
+}
 
 /** How many manifest reads and stats gc keeps in flight: they wait on the disk, not the CPU. */
 const ioConcurrency = 8
@@ -48,7 +65,7 @@ export const listDirectory = (fs: FileSystem.FileSystem, directory: string) =>
 export const run = (deps: Deps, options: GcOptions) => {
   const { fs, path } = deps
   const blobsDir = path.join(deps.directory, "blobs")
-  const tempMaxAge = options.tempMaxAgeMillis ?? hour
+  const graceMillis = Duration.toMillis(Duration.decode(options.grace ?? defaultGrace))
   const dryRun = options.dryRun ?? false
 
   const statOf = (file: string) =>
@@ -67,6 +84,11 @@ export const run = (deps: Deps, options: GcOptions) => {
         readonly name: string
         readonly digest: Option.Option<string>
       }> = []
+      for (const name of yield* listDirectory(fs, deps.directory)) {
+        if (isRootTempFile(name)) {
+          considered.push({ file: path.join(deps.directory, name), name, digest: Option.none() })
+        }
+      }
       for (const entry of yield* listDirectory(fs, blobsDir)) {
         const entryPath = path.join(blobsDir, entry)
         if (isTempFile(entry)) {
@@ -86,10 +108,9 @@ export const run = (deps: Deps, options: GcOptions) => {
         ({ digest, file, name }) =>
           Effect.map(statOf(file), (info): Option.Option<Candidate> => {
             if (Option.isNone(info) || info.value.type === "Directory") return Option.none()
-            if (isTempFile(name)) {
-              const mtime = Option.getOrElse(info.value.mtime, () => new Date(now)).getTime()
-              if (now - mtime < tempMaxAge) return Option.none()
-            }
+            // No mtime known: as young as can be, so kept.
+            const mtime = Option.getOrElse(info.value.mtime, () => new Date(now)).getTime()
+            if (now - mtime < graceMillis) return Option.none()
             return Option.some({
               path: file,
               digest: Option.getOrElse(digest, () => name),
@@ -101,13 +122,14 @@ export const run = (deps: Deps, options: GcOptions) => {
       return candidates.flatMap((candidate) => (Option.isSome(candidate) ? [candidate.value] : []))
     })
 
-  return deps.index.modify((current) =>
+  const sweep = (current: ImageIndex, source: IndexSource) =>
     Effect.gen(function* () {
       // A missing index.json reads as empty, which would make every blob garbage.
-      const indexExists = yield* fs
-        .exists(deps.index.indexPath)
-        .pipe(Effect.mapError(ReadError.fromPlatformError(deps.index.indexPath)))
-      if (!indexExists) return yield* new ReadError({ path: deps.index.indexPath, reason: "not-found" })
+      if (source.kind === "missing") {
+        return yield* new ReadError({ path: deps.index.indexPath, reason: "not-found" })
+      }
+      // So would a blank one, but that may be a deliberate reset only the caller can vouch for.
+      if (source.kind === "blank" && !options.force) return yield* blankIndex(deps.index.indexPath)
       const roots = current.subject ? [...current.manifests, current.subject] : current.manifests
       // With force, an unreadable manifest stays (it is reachable) but its children are unknown and may go.
       const live = yield* Walk.reachable(
@@ -145,7 +167,12 @@ export const run = (deps: Deps, options: GcOptions) => {
         bytes: candidates.reduce((sum, candidate) => sum + candidate.size, 0),
         dryRun
       }
-      return [report, current] as const
+      return report
     })
-  )
+
+  // A dry run removes nothing, so the shared lock is enough: it then sees one index, and runs where the
+  // exclusive lock cannot be taken (a read-only layout).
+  return dryRun
+    ? deps.index.inspect(sweep)
+    : deps.index.modify((current, source) => Effect.map(sweep(current, source), (report) => [report, current] as const))
 }

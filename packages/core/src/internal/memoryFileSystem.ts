@@ -336,6 +336,13 @@ export const make = (): MemoryFileSystem => {
         yield* gate("stat", "stat", path)
         return info(yield* lookup(path, "stat"))
       }),
+    // gc's grace period reads mtimes: tests age a file with utimes, as they would on a disk.
+    utimes: (rawPath, _atime, mtime) =>
+      Effect.gen(function* () {
+        const path = yield* resolve(normalize(rawPath), "utimes")
+        const node = yield* lookup(path, "utimes")
+        node.mtime = typeof mtime === "number" ? new Date(mtime * 1000) : mtime
+      }),
     symlink: (target, rawPath) =>
       Effect.gen(function* () {
         const path = yield* resolveParent(rawPath, "symlink")

@@ -8,7 +8,7 @@ import * as ImageIndex from "../ImageIndex.js"
 import { IndexLock } from "../IndexLock.js"
 import * as OciLayout from "../OciLayout.js"
 import type { NameOrTag } from "../Reference.js"
-import type { Options, StoreIndex } from "../StoreIndex.js"
+import type { IndexSource, Options, StoreIndex } from "../StoreIndex.js"
 import { writeFileAtomic } from "./atomicWrite.js"
 import { sameBytes } from "./bytes.js"
 import { decodeJsonFile, decodeUnknown } from "./decode.js"
@@ -19,6 +19,9 @@ import { requireDirectory } from "./directory.js"
 import { isNotFound } from "./platformError.js"
 
 const encoder = new TextEncoder()
+
+const sourceOf = (bytes: Option.Option<Uint8Array>): IndexSource =>
+  Option.isNone(bytes) ? { kind: "missing" } : { kind: IndexCodec.isBlank(bytes.value) ? "blank" : "text" }
 
 /** A read that caught a rewrite half done is tried again 5 ms later, four times at most: five reads in all. */
 const tornReadRetry = Schedule.spaced("5 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
@@ -179,7 +182,7 @@ export const make = (options: Options) =>
     ).pipe(Effect.provide(context), Effect.withSpan("StoreIndex.init", { attributes: { directory } }))
 
     const modify = <A, E, R>(
-      f: (index: ImageIndex.ImageIndex) => Effect.Effect<readonly [A, ImageIndex.ImageIndex], E, R>
+      f: (index: ImageIndex.ImageIndex, source: IndexSource) => Effect.Effect<readonly [A, ImageIndex.ImageIndex], E, R>
     ) =>
       Effect.scoped(
         Effect.gen(function* () {
@@ -187,7 +190,7 @@ export const make = (options: Options) =>
           yield* lock.acquire(lockPath, "exclusive")
           const createLayoutFile = yield* checkLayoutFile
           const { bytes, index: current } = yield* readIndex(Effect.succeed(ImageIndex.empty))
-          const [result, next] = yield* f(current)
+          const [result, next] = yield* f(current, sourceOf(bytes))
           if (next === current) return result
           // `current` lends its source text to every field and entry the change kept.
           const json = yield* IndexCodec.encodeBytes(`${indexPath} (the new index)`, next, current)
@@ -195,6 +198,18 @@ export const make = (options: Options) =>
           return result
         })
       ).pipe(Effect.provide(context), Effect.withSpan("StoreIndex.modify", { attributes: { directory } }))
+
+    const inspect = <A, E, R>(f: (index: ImageIndex.ImageIndex, source: IndexSource) => Effect.Effect<A, E, R>) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          yield* checkDirectory
+          yield* lock.acquire(lockPath, "shared")
+          const { bytes, index } = yield* readIndex(
+            Effect.fail(new ReadError({ path: indexPath, reason: "not-found" }))
+          )
+          return yield* f(index, sourceOf(bytes))
+        })
+      ).pipe(Effect.withSpan("StoreIndex.inspect", { attributes: { directory } }))
 
     const decodeInput = decodeUnknown(Descriptor, "the descriptor given to put")
 
@@ -237,7 +252,8 @@ export const make = (options: Options) =>
       put,
       putAll,
       remove,
-      modify
+      modify,
+      inspect
     }
     return store
   })

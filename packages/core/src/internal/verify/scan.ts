@@ -1,6 +1,6 @@
 /**
  * verify, phase 5: what else lies under `blobs/`: ocidx temp files, files that are not blobs, and blobs that
- * nothing reachable references.
+ * nothing reachable references; and the temp files of killed index.json and oci-layout writers in the root.
  * @internal
  */
 import type { FileSystem, Path } from "@effect/platform"
@@ -8,6 +8,7 @@ import { Effect, Either, Option } from "effect"
 import { isTempFile } from "../../BlobStore.js"
 import * as Digest from "../../Digest.js"
 import type { Finding } from "../../Layout.js"
+import { isRootTempFile } from "../gc.js"
 import { isNotFound } from "../platformError.js"
 import { finding } from "./finding.js"
 
@@ -21,6 +22,38 @@ export const check = (
     readonly reachable: Option.Option<ReadonlyMap<Digest.Digest, unknown>>
     readonly incomplete: boolean
   }
+): Effect.Effect<ReadonlyArray<Finding>> =>
+  Effect.gen(function* () {
+    const inRoot = yield* rootTemps(fs, path, path.dirname(blobsDir))
+    const inBlobs = yield* checkBlobs(fs, path, blobsDir, graph)
+    return [...inRoot, ...inBlobs]
+  })
+
+const tempFile = (file: string) =>
+  finding(
+    "info",
+    "temp-file",
+    `${file} is an ocidx temp file: a write in progress or one that was interrupted; gc removes it once it is older than the grace period (an hour by default)`,
+    { path: file }
+  )
+
+/** ocidx's own temp files beside index.json and oci-layout; a root that cannot be listed is left to other phases. */
+const rootTemps = (fs: FileSystem.FileSystem, path: Path.Path, directory: string) =>
+  fs.readDirectory(directory).pipe(
+    Effect.map((names) =>
+      [...names]
+        .filter(isRootTempFile)
+        .sort()
+        .map((name) => tempFile(path.join(directory, name)))
+    ),
+    Effect.orElseSucceed((): ReadonlyArray<Finding> => [])
+  )
+
+const checkBlobs = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  blobsDir: string,
+  graph: { readonly reachable: Option.Option<ReadonlyMap<Digest.Digest, unknown>>; readonly incomplete: boolean }
 ): Effect.Effect<ReadonlyArray<Finding>> =>
   Effect.gen(function* () {
     const listing = yield* Effect.either(fs.readDirectory(blobsDir))
@@ -38,16 +71,7 @@ export const check = (
     }
     const perEntry = yield* Effect.forEach([...listing.right].sort(), (entry) => {
       const entryPath = path.join(blobsDir, entry)
-      return isTempFile(entry)
-        ? Effect.succeed([
-            finding(
-              "info",
-              "temp-file",
-              `${entryPath} is an ocidx temp file: a write in progress or one that was interrupted; gc removes it once it is an hour old`,
-              { path: entryPath }
-            )
-          ])
-        : checkEntry(fs, path, entryPath, entry, graph)
+      return isTempFile(entry) ? Effect.succeed([tempFile(entryPath)]) : checkEntry(fs, path, entryPath, entry, graph)
     })
     return perEntry.flat()
   })
