@@ -12,7 +12,15 @@ import * as platformError from "./internal/platformError.js"
  * @since 0.1.0
  * @category model
  */
-export const LockReason = Schema.Literal("timeout", "read-only", "permission", "not-found", "unsupported", "io")
+export const LockReason = Schema.Literal(
+  "timeout",
+  "read-only",
+  "permission",
+  "not-found",
+  "unsupported",
+  "symlink",
+  "io"
+)
 
 /**
  * @since 0.1.0
@@ -41,6 +49,8 @@ export class LockError extends Schema.TaggedError<LockError>("@ocidx/core/LockEr
         return `${this.path}: permission denied while taking the lock. Check the directory's owner and mode.`
       case "not-found":
         return `${this.path}: the layout directory does not exist; create the layout first.`
+      case "symlink":
+        return `${this.path}: the lock file is a symbolic link; ocidx never opens or creates a file through a link. Remove the link.`
       case "unsupported":
         return `${this.path}: cannot lock for writing because flock(2) is not available here (${describeCause(this.cause)}). ocidx writes layouts on Linux and macOS; reads work without the lock.`
       default:
@@ -156,7 +166,9 @@ export const DecodeReason = Schema.Literal(
   "duplicate-key",
   "inexact-number",
   // index.json of 0 bytes or whitespace only: read as empty, but a sweep refuses it (gc deletes nothing).
-  "blank"
+  "blank",
+  // A layout directory (blobs/, blobs/<alg>) that is a symbolic link: ocidx refuses to follow it.
+  "symlink"
 )
 
 /**
@@ -196,7 +208,9 @@ export class DecodeError extends Schema.TaggedError<DecodeError>("@ocidx/core/De
     const advice =
       this.reason === "unsupported-version"
         ? "ocidx refuses to write into a layout version it does not understand."
-        : "Fix or restore the file; ocidx did not change it."
+        : this.reason === "symlink"
+          ? "Replace the link with a real directory; ocidx changed nothing."
+          : "Fix or restore the file; ocidx did not change it."
     return `${this.path} is invalid${where}: ${first?.message ?? this.detail}. ${advice}${
       this.issues.length > 1 ? `\n${this.detail}` : ""
     }`

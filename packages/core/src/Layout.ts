@@ -82,6 +82,8 @@ export const FindingCode = Schema.Literal(
   "blobs-missing",
   /** `blobs/` or an entry in it cannot be listed or inspected (error). */
   "blobs-unreadable",
+  /** `blobs/` or `blobs/<alg>` is a symbolic link: ocidx never follows it; gc and blob writes refuse (error). */
+  "blobs-symlink",
   /** A file under `blobs/` that is not a blob; gc leaves it alone (warning). */
   "stray-file",
   /** An ocidx temp file under `blobs/` or beside index.json: a write in progress, or one that was interrupted (info). */

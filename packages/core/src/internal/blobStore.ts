@@ -1,6 +1,5 @@
 /** @internal */
 import { FileSystem, Path } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
 import { Context, Effect, Fiber, Option, Stream } from "effect"
 import type { BlobInfo, BlobStore, PutOptions } from "../BlobStore.js"
 import * as Digest from "../Digest.js"
@@ -8,7 +7,7 @@ import { CurrentDurability } from "../Durability.js"
 import { BlobNotFound, DecodeError, DecodeIssue, DigestMismatch, ReadError, WriteError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
 import { createTemp, removeQuietly, syncDirectory, tempPathFor, tempSuffix } from "./atomicWrite.js"
-import { isNotFound } from "./platformError.js"
+import { readUpTo, refuseLinkedDirectory, statRegularFile } from "./regularFile.js"
 
 /** @internal */
 export const isTempFile = (name: string): boolean => name.endsWith(tempSuffix)
@@ -21,31 +20,6 @@ const readChunkSize = 1024 * 1024
  * works while the rest is still read and hashed, and the final fsync has little left to do.
  */
 const flushEvery = 64 * 1024 * 1024
-
-/**
- * A blob file's size; None when absent; refuses symlinks and anything but a regular file.
- * @internal
- */
-export const statBlobFile = (
-  fs: FileSystem.FileSystem,
-  file: string
-): Effect.Effect<Option.Option<number>, ReadError> =>
-  Effect.gen(function* () {
-    const link = yield* fs.readLink(file).pipe(Effect.option)
-    if (Option.isSome(link)) {
-      return yield* new ReadError({ path: file, reason: "symlink", cause: `points to ${link.value}` })
-    }
-    const info = yield* fs.stat(file).pipe(
-      Effect.map(Option.some),
-      Effect.catchIf(isNotFound, () => Effect.succeedNone),
-      Effect.mapError(ReadError.fromPlatformError(file))
-    )
-    if (Option.isNone(info)) return Option.none()
-    if (info.value.type !== "File") {
-      return yield* new ReadError({ path: file, reason: "not-a-file", cause: info.value.type })
-    }
-    return Option.some(Number(info.value.size))
-  })
 
 /**
  * Reads a file to its end, handing each chunk to `onChunk`, and returns the number of bytes read. A small file
@@ -84,29 +58,6 @@ export const readChunks = (
   ).pipe(Effect.mapError(ReadError.fromPlatformError(file)))
 }
 
-/**
- * A file's first `limit + 1` bytes at most: all of it when it holds no more than `limit`.
- * @internal
- */
-export const readUpTo = (
-  fs: FileSystem.FileSystem,
-  file: string,
-  limit: number
-): Effect.Effect<Uint8Array, PlatformError> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const handle = yield* fs.open(file, { flag: "r" })
-      const buffer = new Uint8Array(limit + 1)
-      let total = 0
-      while (total < buffer.length) {
-        const read = Number(yield* handle.read(buffer.subarray(total)))
-        if (read === 0) break
-        total += read
-      }
-      return total === buffer.length ? buffer : buffer.subarray(0, total)
-    })
-  )
-
 /** @internal */
 export const make = (options: { readonly directory: string }) =>
   Effect.gen(function* () {
@@ -117,7 +68,7 @@ export const make = (options: { readonly directory: string }) =>
     const blobsDir = path.join(options.directory, "blobs")
     const pathOf = (digest: Digest.Digest) => path.join(blobsDir, Digest.algorithm(digest), Digest.encoded(digest))
 
-    const statFile = (file: string) => statBlobFile(fs, file)
+    const statFile = (file: string) => statRegularFile(fs, file)
 
     const stat = (digest: Digest.Digest) =>
       statFile(pathOf(digest)).pipe(Effect.map(Option.map((size): BlobInfo => ({ digest, size }))))
@@ -151,6 +102,9 @@ export const make = (options: { readonly directory: string }) =>
           }
         }
         const algDir = path.join(blobsDir, algorithm)
+        // Through a linked blobs/ or blobs/<alg>, the blob would be written wherever the link points.
+        yield* refuseLinkedDirectory(fs, blobsDir)
+        yield* refuseLinkedDirectory(fs, algDir)
         yield* fs.makeDirectory(algDir, { recursive: true }).pipe(Effect.mapError(WriteError.fromPlatformError(algDir)))
         const temp = yield* tempPathFor(path.join(blobsDir, "blob"))
         const hash = hasher.make(algorithm)

@@ -18,6 +18,7 @@ import type { Content, ContentFailure, GcOptions, GcReport } from "../Layout.js"
 import type { IndexSource, StoreIndex } from "../StoreIndex.js"
 import { isTempNameFor } from "./atomicWrite.js"
 import { isNotFound } from "./platformError.js"
+import { refuseLinkedDirectory } from "./regularFile.js"
 import * as Walk from "./walk.js"
 
 /** What gc and verify need from the layout. @internal */
@@ -89,12 +90,15 @@ export const run = (deps: Deps, options: GcOptions) => {
           considered.push({ file: path.join(deps.directory, name), name, digest: Option.none() })
         }
       }
+      // A linked blobs/ or blobs/<alg> would have gc delete files wherever the link points: refused, whole.
+      yield* refuseLinkedDirectory(fs, blobsDir)
       for (const entry of yield* listDirectory(fs, blobsDir)) {
         const entryPath = path.join(blobsDir, entry)
         if (isTempFile(entry)) {
           considered.push({ file: entryPath, name: entry, digest: Option.none() })
           continue
         }
+        yield* refuseLinkedDirectory(fs, entryPath)
         const info = yield* statOf(entryPath)
         if (Option.isNone(info) || info.value.type !== "Directory") continue
         for (const name of yield* listDirectory(fs, entryPath)) {

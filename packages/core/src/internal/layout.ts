@@ -16,6 +16,7 @@ import { decodeJsonFile } from "./decode.js"
 import * as Gc from "./gc.js"
 import * as JsonReader from "./jsonReader.js"
 import * as Verify from "./verify.js"
+import { refuseLinkedDirectory } from "./regularFile.js"
 import * as Walk from "./walk.js"
 
 /** @internal */
@@ -95,12 +96,41 @@ export const make = (options: {
         return selectPlatform(found, platform)
       })
 
+    /** `directory` and those of its parents that do not exist, innermost first. */
+    const missingDirectories = (start: string) =>
+      Effect.gen(function* () {
+        const missing: Array<string> = []
+        let current = start
+        while (!(yield* fs.exists(current).pipe(Effect.orElseSucceed(() => true)))) {
+          missing.push(current)
+          const parent = path.dirname(current)
+          if (parent === current) break
+          current = parent
+        }
+        return missing
+      })
+
+    /** Removes directories init made, innermost first, each only while still empty: nobody else's work goes. */
+    const removeIfEmpty = (directories: ReadonlyArray<string>) =>
+      Effect.forEach(directories, (made) =>
+        fs.readDirectory(made).pipe(
+          Effect.flatMap((entries) => (entries.length === 0 ? fs.remove(made, { recursive: true }) : Effect.void)),
+          Effect.ignore
+        )
+      )
+
     const init = Effect.gen(function* () {
       const blobsDir = path.join(directory, "blobs")
-      yield* fs
-        .makeDirectory(blobsDir, { recursive: true })
-        .pipe(Effect.mapError(WriteError.fromPlatformError(blobsDir)))
-      yield* index.init
+      // blobs/ is never created, nor a layout set up, through a link.
+      yield* refuseLinkedDirectory(fs, blobsDir)
+      // A failed init removes the directories it made (the index store removes the lock file it made), so
+      // that "nothing on disk was changed" holds on a full disk too.
+      const made = yield* missingDirectories(blobsDir)
+      yield* fs.makeDirectory(blobsDir, { recursive: true }).pipe(
+        Effect.mapError(WriteError.fromPlatformError(blobsDir)),
+        Effect.zipRight(index.init),
+        Effect.onError(() => removeIfEmpty(made))
+      )
     }).pipe(Effect.withSpan("Layout.init", { attributes: { directory } }))
 
     const deps: Gc.Deps = { directory, fs, path, index, blobs, content }

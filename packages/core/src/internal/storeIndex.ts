@@ -1,6 +1,6 @@
 /** @internal */
 import { FileSystem, Path } from "@effect/platform"
-import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { Descriptor, type DescriptorInput } from "../Descriptor.js"
 import { CurrentDurability } from "../Durability.js"
 import { DecodeError, DecodeIssue, ReadError } from "../Errors.js"
@@ -9,25 +9,19 @@ import { IndexLock } from "../IndexLock.js"
 import * as OciLayout from "../OciLayout.js"
 import type { NameOrTag } from "../Reference.js"
 import type { IndexSource, Options, StoreIndex } from "../StoreIndex.js"
-import { writeFileAtomic } from "./atomicWrite.js"
+import { removeQuietly, writeFileAtomic } from "./atomicWrite.js"
 import { sameBytes } from "./bytes.js"
 import { decodeJsonFile, decodeUnknown } from "./decode.js"
 import * as IndexCodec from "./indexCodec.js"
 import * as IndexOps from "./indexOps.js"
 import * as JsonReader from "./jsonReader.js"
 import { requireDirectory } from "./directory.js"
-import { isNotFound } from "./platformError.js"
+import { readRegularFile, retryTornRead } from "./regularFile.js"
 
 const encoder = new TextEncoder()
 
 const sourceOf = (bytes: Option.Option<Uint8Array>): IndexSource =>
   Option.isNone(bytes) ? { kind: "missing" } : { kind: IndexCodec.isBlank(bytes.value) ? "blank" : "text" }
-
-/** A read that caught a rewrite half done is tried again 5 ms later, four times at most: five reads in all. */
-const tornReadRetry = Schedule.spaced("5 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
-
-// The retry waits for another process to finish its write, which a test clock never advances: real time.
-const realClock = Clock.make()
 
 /** @internal */
 export const make = (options: Options) =>
@@ -41,34 +35,10 @@ export const make = (options: Options) =>
     const layoutPath = path.join(directory, "oci-layout")
     const context = Context.empty().pipe(Context.add(FileSystem.FileSystem, fs), Context.add(Path.Path, path))
 
-    const readError = ReadError.fromPlatformError
     const checkDirectory = requireDirectory(directory).pipe(Effect.provide(context))
 
-    /** A file's bytes, or None when it does not exist. */
-    const readIfExists = (file: string): Effect.Effect<Option.Option<Uint8Array>, ReadError> =>
-      fs.readFile(file).pipe(
-        Effect.map((bytes) => Option.some(bytes)),
-        Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<Uint8Array>())),
-        Effect.mapError(readError(file))
-      )
-    // index.json must be a regular file: opening a FIFO there would block a thread, and the process, for good.
-    // One above the size cap is refused before it is read.
-    const readIndexBytes: Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> = fs.stat(indexPath).pipe(
-      Effect.map(Option.some),
-      Effect.catchIf(isNotFound, () => Effect.succeedNone),
-      Effect.mapError(readError(indexPath)),
-      Effect.flatMap((info) =>
-        Option.isNone(info)
-          ? readIfExists(indexPath)
-          : info.value.type !== "File"
-            ? Effect.fail(new ReadError({ path: indexPath, reason: "not-a-file", cause: info.value.type }))
-            : Number(info.value.size) > JsonReader.maxIndexBytes
-              ? Effect.fail<ReadError | DecodeError>(
-                  JsonReader.tooLarge(indexPath, Number(info.value.size), JsonReader.maxIndexBytes)
-                )
-              : readIfExists(indexPath)
-      )
-    )
+    // index.json is read through the one regular-file reader: no links, no FIFOs, at most the size cap.
+    const readIndexBytes = readRegularFile(fs, indexPath, JsonReader.maxIndexBytes)
 
     // What this store last wrote. Under the lock, a file with exactly these bytes is that index, so it is not
     // parsed again; any other writer's change (even buildkit's same-size rewrite in place) fails the compare.
@@ -95,9 +65,7 @@ export const make = (options: Options) =>
         const index = Option.isNone(bytes) ? yield* onMissing : yield* decodeIndex(bytes.value)
         return { index, bytes }
       })
-      const isTorn = (error: E | ReadError | DecodeError) =>
-        error instanceof DecodeError && (error.reason === "json" || error.reason === "utf8")
-      return attempt.pipe(Effect.retry({ schedule: tornReadRetry, while: isTorn }), Effect.withClock(realClock))
+      return retryTornRead(attempt)
     }
 
     const read = Effect.scoped(
@@ -110,7 +78,7 @@ export const make = (options: Options) =>
     ).pipe(Effect.withSpan("StoreIndex.read", { attributes: { directory } }))
 
     /** Whether oci-layout must be created; fails when it names a version ocidx does not write. */
-    const checkLayoutFile = readIfExists(layoutPath).pipe(
+    const checkLayoutFile = readRegularFile(fs, layoutPath, JsonReader.maxDocumentBytes).pipe(
       Effect.flatMap(
         Option.match({
           onNone: () => Effect.succeed(true),
@@ -131,7 +99,9 @@ export const make = (options: Options) =>
               Effect.as(false)
             )
         })
-      )
+      ),
+      // buildkit rewrites oci-layout in place too, on every put: a torn read is read again, as index.json is.
+      retryTornRead
     )
 
     /** Writes index.json, and oci-layout first when it is missing, as buildkit does on every put. */
@@ -150,12 +120,25 @@ export const make = (options: Options) =>
           })
         }
         lastWritten = undefined
-        yield* writeFileAtomic(indexPath, bytes, { durability, previous })
+        // An oci-layout made just now goes again when index.json cannot be written: a failed write changes nothing.
+        yield* writeFileAtomic(indexPath, bytes, { durability, previous }).pipe(
+          Effect.onError(() => (createLayoutFile ? removeQuietly(layoutPath) : Effect.void))
+        )
         lastWritten = { bytes, index }
       })
 
+    /**
+     * Whether the lock file is there (or a link is, which the lock refuses): a failed init removes a lock
+     * file it created, so that it leaves nothing behind.
+     */
+    const lockFileExists = Effect.zipWith(
+      fs.exists(lockPath).pipe(Effect.orElseSucceed(() => true)),
+      Effect.option(fs.readLink(lockPath)),
+      (exists, link) => exists || Option.isSome(link)
+    )
+
     /** Creates oci-layout and an empty index.json where missing; leaves existing valid ones alone. */
-    const init = Effect.scoped(
+    const initLocked = Effect.scoped(
       Effect.gen(function* () {
         yield* checkDirectory
         yield* lock.acquire(lockPath, "exclusive")
@@ -179,7 +162,16 @@ export const make = (options: Options) =>
           createLayoutFile
         )
       })
-    ).pipe(Effect.provide(context), Effect.withSpan("StoreIndex.init", { attributes: { directory } }))
+    )
+
+    const init = Effect.gen(function* () {
+      const hadLockFile = yield* lockFileExists
+      // The lock is released when initLocked ends, so the file it made can go; not after a LockError, when the
+      // file may be another process's.
+      yield* initLocked.pipe(
+        Effect.tapError((error) => (hadLockFile || error._tag === "LockError" ? Effect.void : removeQuietly(lockPath)))
+      )
+    }).pipe(Effect.provide(context), Effect.withSpan("StoreIndex.init", { attributes: { directory } }))
 
     const modify = <A, E, R>(
       f: (index: ImageIndex.ImageIndex, source: IndexSource) => Effect.Effect<readonly [A, ImageIndex.ImageIndex], E, R>

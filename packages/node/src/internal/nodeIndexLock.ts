@@ -38,11 +38,21 @@ export const LOCK_NB: number = Flock.LOCK_NB
 /** @internal */
 export const LOCK_UN: number = Flock.LOCK_UN
 
-/** Read-write, created if missing. libuv adds O_CLOEXEC, so child processes never inherit the lock. @internal */
-export const openFlags: number = NodeFs.constants.O_RDWR | NodeFs.constants.O_CREAT
+/**
+ * Read-write, created if missing. libuv adds O_CLOEXEC, so child processes never inherit the lock. O_NOFOLLOW:
+ * a lock file that is a symbolic link fails with ELOOP instead of creating or opening its target, which may
+ * lie outside the layout (docs/guarantees.md, "Link policy").
+ * @internal
+ */
+export const openFlags: number = NodeFs.constants.O_RDWR | NodeFs.constants.O_CREAT | NodeFs.constants.O_NOFOLLOW
 
-/** For a lock file that exists but cannot be opened for writing; O_NONBLOCK so a FIFO cannot stall the open. @internal */
-export const readOnlyFlags: number = NodeFs.constants.O_RDONLY | NodeFs.constants.O_NONBLOCK
+/**
+ * For a lock file that exists but cannot be opened for writing; O_NONBLOCK so a FIFO cannot stall the open,
+ * O_NOFOLLOW so a link is never followed.
+ * @internal
+ */
+export const readOnlyFlags: number =
+  NodeFs.constants.O_RDONLY | NodeFs.constants.O_NONBLOCK | NodeFs.constants.O_NOFOLLOW
 
 /** @internal */
 export const lockFileMode = 0o644
@@ -135,7 +145,9 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
       Effect.catchAll((error): Effect.Effect<Opened, LockError> => {
         const unwritable = unwritableReason(error)
         if (unwritable === undefined) {
-          const reason = error.code === "ENOENT" ? "not-found" : "io"
+          // ELOOP: the lock file is a symbolic link. Readers fail too rather than read unlocked: a link there
+          // is no accident, and the layout's writers could not lock it either.
+          const reason = error.code === "ENOENT" ? "not-found" : error.code === "ELOOP" ? "symlink" : "io"
           return Effect.fail(new LockError({ path: lockPath, reason, cause: error }))
         }
         if (mode === "exclusive") {

@@ -10,7 +10,8 @@ import * as Digest from "../../Digest.js"
 import { BlobNotFound, DigestMismatch } from "../../Errors.js"
 import { Hasher } from "../../Hasher.js"
 import type { Finding } from "../../Layout.js"
-import { readChunks, statBlobFile } from "../blobStore.js"
+import { readChunks } from "../blobStore.js"
+import { statRegularFile } from "../regularFile.js"
 import { type BlobFailure, blobFailure, finding, type Occurrences } from "./finding.js"
 import type { Graph } from "./graph.js"
 
@@ -85,7 +86,7 @@ const readAndHash = (
   digest: Digest.Digest
 ): Effect.Effect<number, BlobFailure> =>
   Effect.gen(function* () {
-    const present = yield* statBlobFile(fs, file)
+    const present = yield* statRegularFile(fs, file)
     if (Option.isNone(present)) return yield* new BlobNotFound({ path: file, digest })
     const algorithm = Digest.algorithm(digest)
     const hash = Digest.isAlgorithm(algorithm) ? hasher.make(algorithm) : undefined

@@ -3,33 +3,49 @@
  * @internal
  */
 import type { FileSystem } from "@effect/platform"
-import { Effect, Either } from "effect"
+import { Effect, Either, Option } from "effect"
 import type { Finding } from "../../Layout.js"
 import * as OciLayout from "../../OciLayout.js"
 import { decodeJsonFile } from "../decode.js"
-import { isNotFound } from "../platformError.js"
+import * as JsonReader from "../jsonReader.js"
+import { readRegularFile, retryTornRead } from "../regularFile.js"
 import { finding } from "./finding.js"
 
 /** @internal */
 export const check = (fs: FileSystem.FileSystem, layoutPath: string): Effect.Effect<ReadonlyArray<Finding>> =>
   Effect.gen(function* () {
     const where = { path: layoutPath }
-    const bytes = yield* Effect.either(fs.readFile(layoutPath))
-    if (Either.isLeft(bytes)) {
-      return isNotFound(bytes.left)
-        ? [
-            finding(
-              "error",
-              "layout-missing",
-              `${layoutPath} is missing; every image layout must have one; init creates it.`,
-              where
-            )
-          ]
-        : [finding("error", "layout-unreadable", `cannot read ${layoutPath}: ${bytes.left.message}`, where)]
+    // The one regular-file reader: a FIFO there is refused at once, a directory with a clean message, and a
+    // file caught half rewritten (buildkit writes it in place) is read again.
+    const read = yield* Effect.either(
+      retryTornRead(
+        readRegularFile(fs, layoutPath, JsonReader.maxDocumentBytes).pipe(
+          Effect.flatMap(
+            Option.match({
+              onNone: () => Effect.succeedNone,
+              onSome: (bytes) => Effect.map(decodeJsonFile(OciLayout.OciLayout, layoutPath, bytes), Option.some)
+            })
+          )
+        )
+      )
+    )
+    if (Either.isLeft(read)) {
+      return read.left._tag === "ReadError"
+        ? [finding("error", "layout-unreadable", read.left.message, where)]
+        : [finding("error", "layout-invalid", read.left.message, where)]
     }
-    const decoded = yield* Effect.either(decodeJsonFile(OciLayout.OciLayout, layoutPath, bytes.right))
-    if (Either.isLeft(decoded)) return [finding("error", "layout-invalid", decoded.left.message, where)]
-    const version = decoded.right.value.imageLayoutVersion
+    if (Option.isNone(read.right)) {
+      return [
+        finding(
+          "error",
+          "layout-missing",
+          `${layoutPath} is missing; every image layout must have one; init creates it.`,
+          where
+        )
+      ]
+    }
+    const decoded = read.right
+    const version = decoded.value.value.imageLayoutVersion
     return version === OciLayout.supportedVersion
       ? []
       : [

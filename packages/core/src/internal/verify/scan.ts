@@ -10,6 +10,7 @@ import * as Digest from "../../Digest.js"
 import type { Finding } from "../../Layout.js"
 import { isRootTempFile } from "../gc.js"
 import { isNotFound } from "../platformError.js"
+import { linkTarget } from "../regularFile.js"
 import { finding } from "./finding.js"
 
 /** @internal */
@@ -56,6 +57,9 @@ const checkBlobs = (
   graph: { readonly reachable: Option.Option<ReadonlyMap<Digest.Digest, unknown>>; readonly incomplete: boolean }
 ): Effect.Effect<ReadonlyArray<Finding>> =>
   Effect.gen(function* () {
+    // Listing through a link would judge files outside the layout as its blobs (and gc would delete them).
+    const blobsLink = yield* linkTarget(fs, blobsDir)
+    if (Option.isSome(blobsLink)) return [linked(blobsDir, blobsLink.value)]
     const listing = yield* Effect.either(fs.readDirectory(blobsDir))
     if (Either.isLeft(listing)) {
       return isNotFound(listing.left)
@@ -79,6 +83,14 @@ const checkBlobs = (
 const unreadable = (file: string, why: string) =>
   finding("error", "blobs-unreadable", `cannot read ${file}: ${why}`, { path: file })
 
+const linked = (directory: string, target: string) =>
+  finding(
+    "error",
+    "blobs-symlink",
+    `${directory} is a symbolic link (to ${target}); ocidx never follows links inside a layout, and gc and blob writes refuse it`,
+    { path: directory }
+  )
+
 const stray = (file: string, why: string) =>
   finding("warning", "stray-file", `${file}: ${why}; ocidx leaves it alone (gc never removes it)`, { path: file })
 
@@ -91,6 +103,8 @@ const checkEntry = (
   graph: { readonly reachable: Option.Option<ReadonlyMap<Digest.Digest, unknown>>; readonly incomplete: boolean }
 ): Effect.Effect<ReadonlyArray<Finding>> =>
   Effect.gen(function* () {
+    const link = yield* linkTarget(fs, entryPath)
+    if (Option.isSome(link)) return [linked(entryPath, link.value)]
     const info = yield* Effect.either(fs.stat(entryPath))
     if (Either.isLeft(info)) return isNotFound(info.left) ? [] : [unreadable(entryPath, info.left.message)]
     if (info.right.type !== "Directory") return [stray(entryPath, "not a blob (blobs live in blobs/<algorithm>/)")]

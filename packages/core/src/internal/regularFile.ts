@@ -1,0 +1,131 @@
+/**
+ * The one way ocidx opens a file inside a layout (index.json, oci-layout, blobs and the manifests among them),
+ * and checks a directory it writes or deletes in (`blobs/`, `blobs/<alg>`). Links are refused, not followed:
+ * a link may point outside the layout, and ocidx must never read, create or delete anything out there. A file
+ * that is not regular is refused before it is opened: opening a FIFO blocks until a writer comes, for ever.
+ * Core sees only @effect/platform's FileSystem, which has no O_NOFOLLOW or O_NONBLOCK open, so the checks are
+ * a readLink and a stat just before the open (docs/guarantees.md, "Link policy").
+ * @internal
+ */
+import type { FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Clock, Effect, Option, Schedule } from "effect"
+import { DecodeError, DecodeIssue, ReadError } from "../Errors.js"
+import * as JsonReader from "./jsonReader.js"
+import { isNotFound } from "./platformError.js"
+
+/** Where `file` points, when it is a symbolic link. @internal */
+export const linkTarget = (fs: FileSystem.FileSystem, file: string): Effect.Effect<Option.Option<string>> =>
+  // readLink fails on anything that is not a link (EINVAL), and on a missing file: neither is a link.
+  Effect.option(fs.readLink(file))
+
+/**
+ * A regular file's size; None when it does not exist. A symbolic link, a directory, a FIFO, a device or a
+ * socket fails with a `ReadError` ("symlink" or "not-a-file") before anything opens it.
+ * @internal
+ */
+export const statRegularFile = (
+  fs: FileSystem.FileSystem,
+  file: string
+): Effect.Effect<Option.Option<number>, ReadError> =>
+  Effect.gen(function* () {
+    const link = yield* linkTarget(fs, file)
+    if (Option.isSome(link)) {
+      return yield* new ReadError({ path: file, reason: "symlink", cause: `points to ${link.value}` })
+    }
+    const info = yield* fs.stat(file).pipe(
+      Effect.map(Option.some),
+      Effect.catchIf(isNotFound, () => Effect.succeedNone),
+      Effect.mapError(ReadError.fromPlatformError(file))
+    )
+    if (Option.isNone(info)) return Option.none()
+    if (info.value.type !== "File") {
+      return yield* new ReadError({ path: file, reason: "not-a-file", cause: info.value.type })
+    }
+    return Option.some(Number(info.value.size))
+  })
+
+/**
+ * A regular file's bytes, or None when it does not exist; one larger than `maxBytes` is refused unread (a
+ * `DecodeError` "too-large", naming the file as `what`). Links and non-regular files as in `statRegularFile`.
+ * @internal
+ */
+export const readRegularFile = (
+  fs: FileSystem.FileSystem,
+  file: string,
+  maxBytes: number,
+  what?: string
+): Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> =>
+  Effect.gen(function* () {
+    const size = yield* statRegularFile(fs, file)
+    if (Option.isNone(size)) return Option.none()
+    if (size.value > maxBytes) return yield* JsonReader.tooLarge(file, size.value, maxBytes, what)
+    // A file that grew after the stat is still caught: the JSON reader refuses more than its limit.
+    return yield* fs.readFile(file).pipe(
+      Effect.map(Option.some),
+      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<Uint8Array>())),
+      Effect.mapError(ReadError.fromPlatformError(file))
+    )
+  })
+
+/**
+ * A file's first `limit + 1` bytes at most: all of it when it holds no more than `limit`.
+ * @internal
+ */
+export const readUpTo = (
+  fs: FileSystem.FileSystem,
+  file: string,
+  limit: number
+): Effect.Effect<Uint8Array, PlatformError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const handle = yield* fs.open(file, { flag: "r" })
+      const buffer = new Uint8Array(limit + 1)
+      let total = 0
+      while (total < buffer.length) {
+        const read = Number(yield* handle.read(buffer.subarray(total)))
+        if (read === 0) break
+        total += read
+      }
+      return total === buffer.length ? buffer : buffer.subarray(0, total)
+    })
+  )
+
+/**
+ * Fails with a `DecodeError` ("symlink") when `directory` is a symbolic link: gc would delete, and a blob
+ * write would create, files wherever it points. A layout whose `blobs/` or `blobs/<alg>` is a link is not one
+ * ocidx can keep its promises in, so this is invalid data, not an I/O error. Anything else passes; what is
+ * missing or not a directory is found by whoever goes on to use it.
+ * @internal
+ */
+export const refuseLinkedDirectory = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<void, DecodeError> =>
+  Effect.flatMap(linkTarget(fs, directory), (link) => {
+    if (Option.isNone(link)) return Effect.void
+    const message = `it is a symbolic link (to ${link.value}); ocidx never follows links inside a layout`
+    return Effect.fail(
+      new DecodeError({
+        path: directory,
+        reason: "symlink",
+        detail: message,
+        issues: [new DecodeIssue({ path: [], message })]
+      })
+    )
+  })
+
+/** A read that caught a rewrite half done is tried again 5 ms later, four times at most: five reads in all. */
+const tornReadRetry = Schedule.spaced("5 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
+
+// The retry waits for another process to finish its write, which a test clock never advances: real time.
+const realClock = Clock.make()
+
+const isTorn = (error: unknown): boolean =>
+  error instanceof DecodeError && (error.reason === "json" || error.reason === "utf8")
+
+/**
+ * Reads a JSON file again, a few times, while what it read is not JSON: buildkit rewrites index.json and
+ * oci-layout in place, and a reader can catch that write half done. A file that is really corrupt fails the
+ * same way a few milliseconds later.
+ * @internal
+ */
+export const retryTornRead = <A, E, R>(read: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  read.pipe(Effect.retry({ schedule: tornReadRetry, while: isTorn }), Effect.withClock(realClock))
