@@ -307,3 +307,55 @@ export class UnreadableManifest extends Schema.TaggedError<UnreadableManifest>("
     return `${this.path}: the manifest ${this.digest} is reachable from index.json but cannot be read (${cause}); gc deleted nothing. Restore the blob, or force the collection.`
   }
 }
+
+/**
+ * How many levels of manifests and nested indexes below index.json ocidx reads: a descriptor in index.json
+ * is level 1, the manifests of a nested index it names level 2, and so on. Deeper content is not read, so a
+ * claimed chain of any length costs at most this many reads along one path.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxGraphDepth = 64
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export const GraphReason = Schema.Literal("cycle", "too-deep")
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type GraphReason = typeof GraphReason.Type
+
+/**
+ * The manifests and nested indexes reachable from the index do not form a finite tree ocidx can walk: they
+ * claim a cycle (only possible when a blob's content does not match its digest), or they nest deeper than
+ * `maxGraphDepth`. `digests` is the path from an index.json entry: for a cycle it ends with the digest it
+ * began the loop with; for "too-deep" it ends with the first descriptor not read.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class GraphError extends Schema.TaggedError<GraphError>("@ocidx/core/GraphError")("GraphError", {
+  path: Schema.String,
+  reason: GraphReason,
+  digests: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    const chain = formatChain(this.digests)
+    if (this.reason === "cycle") {
+      return `${this.path}: the nested indexes form a cycle (${chain}); a blob's content does not match its digest. Run verify, and restore the blobs it reports.`
+    }
+    return `${this.path}: manifests and indexes nest more than ${maxGraphDepth} levels deep (${chain}); ocidx reads no deeper. Flatten the nested indexes.`
+  }
+}
+
+/** A path of digests, shortened in its middle when long: a message stays one readable line. */
+const formatChain = (digests: ReadonlyArray<string>): string => {
+  const shown =
+    digests.length <= 6 ? digests : [...digests.slice(0, 3), `… ${digests.length - 5} more …`, ...digests.slice(-2)]
+  return ["index.json", ...shown].join(" → ")
+}

@@ -11,7 +11,7 @@ import { Context, Schema } from "effect"
 import type { BlobStore } from "./BlobStore.js"
 import type { Descriptor } from "./Descriptor.js"
 import type { Digest } from "./Digest.js"
-import type { BlobNotFound, DecodeError, DigestMismatch, ReadError, UnreadableManifest } from "./Errors.js"
+import type { BlobNotFound, DecodeError, DigestMismatch, GraphError, ReadError, UnreadableManifest } from "./Errors.js"
 import type { Hasher } from "./Hasher.js"
 import type { ImageManifest } from "./ImageManifest.js"
 import type { NestedIndex } from "./ImageIndex.js"
@@ -62,6 +62,10 @@ export const FindingCode = Schema.Literal(
   "ref-name-invalid",
   /** A reachable manifest or nested index is not valid UTF-8 or JSON, or breaks its schema; its blobs are unchecked (error). */
   "manifest-invalid",
+  /** Nested indexes or manifests claim a cycle, possible only when a blob's content does not match its digest (error). */
+  "index-cycle",
+  /** Manifests and indexes nest deeper than `Errors.maxGraphDepth` (64) levels below index.json; deeper blobs are unchecked (error). */
+  "index-too-deep",
   /** A referenced blob is not in `blobs/` (warning, as the spec allows; error with `strict`). */
   "blob-missing",
   /** A referenced blob is a symbolic link, which ocidx never follows inside a layout (error). */
@@ -206,13 +210,26 @@ export interface Layout {
   readonly resolve: (
     x: string,
     options?: { readonly platform?: PlatformSelector | undefined }
-  ) => Effect.Effect<Option.Option<Descriptor>, ReadFailure | ContentFailure>
-  /** Every descriptor reachable from index.json: nested indexes, manifests, configs, layers, subjects. */
-  readonly reachable: Effect.Effect<ReadonlyMap<Digest, Descriptor>, ReadFailure | UnreadableManifest>
+  ) => Effect.Effect<Option.Option<Descriptor>, ReadFailure | ContentFailure | GraphError>
+  /**
+   * Descends from `descriptor` (an entry already found) through nested indexes to the first manifest for
+   * `platform`. A `GraphError` when the indexes on the way repeat a digest ("cycle") or nest more than
+   * `Errors.maxGraphDepth` deep ("too-deep").
+   */
+  readonly descend: (
+    descriptor: Descriptor,
+    platform: PlatformSelector
+  ) => Effect.Effect<Option.Option<Descriptor>, ContentFailure | GraphError>
+  /**
+   * Every descriptor reachable from index.json: nested indexes, manifests, configs, layers, subjects. A
+   * `GraphError` ("too-deep") when content nests deeper than `Errors.maxGraphDepth`; a claimed cycle is
+   * not an error here (the set is whole), `verify` reports it.
+   */
+  readonly reachable: Effect.Effect<ReadonlyMap<Digest, Descriptor>, ReadFailure | UnreadableManifest | GraphError>
   /** Checks the layout and reports; never changes anything. */
   readonly verify: (options?: VerifyOptions) => Effect.Effect<VerifyReport>
   /** Removes blobs nothing reachable references, under the exclusive index lock. */
-  readonly gc: (options?: GcOptions) => Effect.Effect<GcReport, WriteFailure | UnreadableManifest>
+  readonly gc: (options?: GcOptions) => Effect.Effect<GcReport, WriteFailure | UnreadableManifest | GraphError>
 }
 
 /**

@@ -53,7 +53,8 @@ export const lookup = (layout: Layout, x: Option.Option<string>, platform: Optio
     })
     if (Option.isNone(platform)) return entry
     const wanted = platform.value
-    const resolved = yield* layout.resolve(entry.digest, { platform: wanted })
+    // From the entry found by name, not by its digest: another entry may share the digest with another media type.
+    const resolved = yield* layout.descend(entry, wanted)
     return yield* Option.match(resolved, {
       onSome: Effect.succeed,
       onNone: () =>

@@ -149,7 +149,13 @@ export const run = (deps: Deps, options: GcOptions) => {
                   cause: error
                 })
               ),
-        { concurrency: ioConcurrency }
+        {
+          indexPath: deps.index.indexPath,
+          // Too deep, what lies below the limit is unknown, as for an unreadable manifest. A claimed cycle
+          // leaves the set whole, so it does not stop a sweep (verify reports it).
+          onGraphError: (error) => (error.reason === "too-deep" && !options.force ? Effect.fail(error) : Effect.void),
+          concurrency: ioConcurrency
+        }
       )
       // File mtimes come from the real clock, so age is measured against it, not Effect's (test) Clock.
       const now = Date.now()

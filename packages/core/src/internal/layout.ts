@@ -3,14 +3,14 @@ import { FileSystem, Path } from "@effect/platform"
 import { Context, Effect, Option } from "effect"
 import * as BlobStore from "../BlobStore.js"
 import type { Descriptor } from "../Descriptor.js"
-import { UnreadableManifest, WriteError } from "../Errors.js"
+import { GraphError, maxGraphDepth, UnreadableManifest, WriteError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
 import { ImageManifest } from "../ImageManifest.js"
 import { NestedIndex } from "../ImageIndex.js"
 import type { IndexLock } from "../IndexLock.js"
 import type { Content, ContentFailure, Layout } from "../Layout.js"
 import * as MediaType from "../MediaType.js"
-import { matches, type PlatformSelector } from "../Platform.js"
+import { matches } from "../Platform.js"
 import * as StoreIndex from "../StoreIndex.js"
 import { decodeJsonFile } from "./decode.js"
 import * as Gc from "./gc.js"
@@ -58,22 +58,42 @@ export const make = (options: {
       subject ? [...manifests, subject] : manifests
 
     const reachableFrom = (manifests: ReadonlyArray<Descriptor>, subject: Descriptor | undefined) =>
-      Walk.reachable(roots(manifests, subject), content, (descriptor, error) =>
-        Effect.fail(
-          new UnreadableManifest({ path: blobs.pathOf(descriptor.digest), digest: descriptor.digest, cause: error })
-        )
+      Walk.reachable(
+        roots(manifests, subject),
+        content,
+        (descriptor, error) =>
+          Effect.fail(
+            new UnreadableManifest({ path: blobs.pathOf(descriptor.digest), digest: descriptor.digest, cause: error })
+          ),
+        {
+          indexPath: index.indexPath,
+          // Too deep, the set misses what lies below; a claimed cycle adds nothing, so the set is whole.
+          onGraphError: (error) => (error.reason === "too-deep" ? Effect.fail(error) : Effect.void)
+        }
       )
 
     const reachable = Effect.flatMap(index.read, (read) => reachableFrom(read.manifests, read.subject))
 
-    const selectPlatform = (
-      descriptor: Descriptor,
-      platform: PlatformSelector
-    ): Effect.Effect<Option.Option<Descriptor>, ContentFailure> =>
+    // One path down, so its own cycle and depth checks: the digests from the entry, each read once.
+    const descend: Layout["descend"] = (descriptor, platform) =>
       Effect.gen(function* () {
+        if (descriptor.platform !== undefined && !MediaType.isIndex(descriptor.mediaType)) {
+          return matches(descriptor.platform, platform) ? Option.some(descriptor) : Option.none()
+        }
+        // The indexes read so far; `current` is level `chain.length + 1` below index.json, as the walk counts.
+        const chain: Array<Descriptor["digest"]> = []
         let current = descriptor
-        // Bounded: a nested index that contains itself must not loop forever.
-        for (let depth = 0; depth < 16 && MediaType.isIndex(current.mediaType); depth++) {
+        for (;;) {
+          const cycle = chain.includes(current.digest)
+          if (cycle || chain.length >= maxGraphDepth) {
+            return yield* new GraphError({
+              path: index.indexPath,
+              reason: cycle ? "cycle" : "too-deep",
+              digests: [...chain, current.digest]
+            })
+          }
+          if (!MediaType.isIndex(current.mediaType)) return Option.some(current)
+          chain.push(current.digest)
           const decoded = yield* content(current)
           if (decoded._tag !== "Index") return Option.some(current)
           const found = decoded.index.manifests.find(
@@ -82,18 +102,13 @@ export const make = (options: {
           if (!found) return Option.none()
           current = found
         }
-        return Option.some(current)
       })
 
     const resolve: Layout["resolve"] = (x, resolveOptions) =>
       Effect.flatMap(index.get(x), (entry) => {
         const platform = resolveOptions?.platform
         if (Option.isNone(entry) || platform === undefined) return Effect.succeed(entry)
-        const found = entry.value
-        if (found.platform !== undefined && !MediaType.isIndex(found.mediaType)) {
-          return Effect.succeed(matches(found.platform, platform) ? entry : Option.none())
-        }
-        return selectPlatform(found, platform)
+        return descend(entry.value, platform)
       })
 
     /** `directory` and those of its parents that do not exist, innermost first. */
@@ -142,6 +157,7 @@ export const make = (options: {
       init,
       content,
       resolve,
+      descend,
       reachable,
       verify: (verifyOptions) => Verify.run(deps, verifyOptions ?? {}).pipe(Effect.provide(context)),
       gc: (gcOptions) => Gc.run(deps, gcOptions ?? {}).pipe(Effect.provide(context))

@@ -3,9 +3,10 @@
  * a set of roots.
  * @internal
  */
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { Descriptor } from "../Descriptor.js"
 import type { Digest } from "../Digest.js"
+import { GraphError, maxGraphDepth } from "../Errors.js"
 import type { Content, ContentFailure } from "../Layout.js"
 import * as MediaType from "../MediaType.js"
 
@@ -33,47 +34,123 @@ export const hasChildren = (descriptor: Descriptor): boolean =>
  * Everything reachable from `roots`, breadth first, each digest once. A manifest that cannot be read goes
  * to `onUnreadable`, which fails the walk or lets it go on without that manifest's children.
  *
+ * Content more than `maxGraphDepth` levels below the roots (a root is level 1) is not read: the first such
+ * descriptor goes to `onGraphError` as "too-deep", with the shortest path to it, and the result then misses
+ * what lies below. Each digest is read once, so a claimed cycle cannot loop; once the walk is done, the first
+ * cycle among what it read goes to `onGraphError` as "cycle", with the path that closes it (the result is
+ * complete: a cycle adds nothing new).
+ *
  * With `concurrency` above 1, the manifests of one level are read that many at a time; their results are
  * still taken in walk order (children, `onUnreadable`), so the outcome does not depend on timing. A walk
  * that `onUnreadable` fails may then have read a few manifests it would not have read one at a time.
  * @internal
  */
-export const reachable = <E>(
+export const reachable = <E, G>(
   roots: ReadonlyArray<Descriptor>,
   content: (descriptor: Descriptor) => Effect.Effect<Content, ContentFailure>,
   onUnreadable: (descriptor: Descriptor, error: ContentFailure) => Effect.Effect<void, E>,
-  options?: { readonly concurrency?: number | undefined }
-): Effect.Effect<Map<Digest, Descriptor>, E> =>
+  options: {
+    /** The file the roots come from, named in a `GraphError`. */
+    readonly indexPath: string
+    readonly onGraphError: (error: GraphError) => Effect.Effect<void, G>
+    readonly concurrency?: number | undefined
+  }
+): Effect.Effect<Map<Digest, Descriptor>, E | G> =>
   Effect.gen(function* () {
-    const concurrency = Math.max(1, Math.floor(options?.concurrency ?? 1))
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1))
     const seen = new Map<Digest, Descriptor>()
-    let frontier: ReadonlyArray<Descriptor> = roots
+    // The digest each was first found under (the shortest path back to a root), and what each read names.
+    const parents = new Map<Digest, Digest>()
+    const edges = new Map<Digest, ReadonlyArray<Digest>>()
+    const pathTo = (digest: Digest): Array<Digest> => {
+      const path = [digest]
+      for (let at = parents.get(digest); at !== undefined; at = parents.get(at)) path.unshift(at)
+      return path
+    }
+    let frontier: ReadonlyArray<Found> = roots.map((descriptor) => ({ descriptor, parent: undefined }))
+    let level = 1
+    let reportedDeep = false
     while (frontier.length > 0) {
       const toRead: Array<Descriptor> = []
-      for (const descriptor of frontier) {
+      for (const { descriptor, parent } of frontier) {
         if (seen.has(descriptor.digest)) continue
         seen.set(descriptor.digest, descriptor)
-        if (hasChildren(descriptor)) toRead.push(descriptor)
-      }
-      const next: Array<Descriptor> = []
-      if (concurrency === 1) {
-        for (const descriptor of toRead) {
-          const decoded = yield* Effect.either(content(descriptor))
-          if (decoded._tag === "Left") yield* onUnreadable(descriptor, decoded.left)
-          else next.push(...children(decoded.right))
+        if (parent !== undefined) parents.set(descriptor.digest, parent)
+        if (!hasChildren(descriptor)) continue
+        if (level <= maxGraphDepth) toRead.push(descriptor)
+        else if (!reportedDeep) {
+          reportedDeep = true
+          yield* options.onGraphError(
+            new GraphError({ path: options.indexPath, reason: "too-deep", digests: pathTo(descriptor.digest) })
+          )
         }
+      }
+      const next: Array<Found> = []
+      const take = (descriptor: Descriptor, decoded: Either.Either<Content, ContentFailure>) => {
+        if (Either.isLeft(decoded)) return onUnreadable(descriptor, decoded.left)
+        const found = children(decoded.right)
+        edges.set(
+          descriptor.digest,
+          found.filter(hasChildren).map((child) => child.digest)
+        )
+        for (const child of found) next.push({ descriptor: child, parent: descriptor.digest })
+        return Effect.void
+      }
+      if (concurrency === 1) {
+        for (const descriptor of toRead) yield* take(descriptor, yield* Effect.either(content(descriptor)))
       } else {
         const results = yield* Effect.forEach(toRead, (descriptor) => Effect.either(content(descriptor)), {
           concurrency
         })
         for (const [i, decoded] of results.entries()) {
           const descriptor = toRead[i]
-          if (descriptor === undefined) continue
-          if (decoded._tag === "Left") yield* onUnreadable(descriptor, decoded.left)
-          else next.push(...children(decoded.right))
+          if (descriptor !== undefined) yield* take(descriptor, decoded)
         }
       }
       frontier = next
+      level++
+    }
+    const cycle = findCycle(roots, edges)
+    if (cycle !== undefined) {
+      yield* options.onGraphError(new GraphError({ path: options.indexPath, reason: "cycle", digests: cycle }))
     }
     return seen
   })
+
+interface Found {
+  readonly descriptor: Descriptor
+  readonly parent: Digest | undefined
+}
+
+/**
+ * The first cycle a depth-first search from the roots meets, as the path from a root to the digest that
+ * closes it (that digest last, and once more where the loop begins). Iterative: a path may be long.
+ */
+const findCycle = (
+  roots: ReadonlyArray<Descriptor>,
+  edges: ReadonlyMap<Digest, ReadonlyArray<Digest>>
+): Array<Digest> | undefined => {
+  const done = new Set<Digest>()
+  for (const root of roots) {
+    if (done.has(root.digest)) continue
+    const stack: Array<{ readonly digest: Digest; next: number }> = [{ digest: root.digest, next: 0 }]
+    const onPath = new Set<Digest>([root.digest])
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]
+      if (top === undefined) break
+      const child = edges.get(top.digest)?.[top.next]
+      if (child === undefined) {
+        stack.pop()
+        onPath.delete(top.digest)
+        done.add(top.digest)
+        continue
+      }
+      top.next++
+      if (onPath.has(child)) return [...stack.map((entry) => entry.digest), child]
+      if (done.has(child) || !edges.has(child)) continue
+      stack.push({ digest: child, next: 0 })
+      onPath.add(child)
+    }
+  }
+  return undefined
+}

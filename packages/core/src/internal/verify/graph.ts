@@ -7,7 +7,7 @@ import { Effect, Either, Option } from "effect"
 import type { BlobStore } from "../../BlobStore.js"
 import type { Descriptor } from "../../Descriptor.js"
 import type { Digest } from "../../Digest.js"
-import type { DecodeError } from "../../Errors.js"
+import type { DecodeError, GraphError } from "../../Errors.js"
 import { ImageManifest } from "../../ImageManifest.js"
 import { type ImageIndex, NestedIndex } from "../../ImageIndex.js"
 import type { Content, ContentFailure, Finding } from "../../Layout.js"
@@ -62,11 +62,31 @@ export const walk = (
       Effect.tap((read) => Effect.sync(() => reads.set(descriptor.digest, read))),
       Effect.flatMap((read) => read.content)
     )
-  // A failure is in `reads` already; the walk goes on without that manifest's children.
-  return Walk.reachable(roots, content, () => Effect.void, { concurrency: options.concurrency }).pipe(
-    Effect.map((reachable) => fold(blobs, roots, reachable, reads, options))
+  // A failure is in `reads` already; the walk goes on without that manifest's children. A graph error is
+  // a finding of its own; too deep, the graph is incomplete.
+  const graphErrors: Array<GraphError> = []
+  return Walk.reachable(roots, content, () => Effect.void, {
+    indexPath: options.indexPath,
+    onGraphError: (error) => Effect.sync(() => graphErrors.push(error)),
+    concurrency: options.concurrency
+  }).pipe(
+    Effect.map((reachable) => {
+      const graph = fold(blobs, roots, reachable, reads, options)
+      if (graphErrors.length === 0) return graph
+      return {
+        ...graph,
+        incomplete: graph.incomplete || graphErrors.some((error) => error.reason === "too-deep"),
+        findings: [...graph.findings, ...graphErrors.map(graphFinding)]
+      }
+    })
   )
 }
+
+const graphFinding = (error: GraphError): Finding =>
+  finding("error", error.reason === "cycle" ? "index-cycle" : "index-too-deep", error.message, {
+    path: error.path,
+    digest: error.digests[error.digests.length - 1]
+  })
 
 /**
  * Reads and decodes a manifest or index. Not `Layout.content`: that checks the size against the descriptor,
