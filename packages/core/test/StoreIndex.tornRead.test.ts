@@ -63,4 +63,46 @@ describe("StoreIndex torn reads", () => {
       expect(readsOfIndex(memory)).toBe(1)
     }).pipe(Effect.provide(testing.layer()))
   )
+
+  // buildkit writes oci-layout in place on every put, too.
+  const layoutPath = `${directory}/oci-layout`
+  const layoutWhole = `{"imageLayoutVersion":"1.0.0"}`
+  const readsOfLayout = (memory: testing.MemoryFileSystem) =>
+    memory.calls().filter((call) => call.op === "readFile" && call.path === layoutPath).length
+
+  it.live("a half-written oci-layout that becomes whole while the store waits is read, and the put goes on", () =>
+    Effect.gen(function* () {
+      const memory = yield* testing.MemoryFileSystem
+      memory.writeText(indexPath, whole)
+      memory.writeText(layoutPath, layoutWhole.slice(0, 12))
+      const store = yield* StoreIndex.make({ directory })
+      const writer = yield* Effect.fork(
+        Effect.gen(function* () {
+          while (readsOfLayout(memory) === 0) yield* Effect.yieldNow()
+          memory.writeText(layoutPath, layoutWhole)
+        })
+      )
+      const added = yield* store.put({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest, size: 7 }, [
+        Either.getOrThrow(Reference.tag("v1"))
+      ])
+      yield* Fiber.join(writer)
+      expect(added).toHaveLength(1)
+      expect(readsOfLayout(memory)).toBeGreaterThanOrEqual(2)
+      expect(memory.readText(layoutPath)).toBe(layoutWhole)
+    }).pipe(Effect.provide(testing.layer()))
+  )
+
+  it.live("an oci-layout that stays torn is a DecodeError after five reads, and nothing is written", () =>
+    Effect.gen(function* () {
+      const memory = yield* testing.MemoryFileSystem
+      memory.writeText(indexPath, whole)
+      memory.writeText(layoutPath, layoutWhole.slice(0, 12))
+      const before = memory.files()
+      const store = yield* StoreIndex.make({ directory })
+      const error = yield* Effect.flip(store.remove(["v1"]))
+      expect(error).toMatchObject({ _tag: "DecodeError", reason: "json", path: layoutPath })
+      expect(readsOfLayout(memory)).toBe(5)
+      expect(memory.files()).toEqual(before)
+    }).pipe(Effect.provide(testing.layer()))
+  )
 })

@@ -44,7 +44,13 @@ export const check = (fs: FileSystem.FileSystem, store: StoreIndex): Effect.Effe
             })
           )
         case "LockError":
-          return only(finding("error", "index-locked", error.message, { path: error.path }))
+          // Only a lock not taken in time is "locked" (worth a retry, exit 75); a lock file that is a link or
+          // cannot be opened makes index.json unreadable, as any other file would.
+          return only(
+            finding("error", error.reason === "timeout" ? "index-locked" : "index-unreadable", error.message, {
+              path: error.path
+            })
+          )
       }
     }
     const index = read.right
