@@ -414,6 +414,30 @@ describe("NodeIndexLock", () => {
     })
   )
 
+  it.scopedLive(
+    "a lock file that is a symbolic link fails both modes with reason symlink; its target is never created",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const outside = yield* tempDir
+        const lockPath = NodePath.join(dir, lockFile)
+        const lock = lockWaiting("1 second")
+        // A dangling link (O_CREAT would create the target) and a link to an existing file (would lock it).
+        for (const target of [NodePath.join(outside, "created-through-the-link"), NodePath.join(outside, "existing")]) {
+          if (target.endsWith("existing")) NodeFs.writeFileSync(target, "")
+          NodeFs.rmSync(lockPath, { force: true })
+          NodeFs.symlinkSync(target, lockPath)
+          for (const mode of ["shared", "exclusive"] as const) {
+            const error = yield* lockFailure(lock, lockPath, mode)
+            expect(error.reason).toBe("symlink")
+            expect(error.cause).toMatchObject({ code: "ELOOP" })
+            expect(error.message).toContain("symbolic link")
+          }
+        }
+        expect(NodeFs.readdirSync(outside)).toEqual(["existing"])
+      })
+  )
+
   describe("with injected system calls", () => {
     const identity = { dev: 1n, ino: 2n }
     const fd = 42
