@@ -125,6 +125,22 @@ export const lockTimeout = Options.text("lock-timeout").pipe(
 )
 
 /**
+ * `--grace`: how old an unreferenced blob or temp file must be before gc removes it; parsed as
+ * `--lock-timeout` is. Without it, core's default (one hour).
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const grace = Options.text("grace").pipe(
+  Options.withPseudoName("duration"),
+  Options.withDescription(
+    "Keep unreferenced blobs and temp files younger than this (a put may be about to tag them): 30s, 10m, 2h; 0 = collect at once. Default 1h."
+  ),
+  Options.mapEffect(parsedWith(parseDuration, "grace")),
+  Options.optional
+)
+
+/**
  * `--json`: one JSON document on stdout.
  *
  * @since 0.1.0

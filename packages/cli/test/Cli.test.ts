@@ -130,7 +130,7 @@ describe("Cli (in memory)", () => {
       expect(verify.stderr.endsWith("\r\u001b[K")).toBe(true)
       expect(verify.stdout).toBe("/l: ok, 3 blobs (21 B) checked\n")
 
-      const gc = yield* ocidxInMemory(["gc", "/l"], { setup: layoutWithBlobs(3), errIsTTY: true })
+      const gc = yield* ocidxInMemory(["gc", "/l", "--grace", "0"], { setup: layoutWithBlobs(3), errIsTTY: true })
       expect(gc.code).toBe(0)
       expect(gc.stderr).toContain("removing blobs 3/3")
       expect(gc.stdout).toContain("removed 3 blobs")
@@ -139,7 +139,10 @@ describe("Cli (in memory)", () => {
 
   it.live("no progress when standard error is not a terminal", () =>
     Effect.gen(function* () {
-      const gc = yield* ocidxInMemory(["gc", "/l", "--dry-run"], { setup: layoutWithBlobs(3), errIsTTY: false })
+      const gc = yield* ocidxInMemory(["gc", "/l", "--dry-run", "--grace", "0"], {
+        setup: layoutWithBlobs(3),
+        errIsTTY: false
+      })
       expect(gc.code).toBe(0)
       expect(gc.stderr).toBe("")
       expect(gc.stdout).toContain("would remove 3 blobs")

@@ -469,7 +469,7 @@ describe.concurrent("ocidx gc", () => {
       const dir = yield* tempDir
       const kept = writeTaggedImage(dir)
       const garbage = writeImage(dir, "arm64", "garbage")
-      const dry = yield* ocidxExpect(0, ["gc", dir, "--dry-run", "--json"])
+      const dry = yield* ocidxExpect(0, ["gc", dir, "--dry-run", "--json", "--grace", "0"])
       const expected = [garbage.layer, garbage.config, garbage.manifest]
       const report = JSON.parse(dry.stdout)
       expect(report.bytes).toBe(expected.reduce((sum, blob) => sum + blob.size, 0))
@@ -477,7 +477,7 @@ describe.concurrent("ocidx gc", () => {
         expected.map(({ digest, size }) => ({ digest, size })).sort((a, b) => a.digest.localeCompare(b.digest))
       )
       for (const blob of expected) expect(NodeFs.existsSync(blobPath(dir, blob.digest))).toBe(true)
-      const text = yield* ocidxExpect(0, ["gc", dir])
+      const text = yield* ocidxExpect(0, ["gc", dir, "--grace", "0"])
       expect(text.stdout).toMatch(/^removed sha256:[0-9a-f]{12} {2}\d+ B$/m)
       expect(text.stdout).toContain(`${dir}: removed 3 blobs, `)
       for (const blob of expected) expect(NodeFs.existsSync(blobPath(dir, blob.digest))).toBe(false)
@@ -498,7 +498,7 @@ describe.concurrent("ocidx gc", () => {
         "gc deleted nothing. Restore the blob, or force the collection. Pass --force to collect anyway."
       )
       expect(snapshot(dir)).toEqual(before)
-      const forced = yield* ocidxExpect(0, ["gc", dir, "--force", "--json"])
+      const forced = yield* ocidxExpect(0, ["gc", dir, "--force", "--json", "--grace", "0"])
       const removed = JSON.parse(forced.stdout).removed.map((blob: { digest: string }) => blob.digest)
       expect(removed.sort()).toEqual([image.config.digest, image.layer.digest].sort())
       expect(NodeFs.existsSync(blobPath(dir, image.manifest.digest))).toBe(true)

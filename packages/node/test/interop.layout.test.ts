@@ -138,9 +138,9 @@ describe("interop: layouts written and read by umoci and skopeo", () => {
         const unreferenced = (yield* blobDigests(directory)).filter((digest) => !reachable.has(digest))
         for (const blob of garbage) expect(unreferenced).toContain(blob.digest)
 
-        const dry = yield* layout.gc({ dryRun: true })
+        const dry = yield* layout.gc({ dryRun: true, grace: 0 })
         expect(yield* blobDigests(directory)).toContain(garbage[0]?.digest)
-        const report = yield* layout.gc()
+        const report = yield* layout.gc({ grace: 0 })
         expect(report.removed.map((entry) => entry.digest).sort()).toEqual(unreferenced)
         expect(report.removed).toEqual(dry.removed)
         expect(yield* blobDigests(directory)).toEqual([...reachable].sort())
@@ -175,7 +175,7 @@ describe("interop: layouts written and read by umoci and skopeo", () => {
 
         const garbage = yield* layout.blobs.put(encoder.encode("nobody references this"))
         yield* writeFile(NodePath.join(directory, "blobs", "sha256", "not-a-digest"), "kept")
-        const report = yield* layout.gc()
+        const report = yield* layout.gc({ grace: 0 })
         expect(report.removed).toEqual([
           { digest: garbage.digest, size: garbage.size, path: layout.blobs.pathOf(garbage.digest) }
         ])

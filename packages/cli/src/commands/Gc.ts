@@ -1,12 +1,13 @@
 /**
- * `ocidx gc <dir> [--dry-run] [--json] [--force]`: removes the blobs nothing in index.json reaches, under
- * the exclusive index lock.
+ * `ocidx gc <dir> [--dry-run] [--json] [--force] [--grace <duration>]`: removes the blobs nothing in
+ * index.json reaches and are older than the grace period, under the exclusive index lock (a dry run: the
+ * shared one).
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
@@ -25,12 +26,13 @@ export const gc = Command.make(
     json: Flags.json,
     force: Options.boolean("force").pipe(
       Options.withDescription(
-        "Go on when a reachable manifest cannot be read; the blobs only it references are then removed."
+        "Go on when a reachable manifest cannot be read (the blobs only it references are then removed), or when index.json is blank (every blob is then removed)."
       )
     ),
+    grace: Flags.grace,
     lockTimeout: Flags.lockTimeout
   },
-  ({ directory, dryRun, force, json }) =>
+  ({ directory, dryRun, force, grace, json }) =>
     Effect.gen(function* () {
       const stdio = yield* Stdio
       const layout = yield* openLayout(directory)
@@ -38,6 +40,7 @@ export const gc = Command.make(
         layout.gc({
           dryRun,
           force,
+          grace: Option.getOrUndefined(grace),
           onProgress: Progress.counter(progress, dryRun ? "checking blobs" : "removing blobs")
         })
       )
@@ -46,6 +49,6 @@ export const gc = Command.make(
 ).pipe(
   withLockTimeout,
   Command.withDescription(
-    "Remove blobs that nothing in index.json reaches (and ocidx temp files older than an hour). Blobs of untagged entries stay."
+    "Remove blobs that nothing in index.json reaches, and ocidx temp files, once older than the grace period (1h; --grace). Blobs of untagged entries stay."
   )
 )
