@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { isAnnotationKey } from "./internal/rules.js"
+import { escapeControls, quote } from "./Text.js"
 
 /**
  * An annotation key: non-empty, and never a key that would reach an object's prototype.
@@ -19,6 +20,31 @@ export const AnnotationKey = Schema.String.pipe(
   ),
   Schema.annotations({ identifier: "AnnotationKey" })
 )
+
+/**
+ * Names that are properties of every JavaScript object: as keys they reach, or shadow, what a reader of the
+ * map expects to find there. Files may hold them (other tools wrote them; `AnnotationKey` reads them), but
+ * ocidx does not add them.
+ */
+const reservedKeys: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"])
+
+/**
+ * Why `key` is not an annotation key ocidx adds to a descriptor (from `put --annotation`), or `undefined`
+ * when it is one: it must be an `AnnotationKey`, not a name every object has, and printable (no control or
+ * bidi character, which no tool's annotation uses and which would garble every listing).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const newKeyProblem = (key: string): string | undefined => {
+  if (key.length === 0) return "an annotation key must not be empty"
+  if (reservedKeys.has(key) || !isAnnotationKey(key)) return `${quote(key)} is not an allowed annotation key`
+  // Text escapes exactly the characters that must not reach a terminal.
+  if (escapeControls(key) !== key) {
+    return `${quote(key)} is not an allowed annotation key: it contains a control or bidi character`
+  }
+  return undefined
+}
 
 /**
  * @since 0.1.0

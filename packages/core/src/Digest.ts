@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { type Option, Schema } from "effect"
+import { quote } from "./Text.js"
 
 const grammar = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/
 
@@ -38,7 +39,7 @@ export const isAlgorithm = (algorithm: string): algorithm is Algorithm => Object
  */
 export const problem = (value: string): string | undefined => {
   if (!grammar.test(value)) {
-    return `"${value}" is not a digest: expected algorithm:encoded, e.g. sha256: followed by 64 lowercase hex characters`
+    return `${quote(value)} is not a digest: expected algorithm:encoded, e.g. sha256: followed by 64 lowercase hex characters`
   }
   const colon = value.indexOf(":")
   const algorithm = value.slice(0, colon)
@@ -46,7 +47,7 @@ export const problem = (value: string): string | undefined => {
   if (isAlgorithm(algorithm)) {
     const length = registeredAlgorithms[algorithm]
     if (encoded.length !== length || !/^[a-f0-9]+$/.test(encoded)) {
-      return `"${value}" is not a valid ${algorithm} digest: expected exactly ${length} lowercase hex characters after "${algorithm}:", got ${encoded.length}${/[A-F]/.test(encoded) ? " (uppercase hex is not allowed)" : ""}`
+      return `${quote(value)} is not a valid ${algorithm} digest: expected exactly ${length} lowercase hex characters after "${algorithm}:", got ${encoded.length}${/[A-F]/.test(encoded) ? " (uppercase hex is not allowed)" : ""}`
     }
   }
   return undefined

@@ -7,6 +7,7 @@
 import type { PlatformError } from "@effect/platform/Error"
 import { Schema } from "effect"
 import * as platformError from "./internal/platformError.js"
+import { escapeControls, quote } from "./Text.js"
 
 /**
  * @since 0.1.0
@@ -42,19 +43,19 @@ export class LockError extends Schema.TaggedError<LockError>("@ocidx/core/LockEr
   override get message(): string {
     switch (this.reason) {
       case "timeout":
-        return `${this.path}: another process holds the lock; gave up waiting. Try again later, or allow a longer lock timeout.`
+        return `${escapeControls(this.path)}: another process holds the lock; gave up waiting. Try again later, or allow a longer lock timeout.`
       case "read-only":
-        return `${this.path}: cannot lock for writing because the file system is read-only. Copy the layout somewhere writable.`
+        return `${escapeControls(this.path)}: cannot lock for writing because the file system is read-only. Copy the layout somewhere writable.`
       case "permission":
-        return `${this.path}: permission denied while taking the lock. Check the directory's owner and mode.`
+        return `${escapeControls(this.path)}: permission denied while taking the lock. Check the directory's owner and mode.`
       case "not-found":
-        return `${this.path}: the layout directory does not exist; create the layout first.`
+        return `${escapeControls(this.path)}: the layout directory does not exist; create the layout first.`
       case "symlink":
-        return `${this.path}: the lock file is a symbolic link; ocidx never opens or creates a file through a link. Remove the link.`
+        return `${escapeControls(this.path)}: the lock file is a symbolic link; ocidx never opens or creates a file through a link. Remove the link.`
       case "unsupported":
-        return `${this.path}: cannot lock for writing because flock(2) is not available here (${describeCause(this.cause)}). ocidx writes layouts on Linux and macOS; reads work without the lock.`
+        return `${escapeControls(this.path)}: cannot lock for writing because flock(2) is not available here (${describeCause(this.cause)}). ocidx writes layouts on Linux and macOS; reads work without the lock.`
       default:
-        return `${this.path}: the lock failed with an I/O error (${describeCause(this.cause)}).`
+        return `${escapeControls(this.path)}: the lock failed with an I/O error (${describeCause(this.cause)}).`
     }
   }
 }
@@ -121,7 +122,7 @@ export class ReadError extends Schema.TaggedError<ReadError>("@ocidx/core/ReadEr
   }
 
   override get message(): string {
-    return `cannot read ${this.path}: ${ioAdvice[this.reason]}${this.reason === "io" ? ` (${describeCause(this.cause)})` : ""}.`
+    return `cannot read ${escapeControls(this.path)}: ${ioAdvice[this.reason]}${this.reason === "io" ? ` (${describeCause(this.cause)})` : ""}.`
   }
 }
 
@@ -147,7 +148,7 @@ export class WriteError extends Schema.TaggedError<WriteError>("@ocidx/core/Writ
   }
 
   override get message(): string {
-    return `cannot write ${this.path}: ${ioAdvice[this.reason]}${this.reason === "io" ? ` (${describeCause(this.cause)})` : ""}. Nothing on disk was changed.`
+    return `cannot write ${escapeControls(this.path)}: ${ioAdvice[this.reason]}${this.reason === "io" ? ` (${describeCause(this.cause)})` : ""}. Nothing on disk was changed.`
   }
 }
 
@@ -211,8 +212,10 @@ export class DecodeError extends Schema.TaggedError<DecodeError>("@ocidx/core/De
         : this.reason === "symlink"
           ? "Replace the link with a real directory; ocidx changed nothing."
           : "Fix or restore the file; ocidx did not change it."
-    return `${this.path} is invalid${where}: ${first?.message ?? this.detail}. ${advice}${
-      this.issues.length > 1 ? `\n${this.detail}` : ""
+    // The detail is a tree, one line per node: each line is escaped, so a value never adds a line.
+    const detail = this.detail.split("\n").map(escapeControls).join("\n")
+    return `${escapeControls(this.path)} is invalid${where}: ${escapeControls(first?.message ?? this.detail)}. ${advice}${
+      this.issues.length > 1 ? `\n${detail}` : ""
     }`
   }
 }
@@ -228,7 +231,7 @@ export class InvalidReference extends Schema.TaggedError<InvalidReference>("@oci
   { value: Schema.String, problem: Schema.String }
 ) {
   override get message(): string {
-    return `invalid reference "${this.value}": ${this.problem}`
+    return `invalid reference ${quote(this.value)}: ${escapeControls(this.problem)}`
   }
 }
 
@@ -239,14 +242,14 @@ export class InvalidReference extends Schema.TaggedError<InvalidReference>("@oci
  * @category formatting
  */
 export const formatPath = (path: ReadonlyArray<string | number>): string =>
-  path.map((key) => `[${JSON.stringify(key)}]`).join("")
+  path.map((key) => `[${typeof key === "string" ? quote(key) : String(key)}]`).join("")
 
 const describeCause = (cause: unknown): string => {
-  if (cause instanceof Error) return cause.message
+  if (cause instanceof Error) return escapeControls(cause.message)
   if (typeof cause === "object" && cause !== null && "message" in cause && typeof cause.message === "string") {
-    return cause.message
+    return escapeControls(cause.message)
   }
-  return String(cause)
+  return escapeControls(String(cause))
 }
 
 /**
@@ -260,7 +263,7 @@ export class BlobNotFound extends Schema.TaggedError<BlobNotFound>("@ocidx/core/
   digest: Schema.String
 }) {
   override get message(): string {
-    return `blob ${this.digest} is not in the layout (expected at ${this.path}). Add the blob, or copy the image again.`
+    return `blob ${escapeControls(this.digest)} is not in the layout (expected at ${escapeControls(this.path)}). Add the blob, or copy the image again.`
   }
 }
 
@@ -285,9 +288,9 @@ export class DigestMismatch extends Schema.TaggedError<DigestMismatch>("@ocidx/c
         : undefined
     const digest =
       this.actualDigest !== undefined && this.actualDigest !== this.expectedDigest
-        ? `digest is ${this.actualDigest}, expected ${this.expectedDigest}`
+        ? `digest is ${escapeControls(this.actualDigest)}, expected ${escapeControls(this.expectedDigest)}`
         : undefined
-    return `${this.path}: ${[size, digest].filter((part) => part !== undefined).join("; ")}. The content is corrupt or not the one described; fetch it again.`
+    return `${escapeControls(this.path)}: ${[size, digest].filter((part) => part !== undefined).join("; ")}. The content is corrupt or not the one described; fetch it again.`
   }
 }
 
@@ -304,7 +307,7 @@ export class UnreadableManifest extends Schema.TaggedError<UnreadableManifest>("
 ) {
   override get message(): string {
     const cause = describeCause(this.cause)
-    return `${this.path}: the manifest ${this.digest} is reachable from index.json but cannot be read (${cause}); gc deleted nothing. Restore the blob, or force the collection.`
+    return `${escapeControls(this.path)}: the manifest ${escapeControls(this.digest)} is reachable from index.json but cannot be read (${cause}); gc deleted nothing. Restore the blob, or force the collection.`
   }
 }
 

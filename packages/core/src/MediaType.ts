@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { isMediaType } from "./internal/rules.js"
+import { quote } from "./Text.js"
 
 /**
  * A media type `type/subtype`. Unknown media types are valid: the spec says they must not cause errors.
@@ -16,7 +17,7 @@ export const MediaType = Schema.String.pipe(
   Schema.filter(
     (value) =>
       isMediaType(value) ||
-      `"${value}" is not a media type: expected type/subtype, each part starting with a letter or digit and using only A-Za-z0-9!#$&^_.+- (at most 127 characters each)`
+      `${quote(value)} is not a media type: expected type/subtype, each part starting with a letter or digit and using only A-Za-z0-9!#$&^_.+- (at most 127 characters each)`
   ),
   Schema.brand("MediaType"),
   Schema.annotations({ identifier: "MediaType" })

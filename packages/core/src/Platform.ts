@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Either, Schema } from "effect"
+import { quote } from "./Text.js"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "must be a non-empty string" }))
 
@@ -52,7 +53,7 @@ export const parseSelector = (text: string): Either.Either<PlatformSelector, str
   const parts = text.split("/")
   if (parts.length < 2 || parts.length > 3 || !parts.every((part) => segment.test(part))) {
     return Either.left(
-      `"${text}" is not a platform: expected os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7`
+      `${quote(text)} is not a platform: expected os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7`
     )
   }
   const [os = "", architecture = "", variant] = parts

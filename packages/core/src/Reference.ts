@@ -6,6 +6,7 @@
  */
 import { Data, Either, Schema } from "effect"
 import { InvalidReference } from "./Errors.js"
+import { quote } from "./Text.js"
 
 const component = "[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*"
 const refNamePattern = new RegExp(`^${component}(?:/${component})*$`)
@@ -20,7 +21,7 @@ export const RefName = Schema.String.pipe(
   Schema.filter(
     (value) =>
       refNamePattern.test(value) ||
-      `"${value}" is not a valid ref name: use letters and digits, separated by one of - . _ : @ + or --, and / between components`
+      `${quote(value)} is not a valid ref name: use letters and digits, separated by one of - . _ : @ + or --, and / between components`
   ),
   Schema.brand("RefName"),
   Schema.annotations({ identifier: "RefName" })
@@ -103,7 +104,7 @@ export const name = (value: string): Either.Either<NameOrTag, InvalidReference> 
   const refName = tagPart(value)
   return isRefName(refName)
     ? Either.right(NameOrTag.Name({ imageName: value, refName }))
-    : Either.left(new InvalidReference({ value, problem: `its tag part "${refName}" is not a valid ref name` }))
+    : Either.left(new InvalidReference({ value, problem: `its tag part ${quote(refName)} is not a valid ref name` }))
 }
 
 /**

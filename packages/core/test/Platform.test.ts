@@ -39,7 +39,7 @@ describe("Platform", () => {
       const result = Platform.parseSelector(text)
       expect(Either.isLeft(result)).toBe(true)
       expect(Either.isLeft(result) && result.left).toContain("expected os/arch or os/arch/variant")
-      expect(Either.isLeft(result) && result.left).toContain(`"${text}"`)
+      expect(Either.isLeft(result) && result.left).toContain(JSON.stringify(text))
     })
 
     it.prop(

@@ -10,6 +10,7 @@ import * as Annotations from "../Annotations.js"
 import { Descriptor } from "../Descriptor.js"
 import { DecodeError, DecodeIssue } from "../Errors.js"
 import { ImageIndex } from "../ImageIndex.js"
+import { quote } from "../Text.js"
 import { ociIndex } from "../MediaType.js"
 import { RefName } from "../Reference.js"
 import { fromParseError, parseOptions } from "./decode.js"
@@ -100,7 +101,7 @@ const encodeDescriptor = Schema.encodeEither(Descriptor, parseOptions)
 const encodeIndexFields = Schema.encodeEither(ImageIndex, parseOptions)
 
 const invalidRefName = (path: string, position: number, value: string): DecodeError => {
-  const message = `"${value}" is not a valid ref name; ocidx does not write one`
+  const message = `${quote(value)} is not a valid ref name; ocidx does not write one`
   return new DecodeError({
     path,
     reason: "schema",
