@@ -10,6 +10,7 @@ import { annotation } from "@ocidx/core/Descriptor"
 import type { Finding, GcReport, VerifyReport } from "@ocidx/core/Layout"
 import type { PlatformSelector } from "@ocidx/core/Platform"
 import * as Platform from "@ocidx/core/Platform"
+import * as Text from "@ocidx/core/Text"
 
 const units = ["KiB", "MiB", "GiB", "TiB", "PiB"] as const
 
@@ -55,14 +56,16 @@ export const shortDigest = (digest: string): string => {
 export const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`
 
 /**
- * Left-aligned columns separated by three spaces; the last column is not padded.
+ * Left-aligned columns separated by three spaces; the last column is not padded. Cells come from files and
+ * arguments, so control characters in them are shown escaped: a cell never adds a line or styles the terminal.
  *
  * @since 0.1.0
  * @category formatting
  */
 export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  const all = [header, ...rows]
-  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? "").length)))
+  const all = [header, ...rows].map((row) => row.map(Text.escapeControls))
+  // A reduce, not Math.max(...): a table can have more rows than a call takes arguments.
+  const widths = header.map((_, column) => all.reduce((width, row) => Math.max(width, (row[column] ?? "").length), 0))
   const line = (row: ReadonlyArray<string>) =>
     row
       .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
@@ -72,13 +75,15 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
 }
 
 /**
- * What an index entry is called: its full image name, else its tag, else `<none>`.
+ * What an index entry is called: its full image name, else its tag, else `<none>`; escaped, as it comes from a file.
  *
  * @since 0.1.0
  * @category formatting
  */
 export const entryName = (descriptor: Descriptor): string =>
-  annotation(descriptor, Annotations.containerdImageName) ?? annotation(descriptor, Annotations.refName) ?? "<none>"
+  Text.escapeControls(
+    annotation(descriptor, Annotations.containerdImageName) ?? annotation(descriptor, Annotations.refName) ?? "<none>"
+  )
 
 /**
  * `os/arch[/variant]`.
@@ -139,7 +144,10 @@ const plural = (count: number, word: string) => `${count} ${word}${count === 1 ?
  * @category formatting
  */
 export const verifyText = (directory: string, report: VerifyReport): string => {
-  const lines = report.findings.map((finding) => `${finding.severity.padEnd(7)}  ${finding.code}: ${finding.message}`)
+  const lines = report.findings.map(
+    (finding) =>
+      `${finding.severity.padEnd(7)}  ${finding.code}: ${finding.message.split("\n").map(Text.escapeControls).join("\n")}`
+  )
   const count = (severity: Finding["severity"]) => report.findings.filter((f) => f.severity === severity).length
   const checked = `${plural(report.blobsChecked, "blob")} (${formatSize(report.bytesChecked)})`
   const summary = report.ok

@@ -133,7 +133,8 @@ export const spawn = (
       const parts = (partial + decoder.write(chunk)).split("\n")
       partial = parts.pop() ?? ""
       if (parts.length === 0) return
-      lines.push(...parts)
+      // A loop, not push(...): a chunk can hold more lines than a call takes arguments.
+      for (const line of parts) lines.push(line)
       for (const wake of waiters) wake()
     })
     child.stderr?.setEncoding("utf8")

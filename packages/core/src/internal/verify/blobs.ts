@@ -66,7 +66,8 @@ export const check = (
         occurrences: graph.occurrences
       })
       if (failure.actualSize !== undefined) checked.set(digest, failure.actualSize)
-      hashFindings.push(...failure.findings)
+      // A loop, not push(...): a list can be longer than a call takes arguments.
+      for (const found of failure.findings) hashFindings.push(found)
     }
     const dataFindings = yield* embeddedDataFindings(hasher, graph.occurrences)
     return {

@@ -152,7 +152,8 @@ const fold = (
     if (read === undefined) continue
     const file = blobs.pathOf(digest)
     if (read.size !== undefined) checked.set(digest, read.size)
-    if (read.text !== undefined) findings.push(...duplicateKeyFindings(file, read.text, digest))
+    // Loops, not push(...): a list can be longer than a call takes arguments.
+    if (read.text !== undefined) for (const found of duplicateKeyFindings(file, read.text, digest)) findings.push(found)
     if (Either.isRight(read.content)) {
       for (const child of Walk.children(read.content.right)) note(child, file)
       continue
@@ -168,7 +169,7 @@ const fold = (
     }
     const failure = blobFailure(file, digest, error, { strict: options.strict, occurrences })
     if (failure.actualSize !== undefined) checked.set(digest, failure.actualSize)
-    findings.push(...failure.findings)
+    for (const found of failure.findings) findings.push(found)
   }
   return { reachable, occurrences, checked, settled, incomplete, findings }
 }
