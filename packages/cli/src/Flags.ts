@@ -12,6 +12,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as MediaType from "@ocidx/core/MediaType"
 import type { PlatformSelector } from "@ocidx/core/Platform"
 import * as Platform from "@ocidx/core/Platform"
+import * as Text from "@ocidx/core/Text"
 import { Duration, Effect, Either } from "effect"
 
 const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
@@ -28,7 +29,7 @@ export const parseDuration = (text: string): Either.Either<Duration.Duration, st
   const match = durationPattern.exec(trimmed)
   if (!match) {
     return Either.left(
-      `"${text}" is not a duration: use 0 (do not wait) or a number with a unit, e.g. 500ms, 30s, 2m or 1h`
+      `${Text.quote(text)} is not a duration: use 0 (do not wait) or a number with a unit, e.g. 500ms, 30s, 2m or 1h`
     )
   }
   const amount = Number(match[1])
@@ -52,7 +53,8 @@ export const parseDuration = (text: string): Either.Either<Duration.Duration, st
  */
 export const parseAnnotation = (text: string): Either.Either<readonly [string, string], string> => {
   const equals = text.indexOf("=")
-  if (equals <= 0) return Either.left(`"${text}" is not an annotation: use key=value, e.g. org.example.team=infra`)
+  if (equals <= 0)
+    return Either.left(`${Text.quote(text)} is not an annotation: use key=value, e.g. org.example.team=infra`)
   return Either.right([text.slice(0, equals), text.slice(equals + 1)] as const)
 }
 
@@ -69,7 +71,7 @@ const parsedWith =
 
 const checkPositional = (value: string, allowStdin: boolean): Effect.Effect<string, HelpDoc.HelpDoc> =>
   value.startsWith("-") && !(allowStdin && value === "-")
-    ? Effect.fail(HelpDoc.p(`unknown option "${value}"; run with --help to see the options`))
+    ? Effect.fail(HelpDoc.p(`unknown option ${Text.quote(value)}; run with --help to see the options`))
     : Effect.succeed(value)
 
 /**

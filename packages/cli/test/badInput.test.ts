@@ -107,7 +107,11 @@ const cases: ReadonlyArray<{
         65,
         'invalid reference "bad name!"'
       ],
-      [(dir) => ["put", dir, "v2", "--digest", digest, "--size", "13", "--media-type", "nope"], 65, '["mediaType"]'],
+      [
+        (dir) => ["put", dir, "v2", "--digest", digest, "--size", "13", "--media-type", "nope"],
+        65,
+        '--media-type: "nope" is not a media type'
+      ],
       [(dir) => ["put", dir, "v2", "--digest", digest, "--size", "13", "--annotation", "k"], 2, "--annotation"],
       [(dir) => ["put", dir, "v2", "--digest", digest, "--size", "13", "--platform", "linux"], 2, "--platform"],
       [(dir) => ["put", dir, "v2", "--size", "13"], 2, "put needs --digest and --size"],

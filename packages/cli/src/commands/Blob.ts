@@ -10,6 +10,7 @@ import * as Digest from "@ocidx/core/Digest"
 import { ReadError } from "@ocidx/core/Errors"
 import * as Layout from "@ocidx/core/Layout"
 import * as MediaType from "@ocidx/core/MediaType"
+import * as Text from "@ocidx/core/Text"
 import { Effect, Either, Option, Schema, Stream } from "effect"
 import { InvalidInput } from "../CliError.js"
 import * as Flags from "../Flags.js"
@@ -40,7 +41,7 @@ export const blobPut = Command.make(
       const checkedMediaType = Schema.decodeUnknownEither(MediaType.MediaType)(mediaType)
       if (Either.isLeft(checkedMediaType)) {
         return yield* new InvalidInput({
-          message: `--media-type: "${mediaType}" is not a media type: expected type/subtype, e.g. application/vnd.oci.image.layer.v1.tar+gzip.`
+          message: `--media-type: ${Text.quote(mediaType)} is not a media type: expected type/subtype, e.g. application/vnd.oci.image.layer.v1.tar+gzip.`
         })
       }
       yield* Layout.requireDirectory(directory)
@@ -95,7 +96,9 @@ export const blobGet = Command.make(
       const stdio = yield* Stdio
       const parsed = Digest.parse(digest)
       if (Option.isNone(parsed)) {
-        return yield* new InvalidInput({ message: `${Digest.problem(digest) ?? `"${digest}" is not a digest`}.` })
+        return yield* new InvalidInput({
+          message: `${Digest.problem(digest) ?? `${Text.quote(digest)} is not a digest`}.`
+        })
       }
       yield* Layout.requireDirectory(directory)
       const layout = yield* openLayout(directory)

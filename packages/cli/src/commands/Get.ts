@@ -9,6 +9,7 @@ import * as Command from "@effect/cli/Command"
 import type { Descriptor } from "@ocidx/core/Descriptor"
 import type { Layout } from "@ocidx/core/Layout"
 import type { PlatformSelector } from "@ocidx/core/Platform"
+import * as Text from "@ocidx/core/Text"
 import { Effect, Option } from "effect"
 import { NotFound } from "../CliError.js"
 import * as Flags from "../Flags.js"
@@ -34,7 +35,7 @@ export const lookup = (layout: Layout, x: Option.Option<string>, platform: Optio
             onNone: () =>
               Effect.fail(
                 new NotFound({
-                  message: `${indexPath} has no entry named "${name}" (no image name, tag or digest matches). List the entries with \`ocidx ls ${layout.directory}\`.`
+                  message: `${indexPath} has no entry named ${Text.quote(name)} (no image name, tag or digest matches). List the entries with \`ocidx ls ${layout.directory}\`.`
                 })
               )
           })
@@ -60,7 +61,7 @@ export const lookup = (layout: Layout, x: Option.Option<string>, platform: Optio
       onNone: () =>
         Effect.fail(
           new NotFound({
-            message: `${indexPath}: ${Option.getOrElse(x, () => entry.digest)} has no manifest for ${Output.formatPlatform(wanted)}. See its platforms with \`ocidx ls ${layout.directory}\`.`
+            message: `${indexPath}: ${Text.quote(Option.getOrElse(x, () => entry.digest))} has no manifest for ${Output.formatPlatform(wanted)}. See its platforms with \`ocidx ls ${layout.directory}\`.`
           })
         )
     })

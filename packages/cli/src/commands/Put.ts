@@ -18,6 +18,7 @@ import * as Layout from "@ocidx/core/Layout"
 import * as MediaType from "@ocidx/core/MediaType"
 import type { PlatformSelector } from "@ocidx/core/Platform"
 import * as Reference from "@ocidx/core/Reference"
+import * as Text from "@ocidx/core/Text"
 import { Effect, Option, Schema, Stream } from "effect"
 import { InvalidInput, UsageError } from "../CliError.js"
 import * as Flags from "../Flags.js"
@@ -117,6 +118,28 @@ interface PutFlags {
   readonly platform: Option.Option<PlatformSelector>
 }
 
+/** The flag each field of a descriptor built from flags comes from. */
+const flagOfField: Record<string, string> = {
+  mediaType: "--media-type",
+  digest: "--digest",
+  size: "--size",
+  annotations: "--annotation",
+  platform: "--platform"
+}
+
+/**
+ * A descriptor built from flags that does not decode is a bad flag, not a bad file: one line naming the
+ * flag (exit 65), instead of the schema's account of a file to "fix or restore".
+ */
+const asFlagError = (error: DecodeError): DecodeError | InvalidInput => {
+  const [first] = error.issues
+  const field = first?.path[0]
+  const flag = typeof field === "string" ? flagOfField[field] : undefined
+  return first === undefined || flag === undefined
+    ? error
+    : new InvalidInput({ message: `${flag}: ${Text.escapeControls(first.message)}.` })
+}
+
 /** The descriptor to put, from the flags or from `--descriptor`, with annotations and platform applied. */
 const descriptorFrom = (flags: PutFlags) =>
   Effect.gen(function* () {
@@ -145,10 +168,16 @@ const descriptorFrom = (flags: PutFlags) =>
       const size = parseSize(flags.size.value)
       if (Option.isNone(size)) {
         return yield* new InvalidInput({
-          message: `--size: "${flags.size.value}" is not a size: give the blob's length in bytes, a whole number from 0 to ${Number.MAX_SAFE_INTEGER}.`
+          message: `--size: ${Text.quote(flags.size.value)} is not a size: give the blob's length in bytes, a whole number from 0 to ${Number.MAX_SAFE_INTEGER}.`
         })
       }
       base = { mediaType: Option.getOrElse(flags.mediaType, () => MediaType.ociManifest), digest, size: size.value }
+    }
+    for (const [key] of flags.annotations) {
+      const problem = Annotations.newKeyProblem(key)
+      if (problem !== undefined) {
+        return yield* new InvalidInput({ message: `--annotation ${Text.quote(`${key}=...`)}: ${problem}.` })
+      }
     }
     if (flags.annotations.length > 0) {
       const existing = typeof base.annotations === "object" && base.annotations !== null ? base.annotations : {}
@@ -224,13 +253,17 @@ export const put = Command.make(
       const stdio = yield* Stdio
       const names = yield* Effect.all([
         ...config.tags.map((tag) => Reference.tag(tag)),
-        ...config.names.map((name) => Reference.name(name))
+        ...config.names.map((name) =>
+          Reference.name(name).pipe(
+            Effect.mapError((error) => new InvalidInput({ message: `--name: ${error.message}` }))
+          )
+        )
       ])
       const raw = yield* descriptorFrom(config)
-      const descriptor = yield* decodeDescriptor(
-        Option.match(config.descriptor, { onNone: () => "the descriptor given to put", onSome: sourceName }),
-        raw
-      )
+      const descriptor = yield* Option.match(config.descriptor, {
+        onNone: () => decodeDescriptor("the descriptor given to put", raw).pipe(Effect.mapError(asFlagError)),
+        onSome: (source) => decodeDescriptor(sourceName(source), raw)
+      })
       // A missing directory is the error to report, not the missing blob inside it.
       yield* Layout.requireDirectory(config.directory)
       const layout = yield* openLayout(config.directory)

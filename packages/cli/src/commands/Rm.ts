@@ -8,6 +8,7 @@ import * as Command from "@effect/cli/Command"
 import * as Annotations from "@ocidx/core/Annotations"
 import type { Descriptor } from "@ocidx/core/Descriptor"
 import { annotation } from "@ocidx/core/Descriptor"
+import * as Text from "@ocidx/core/Text"
 import { Effect } from "effect"
 import { NotFound } from "../CliError.js"
 import * as Flags from "../Flags.js"
@@ -48,7 +49,7 @@ export const rm = Command.make(
       }
       const missing = names.filter((x) => !removed.some((entry) => answersTo(entry, x)))
       if (missing.length > 0) {
-        const list = missing.map((x) => `"${x}"`).join(", ")
+        const list = missing.map(Text.quote).join(", ")
         return yield* new NotFound({
           message: `${layout.index.indexPath} has no entry named ${list}${removed.length > 0 ? " (the others were removed)" : ""}. List the entries with \`ocidx ls ${directory}\`.`
         })
