@@ -10,6 +10,7 @@ import type {
   BlobNotFound,
   DecodeError,
   DigestMismatch,
+  GraphError,
   InvalidReference,
   LockError,
   ReadError,
@@ -30,7 +31,7 @@ export const ExitCode = {
   notFound: 1,
   /** Usage error: bad flags or arguments. */
   usage: 2,
-  /** Invalid data (EX_DATAERR): a `DecodeError`, an invalid digest, size or reference given or found. */
+  /** Invalid data (EX_DATAERR): a `DecodeError`, a `GraphError` (a cycle or too deep), an invalid digest, size or reference given or found. */
   dataError: 65,
   /** Internal error (EX_SOFTWARE): a defect. */
   software: 70,
@@ -67,6 +68,7 @@ export type Failure =
   | BlobNotFound
   | DigestMismatch
   | UnreadableManifest
+  | GraphError
   | NotFound
   | UsageError
   | InvalidInput
@@ -93,6 +95,7 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
     case "InvalidReference":
     case "DigestMismatch":
     case "UnreadableManifest":
+    case "GraphError":
     case "InvalidInput":
       return ExitCode.dataError
     case "ReadError":
@@ -141,6 +144,8 @@ export const hintOf = (failure: Failure): string | undefined => {
     case "DecodeError":
       // Only gc refuses a blank index.json; everything else reads it as empty.
       return failure.reason === "blank" ? "Pass --force to collect anyway." : undefined
+    case "GraphError":
+      return failure.reason === "too-deep" ? "gc sweeps anyway with --force." : undefined
     default:
       return undefined
   }
