@@ -17,6 +17,7 @@ import type {
   UnreadableManifest,
   WriteError
 } from "@ocidx/core/Errors"
+import * as Text from "@ocidx/core/Text"
 import { Cause, Option } from "effect"
 import type { BrokenPipe, InvalidInput, NotFound, UsageError, VerifyFailed } from "./CliError.js"
 
@@ -119,7 +120,10 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
 export const messageOf = (failure: Failure | ValidationError): Option.Option<string> => {
   if (isValidationError(failure) || failure._tag === "BrokenPipe") return Option.none()
   const hint = hintOf(failure)
-  return Option.some(hint === undefined ? failure.message : `${failure.message} ${hint}`)
+  // Messages quote what they echo; escaping each line again is the last guard that no control character
+  // from a file or an argument reaches the terminal (escaping escaped text changes nothing).
+  const message = failure.message.split("\n").map(Text.escapeControls).join("\n")
+  return Option.some(hint === undefined ? message : `${message} ${hint}`)
 }
 
 /**
