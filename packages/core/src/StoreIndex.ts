@@ -82,7 +82,8 @@ export interface StoreIndex {
   ) => Effect.Effect<A, E | WriteFailure, R>
   /**
    * Runs `f` under the shared lock on the current index and writes nothing: for work that must see one
-   * index while it runs (gc's dry run). A missing index.json is a `ReadError` ("not-found"), as for `read`.
+   * index while it runs, and stands in for a change (gc's dry run). A missing index.json is a `ReadError`
+   * ("not-found"), as for `read`; an `oci-layout` of a version ocidx does not write fails as for `modify`.
    */
   readonly inspect: <A, E, R>(
     f: (index: ImageIndex, source: IndexSource) => Effect.Effect<A, E, R>

@@ -392,6 +392,20 @@ describe("Layout.gc grace period", () => {
     )
   }
 
+  it.effect("a dry run refuses an oci-layout version ocidx does not write, as a real run does", () =>
+    Effect.gen(function* () {
+      yield* writeLayout(withGarbage().builder)
+      const { layout, memory } = yield* env
+      memory.writeText(layoutPath, `{"imageLayoutVersion":"2.0.0"}`)
+      const before = snapshot(memory)
+      for (const dryRun of [true, false]) {
+        const error = yield* layout.gc({ dryRun, grace: 0 }).pipe(Effect.flip)
+        expect(error).toMatchObject({ _tag: "DecodeError", reason: "unsupported-version" })
+      }
+      expect(snapshot(memory)).toEqual(before)
+    }).pipe(provideFresh)
+  )
+
   it.effect(`"manifests": null is a real empty index: gc sweeps by it`, () =>
     Effect.gen(function* () {
       const fixture = withGarbage()

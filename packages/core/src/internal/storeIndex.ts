@@ -196,6 +196,8 @@ export const make = (options: Options) =>
         Effect.gen(function* () {
           yield* checkDirectory
           yield* lock.acquire(lockPath, "shared")
+          // What stands in for a change must refuse what the change would: a layout version ocidx does not write.
+          yield* checkLayoutFile
           const { bytes, index } = yield* readIndex(
             Effect.fail(new ReadError({ path: indexPath, reason: "not-found" }))
           )
