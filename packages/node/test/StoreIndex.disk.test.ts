@@ -20,7 +20,8 @@ describe("StoreIndex on the real disk", () => {
       expect(readError).toMatchObject({ _tag: "ReadError", reason: "not-a-file" })
       const writeError = yield* Effect.flip(store.remove(["v1"]))
       expect(writeError).toMatchObject({ _tag: "ReadError", reason: "not-a-file" })
-      expect(Duration.toMillis(readTime)).toBeLessThan(2_000)
+      // Blocking in open(2) would last for good; the bound only tells "at once" from that, on any machine.
+      expect(Duration.toMillis(readTime)).toBeLessThan(10_000)
     }).pipe(
       Effect.provide(NodeServices.layer()),
       Effect.provideService(IndexLock.CurrentLockTimeout, Duration.seconds(2))
