@@ -350,9 +350,9 @@ export class GraphError extends Schema.TaggedError<GraphError>("@ocidx/core/Grap
   override get message(): string {
     const chain = formatChain(this.digests)
     if (this.reason === "cycle") {
-      return `${this.path}: the nested indexes form a cycle (${chain}); a blob's content does not match its digest. Run verify, and restore the blobs it reports.`
+      return `${escapeControls(this.path)}: the nested indexes form a cycle (${chain}); a blob's content does not match its digest. Run verify, and restore the blobs it reports.`
     }
-    return `${this.path}: manifests and indexes nest more than ${maxGraphDepth} levels deep (${chain}); ocidx reads no deeper. Flatten the nested indexes.`
+    return `${escapeControls(this.path)}: manifests and indexes nest more than ${maxGraphDepth} levels deep (${chain}); ocidx reads no deeper. Flatten the nested indexes.`
   }
 }
 
