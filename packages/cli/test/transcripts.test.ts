@@ -8,6 +8,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { markdownDocuments } from "@ocidx/testkit/Docs"
 import { run } from "@ocidx/testkit/Processes"
 import { tempDir } from "@ocidx/testkit/TempDir"
 import { repoRoot } from "./support/cli.js"
@@ -53,16 +54,8 @@ const transcripts = (file: string): ReadonlyArray<Step> => {
   return steps
 }
 
-const documents = (): ReadonlyArray<string> => {
-  const docsDir = NodePath.join(repoRoot, "docs")
-  const docs = NodeFs.existsSync(docsDir)
-    ? NodeFs.readdirSync(docsDir)
-        .filter((name) => name.endsWith(".md"))
-        .sort()
-        .map((name) => `docs/${name}`)
-    : []
-  return ["README.md", ...docs].filter((file) => transcripts(file).length > 0)
-}
+const documents = (): ReadonlyArray<string> =>
+  markdownDocuments(repoRoot).filter((file) => transcripts(file).length > 0)
 
 describe("the console transcripts in README.md and docs/*.md", () => {
   it("the README has one", () => {

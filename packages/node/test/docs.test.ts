@@ -10,19 +10,11 @@ import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { FindingCode } from "@ocidx/core/Layout"
+import { markdownDocuments } from "@ocidx/testkit/Docs"
 
 const repoRoot = NodePath.resolve(NodePath.dirname(fileURLToPath(import.meta.url)), "../../..")
 
-const docFiles = (): ReadonlyArray<string> => {
-  const docsDir = NodePath.join(repoRoot, "docs")
-  const docs = NodeFs.existsSync(docsDir)
-    ? NodeFs.readdirSync(docsDir)
-        .filter((name) => name.endsWith(".md"))
-        .sort()
-        .map((name) => `docs/${name}`)
-    : []
-  return ["README.md", ...docs]
-}
+const docFiles = (): ReadonlyArray<string> => markdownDocuments(repoRoot)
 
 const read = (relative: string): string => NodeFs.readFileSync(NodePath.join(repoRoot, relative), "utf8")
 

@@ -3,21 +3,18 @@
  * apart from core's Text module on purpose, so a test of Text does not check Text against itself.
  */
 
-/** Code points a terminal acts on: C0 and C1 controls, DEL, line separators, bidi overrides and isolates. */
-const isUnsafe = (code: number): boolean =>
-  code < 0x20 ||
-  (code >= 0x7f && code <= 0x9f) ||
-  code === 0x2028 ||
-  code === 0x2029 ||
-  (code >= 0x202a && code <= 0x202e) ||
-  (code >= 0x2066 && code <= 0x2069)
+/**
+ * What a terminal acts on, by Unicode category rather than by code ranges as core's Text lists them: the
+ * controls (Cc: C0, DEL and C1), the line and paragraph separators, and the bidi embeddings, overrides and
+ * isolates.
+ */
+const unsafe = /^[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]$/u
 
 /** The unsafe characters in `text` other than the line breaks in `allowed`, as code points. */
 export const unsafeCharacters = (text: string, allowed: ReadonlyArray<string> = []): ReadonlyArray<number> => {
   const found: Array<number> = []
   for (const char of text) {
-    const code = char.codePointAt(0) ?? 0
-    if (isUnsafe(code) && !allowed.includes(char)) found.push(code)
+    if (unsafe.test(char) && !allowed.includes(char)) found.push(char.codePointAt(0) ?? 0)
   }
   return found
 }
