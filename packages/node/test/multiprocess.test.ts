@@ -8,6 +8,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as IndexLock from "@ocidx/core/IndexLock"
+import * as Layout from "@ocidx/core/Layout"
 import * as StoreIndex from "@ocidx/core/StoreIndex"
 import { Duration, Effect, Either, Option, Random } from "effect"
 import { inject } from "vitest"
@@ -264,7 +265,7 @@ describe("multiprocess", () => {
   )
 
   it.scopedLive(
-    "crash safety: 100+ SIGKILLs of writers at random moments never tear index.json nor lose a put reported done",
+    "crash safety: 100+ SIGKILLs of writers at random moments never tear index.json nor lose a put reported done; verify names the temp files they leave and gc collects them",
     () =>
       Effect.gen(function* () {
         const dir = yield* tempDir
@@ -335,6 +336,19 @@ describe("multiprocess", () => {
         const listed = yield* store.list
         expect(Option.isSome(yield* store.get("after-the-kills"))).toBe(true)
         yield* check
+
+        // What the killed writers left beside index.json: verify names each temp file, and gc collects them once
+        // past the grace period (0 here), changing nothing else. The entries name manifests that were never
+        // stored (the writers put descriptors only), so gc must be forced past them.
+        const layout = yield* Layout.make({ directory: dir }).pipe(Effect.provide(NodeServices.layer()))
+        const verified = yield* layout.verify()
+        const reportedTemp = verified.findings
+          .filter((finding) => finding.code === "temp-file")
+          .map((finding) => NodePath.basename(finding.path ?? ""))
+        expect([...reportedTemp].sort()).toEqual([...tempFiles].sort())
+        yield* layout.gc({ grace: 0, force: true })
+        expect(leftoverTempFiles(dir)).toEqual([])
+        expect(yield* store.list).toEqual(listed)
 
         yield* report("crash safety", {
           kills,
