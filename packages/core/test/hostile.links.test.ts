@@ -79,6 +79,23 @@ describe("links inside a layout", () => {
     )
   }
 
+  it.effect("a linked blobs/sha256 where the manifests cannot be read: gc names the link, not the manifests", () =>
+    Effect.gen(function* () {
+      yield* writeLayout(multiArch().builder)
+      const { layout, memory } = yield* env
+      const fs = yield* FileSystem.FileSystem
+      memory.writeText(outsideFile, "someone else's file")
+      yield* fs.remove(`${blobsDir}/sha256`, { recursive: true })
+      yield* fs.symlink(outside, `${blobsDir}/sha256`)
+      const before = snapshot(memory)
+      for (const options of [{}, { force: true }, { dryRun: true }]) {
+        const gc = yield* Effect.either(layout.gc(options))
+        expect(Either.isLeft(gc) && gc.left._tag === "DecodeError" && gc.left.reason).toBe("symlink")
+      }
+      expect(snapshot(memory)).toEqual(before)
+    }).pipe(provideFresh)
+  )
+
   it.effect("an oci-layout that is a link: a put refuses it (symlink) and changes nothing", () =>
     Effect.gen(function* () {
       yield* writeLayout(multiArch().builder)

@@ -134,6 +134,10 @@ export const run = (deps: Deps, options: GcOptions) => {
       }
       // So would a blank one, but that may be a deliberate reset only the caller can vouch for.
       if (source.kind === "blank" && !options.force) return yield* blankIndex(deps.index.indexPath)
+      // Refused before any manifest is read through it, so the error names the link, forced or not.
+      yield* refuseLinkedDirectory(fs, blobsDir)
+      for (const entry of yield* listDirectory(fs, blobsDir))
+        yield* refuseLinkedDirectory(fs, path.join(blobsDir, entry))
       const roots = current.subject ? [...current.manifests, current.subject] : current.manifests
       // With force, an unreadable manifest stays (it is reachable) but its children are unknown and may go.
       const live = yield* Walk.reachable(
