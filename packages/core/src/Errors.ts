@@ -362,3 +362,88 @@ const formatChain = (digests: ReadonlyArray<string>): string => {
     digests.length <= 6 ? digests : [...digests.slice(0, 3), `… ${digests.length - 5} more …`, ...digests.slice(-2)]
   return ["index.json", ...shown].join(" → ")
 }
+
+/**
+ * Why a registry operation failed. `unauthorized`: the registry refused the credentials, or there were none
+ * to give; `denied`: authenticated but not allowed; `not-found`: no such repository, manifest, tag or blob;
+ * `digest-mismatch`: the bytes received are not the ones named; `rate-limited`: 429 outlasted the retries;
+ * `unavailable`: the registry could not be reached or kept failing (5xx) after the retries; `protocol`: an
+ * answer the distribution spec does not allow; `too-large`: a manifest above the 4 MiB limit.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export const RegistryReason = Schema.Literal(
+  "unauthorized",
+  "denied",
+  "not-found",
+  "digest-mismatch",
+  "rate-limited",
+  "unavailable",
+  "protocol",
+  "too-large"
+)
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type RegistryReason = typeof RegistryReason.Type
+
+/**
+ * A registry operation failed. `url` never holds credentials; `code` and `detail` are the registry's own
+ * error code and message (from its `errors` body) when it sent them.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class RegistryError extends Schema.TaggedError<RegistryError>("@ocidx/core/RegistryError")("RegistryError", {
+  /** The registry host as the user named it, e.g. `ghcr.io` or `localhost:5000`. */
+  registry: Schema.String,
+  reason: RegistryReason,
+  /** The method and URL of the failing request, without credentials, e.g. `GET https://r/v2/a/manifests/v1`. */
+  request: Schema.optional(Schema.String),
+  status: Schema.optional(Schema.Number),
+  /** The registry's error code, e.g. `MANIFEST_UNKNOWN`. */
+  code: Schema.optional(Schema.String),
+  /** The registry's error message, or what went wrong. */
+  detail: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    const said = [this.code, this.detail].filter((part) => part !== undefined && part !== "").join(": ")
+    const what = `${escapeControls(this.registry)}: ${registryAdvice[this.reason]}`
+    const where = this.request === undefined ? "" : ` (${escapeControls(this.request)}${this.status === undefined ? "" : ` → ${this.status}`})`
+    return `${what}${said === "" ? "" : ` The registry said: ${escapeControls(said)}.`}${where}`
+  }
+}
+
+const registryAdvice: Record<RegistryReason, string> = {
+  unauthorized: "the registry refused the credentials, or none were found. Log in with `ocidx login`, or check the user and password.",
+  denied: "access denied: the credentials are valid but not allowed to do this. Check the repository's permissions.",
+  "not-found": "not found: check the repository, tag or digest.",
+  "digest-mismatch": "the content received does not match its digest; nothing was kept. Try again, or report the registry.",
+  "rate-limited": "rate limited, and the limit outlasted the retries. Try again later.",
+  unavailable: "the registry cannot be reached, or kept failing after the retries. Check the address and that it is up.",
+  protocol: "the registry answered something the distribution protocol does not allow.",
+  "too-large": "the manifest is larger than the 4 MiB ocidx accepts."
+}
+
+/**
+ * Credentials could not be read or stored: a credential helper failed, or a config file is unreadable.
+ * Never holds a secret.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class CredentialError extends Schema.TaggedError<CredentialError>("@ocidx/core/CredentialError")("CredentialError", {
+  registry: Schema.String,
+  /** The config file or the helper (`docker-credential-<name>`) involved. */
+  source: Schema.String,
+  detail: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    return `${escapeControls(this.source)}: cannot get credentials for ${escapeControls(this.registry)}: ${escapeControls(this.detail)}.`
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A client for OCI distribution registries (distribution-spec 1.1) on `@effect/platform`'s `HttpClient`:
+ * manifests, blobs (streamed and verified, never buffered whole), cross-repository mounts, tags and
+ * referrers, with anonymous, Basic and Bearer-token auth, retries with backoff, and redirects that never
+ * carry the Authorization header to another origin.
+ *
+ * @since 0.1.0
+ */
+import type { Effect, Option, Stream } from "effect"
+import { Context } from "effect"
+import type { Descriptor } from "./Descriptor.js"
+import type { Digest } from "./Digest.js"
+import type { RegistryError } from "./Errors.js"
+
+/**
+ * A repository in a registry: `{ registry: "ghcr.io", repository: "org/app" }`.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface Repository {
+  readonly registry: string
+  readonly repository: string
+}
+
+/**
+ * A manifest as received: its exact bytes, and the descriptor computed from them (media type from the
+ * content type or the document, digest and size over the bytes).
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface Manifest {
+  readonly descriptor: Descriptor
+  readonly bytes: Uint8Array
+}
+
+/**
+ * What `uploadBlob` did: the blob was already there, was mounted from another repository, or was sent.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export type UploadOutcome = "present" | "mounted" | "uploaded"
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export interface RegistryClient {
+  /** `GET /v2/`: the registry answers and the credentials (if any) are accepted. */
+  readonly ping: (registry: string) => Effect.Effect<void, RegistryError>
+  /** A manifest by tag or digest; the digest is checked against the reference and `Docker-Content-Digest`. */
+  readonly getManifest: (repository: Repository, reference: string) => Effect.Effect<Manifest, RegistryError>
+  /** The manifest's descriptor without its body; `None` when there is no such manifest. */
+  readonly headManifest: (
+    repository: Repository,
+    reference: string
+  ) => Effect.Effect<Option.Option<Descriptor>, RegistryError>
+  /** Puts a manifest under a tag or its digest; returns its digest. */
+  readonly putManifest: (
+    repository: Repository,
+    reference: string,
+    manifest: { readonly mediaType: string; readonly bytes: Uint8Array }
+  ) => Effect.Effect<Digest, RegistryError>
+  /** The blob's size, when the repository has it. */
+  readonly headBlob: (repository: Repository, digest: Digest) => Effect.Effect<Option.Option<number>, RegistryError>
+  /** The blob's bytes as they arrive, verified: the stream fails with "digest-mismatch" on wrong bytes or size. */
+  readonly getBlob: (
+    repository: Repository,
+    descriptor: { readonly digest: Digest; readonly size: number }
+  ) => Stream.Stream<Uint8Array, RegistryError>
+  /**
+   * Uploads a blob unless present: a cross-repository mount from `mountFrom` (same registry) when given,
+   * else one streamed PUT, or PATCH chunks where the registry asks for them. `content` is pulled only when
+   * the blob must be sent; it may be pulled again when a retry restarts the upload.
+   */
+  readonly uploadBlob: <E>(
+    repository: Repository,
+    descriptor: { readonly digest: Digest; readonly size: number },
+    content: () => Stream.Stream<Uint8Array, E>,
+    options?: { readonly mountFrom?: string | undefined }
+  ) => Effect.Effect<UploadOutcome, E | RegistryError>
+  /** Every tag, following `Link` pagination. */
+  readonly listTags: (repository: Repository) => Effect.Effect<ReadonlyArray<string>, RegistryError>
+  /**
+   * The manifests that name `digest` as their subject: the referrers API, else the `<alg>-<hex>` tag schema.
+   */
+  readonly referrers: (
+    repository: Repository,
+    digest: Digest,
+    options?: { readonly artifactType?: string | undefined }
+  ) => Effect.Effect<ReadonlyArray<Descriptor>, RegistryError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tag
+ */
+export const RegistryClient: Context.Tag<RegistryClient, RegistryClient> = Context.GenericTag<RegistryClient>(
+  "@ocidx/core/RegistryClient"
+)
