@@ -52,6 +52,5 @@ export interface CredentialStore {
  * @since 0.1.0
  * @category tag
  */
-export const CredentialStore: Context.Tag<CredentialStore, CredentialStore> = Context.GenericTag<CredentialStore>(
-  "@ocidx/core/CredentialStore"
-)
+export const CredentialStore: Context.Tag<CredentialStore, CredentialStore> =
+  Context.GenericTag<CredentialStore>("@ocidx/core/CredentialStore")

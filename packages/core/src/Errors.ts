@@ -413,18 +413,24 @@ export class RegistryError extends Schema.TaggedError<RegistryError>("@ocidx/cor
   override get message(): string {
     const said = [this.code, this.detail].filter((part) => part !== undefined && part !== "").join(": ")
     const what = `${escapeControls(this.registry)}: ${registryAdvice[this.reason]}`
-    const where = this.request === undefined ? "" : ` (${escapeControls(this.request)}${this.status === undefined ? "" : ` → ${this.status}`})`
+    const where =
+      this.request === undefined
+        ? ""
+        : ` (${escapeControls(this.request)}${this.status === undefined ? "" : ` → ${this.status}`})`
     return `${what}${said === "" ? "" : ` The registry said: ${escapeControls(said)}.`}${where}`
   }
 }
 
 const registryAdvice: Record<RegistryReason, string> = {
-  unauthorized: "the registry refused the credentials, or none were found. Log in with `ocidx login`, or check the user and password.",
+  unauthorized:
+    "the registry refused the credentials, or none were found. Log in with `ocidx login`, or check the user and password.",
   denied: "access denied: the credentials are valid but not allowed to do this. Check the repository's permissions.",
   "not-found": "not found: check the repository, tag or digest.",
-  "digest-mismatch": "the content received does not match its digest; nothing was kept. Try again, or report the registry.",
+  "digest-mismatch":
+    "the content received does not match its digest; nothing was kept. Try again, or report the registry.",
   "rate-limited": "rate limited, and the limit outlasted the retries. Try again later.",
-  unavailable: "the registry cannot be reached, or kept failing after the retries. Check the address and that it is up.",
+  unavailable:
+    "the registry cannot be reached, or kept failing after the retries. Check the address and that it is up.",
   protocol: "the registry answered something the distribution protocol does not allow.",
   "too-large": "the manifest is larger than the 4 MiB ocidx accepts."
 }
@@ -436,13 +442,16 @@ const registryAdvice: Record<RegistryReason, string> = {
  * @since 0.1.0
  * @category error
  */
-export class CredentialError extends Schema.TaggedError<CredentialError>("@ocidx/core/CredentialError")("CredentialError", {
-  registry: Schema.String,
-  /** The config file or the helper (`docker-credential-<name>`) involved. */
-  source: Schema.String,
-  detail: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class CredentialError extends Schema.TaggedError<CredentialError>("@ocidx/core/CredentialError")(
+  "CredentialError",
+  {
+    registry: Schema.String,
+    /** The config file or the helper (`docker-credential-<name>`) involved. */
+    source: Schema.String,
+    detail: Schema.String,
+    cause: Schema.optional(Schema.Defect)
+  }
+) {
   override get message(): string {
     return `${escapeControls(this.source)}: cannot get credentials for ${escapeControls(this.registry)}: ${escapeControls(this.detail)}.`
   }

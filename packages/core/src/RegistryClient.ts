@@ -97,6 +97,5 @@ export interface RegistryClient {
  * @since 0.1.0
  * @category tag
  */
-export const RegistryClient: Context.Tag<RegistryClient, RegistryClient> = Context.GenericTag<RegistryClient>(
-  "@ocidx/core/RegistryClient"
-)
+export const RegistryClient: Context.Tag<RegistryClient, RegistryClient> =
+  Context.GenericTag<RegistryClient>("@ocidx/core/RegistryClient")
