@@ -1,7 +1,7 @@
 /**
  * A whole image layout: its index and the blobs the index reaches. Creates layouts, resolves names to
- * manifests (descending multi-platform indexes), checks a layout's integrity (`verify`) and removes what
- * nothing references (`gc`).
+ * manifests (descending multi-platform indexes), checks a layout's integrity (`verify`), removes what
+ * nothing references (`gc`) and removes entries by policy (`prune`).
  *
  * @since 0.1.0
  */
@@ -19,6 +19,7 @@ import type { IndexLock } from "./IndexLock.js"
 import * as internalDirectory from "./internal/directory.js"
 import * as internal from "./internal/layout.js"
 import type { PlatformSelector } from "./Platform.js"
+import type { EntrySize, PruneOptions, PruneReport } from "./Prune.js"
 import type { ReadFailure, StoreIndex, WriteFailure } from "./StoreIndex.js"
 
 /**
@@ -230,6 +231,14 @@ export interface Layout {
   readonly verify: (options?: VerifyOptions) => Effect.Effect<VerifyReport>
   /** Removes blobs nothing reachable references, under the exclusive index lock. */
   readonly gc: (options?: GcOptions) => Effect.Effect<GcReport, WriteFailure | UnreadableManifest | GraphError>
+  /**
+   * Removes the index entries `Prune.select` chooses, from the index read under the exclusive lock, then
+   * collects what became unreachable as `gc` does (with its grace period). A dry run takes the shared lock
+   * and changes nothing. See the `Prune` module for how the rules combine.
+   */
+  readonly prune: (options: PruneOptions) => Effect.Effect<PruneReport, WriteFailure | UnreadableManifest | GraphError>
+  /** Each entry's total and unique size (see `Prune.EntrySize`), in index order, read under the shared lock. */
+  readonly sizes: Effect.Effect<ReadonlyArray<EntrySize>, ReadFailure | UnreadableManifest | GraphError>
 }
 
 /**

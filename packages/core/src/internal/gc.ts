@@ -62,8 +62,12 @@ export const listDirectory = (fs: FileSystem.FileSystem, directory: string) =>
     Effect.mapError(ReadError.fromPlatformError(directory))
   )
 
-/** @internal */
-export const run = (deps: Deps, options: GcOptions) => {
+/**
+ * gc's sweep of a given index: what `run` does under the lock it takes. Prune's dry run sweeps the index it
+ * would write, to report what gc would then collect.
+ * @internal
+ */
+export const sweeper = (deps: Deps, options: GcOptions) => {
   const { fs, path } = deps
   const blobsDir = path.join(deps.directory, "blobs")
   const graceMillis = Duration.toMillis(Duration.decode(options.grace ?? defaultGrace))
@@ -184,9 +188,15 @@ export const run = (deps: Deps, options: GcOptions) => {
       return report
     })
 
+  return sweep
+}
+
+/** @internal */
+export const run = (deps: Deps, options: GcOptions) => {
+  const sweep = sweeper(deps, options)
   // A dry run removes nothing, so the shared lock is enough: it then sees one index, and runs where the
   // exclusive lock cannot be taken (a read-only layout).
-  return dryRun
+  return options.dryRun
     ? deps.index.inspect(sweep)
     : deps.index.modify((current, source) => Effect.map(sweep(current, source), (report) => [report, current] as const))
 }

@@ -14,6 +14,7 @@ import { matches } from "../Platform.js"
 import * as StoreIndex from "../StoreIndex.js"
 import { decodeJsonFile } from "./decode.js"
 import * as Gc from "./gc.js"
+import * as Prune from "./prune/run.js"
 import * as JsonReader from "./jsonReader.js"
 import * as Verify from "./verify.js"
 import { refuseLinkedDirectory } from "./regularFile.js"
@@ -160,7 +161,9 @@ export const make = (options: {
       descend,
       reachable,
       verify: (verifyOptions) => Verify.run(deps, verifyOptions ?? {}).pipe(Effect.provide(context)),
-      gc: (gcOptions) => Gc.run(deps, gcOptions ?? {}).pipe(Effect.provide(context))
+      gc: (gcOptions) => Gc.run(deps, gcOptions ?? {}).pipe(Effect.provide(context)),
+      prune: (pruneOptions) => Prune.run(deps, pruneOptions).pipe(Effect.provide(context)),
+      sizes: Prune.sizes(deps).pipe(Effect.provide(context))
     }
     return layout
   })
