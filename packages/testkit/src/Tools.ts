@@ -1,6 +1,7 @@
 /**
  * The real tools tests run against, found on PATH: umoci (makes and edits layouts), skopeo (copies and
- * inspects images) and util-linux `flock`. Tests skip, saying why, where a tool is absent.
+ * inspects images), util-linux `flock`, and docker-registry, htpasswd and openssl (the test registry of
+ * Registry.ts). Tests skip, saying why, where a tool is absent.
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
@@ -18,6 +19,10 @@ export const findTool = (name: string): string | undefined =>
 export const umociPath: string | undefined = findTool("umoci")
 export const skopeoPath: string | undefined = findTool("skopeo")
 export const flockPath: string | undefined = findTool("flock")
+/** Debian's distribution 2.8 registry, and apache2-utils' htpasswd for its Basic auth file (Registry.ts). */
+export const registryPath: string | undefined = findTool("docker-registry")
+export const htpasswdPath: string | undefined = findTool("htpasswd")
+export const opensslPath: string | undefined = findTool("openssl")
 
 export const hasUmoci: boolean = umociPath !== undefined
 export const hasSkopeo: boolean = skopeoPath !== undefined
