@@ -6,10 +6,28 @@
  *
  * @since 0.1.0
  */
-import type { Effect } from "effect"
+import type { FileSystem, Path } from "@effect/platform"
+import type { Effect, Either } from "effect"
 import type { Descriptor } from "./Descriptor.js"
+import type {
+  BlobNotFound,
+  DecodeError,
+  DigestMismatch,
+  GraphError,
+  ImageNotFound,
+  InvalidReference,
+  LockError,
+  ReadError,
+  RegistryError,
+  WriteError
+} from "./Errors.js"
+import type { Hasher } from "./Hasher.js"
 import type { ImageReference } from "./ImageReference.js"
+import type { IndexLock } from "./IndexLock.js"
+import * as engine from "./internal/copy/engine.js"
+import * as location from "./internal/copy/location.js"
 import type { PlatformSelector } from "./Platform.js"
+import type { RegistryClient } from "./RegistryClient.js"
 
 /**
  * A place an image is copied from or to.
@@ -66,3 +84,68 @@ export interface Result {
   readonly skipped: ReadonlyArray<Descriptor>
   readonly bytes: number
 }
+
+/**
+ * What a copy can fail with. Whatever fails, a layout destination is left without the new tag (blobs that
+ * arrived whole stay, and a rerun skips them), and a registry destination without the tag.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export type Failure =
+  | LockError
+  | ReadError
+  | WriteError
+  | DecodeError
+  | DigestMismatch
+  | BlobNotFound
+  | GraphError
+  | RegistryError
+  | InvalidReference
+  | ImageNotFound
+
+/**
+ * Parses a location in skopeo's transport syntax: `oci:<dir>[:<name-or-tag>]` or
+ * `docker://[<registry>/]<repository>[:<tag>][@<digest>]`. As skopeo does, `oci:` splits at the first colon
+ * after the transport, so a directory whose path holds a colon is named by a relative path or a symlink.
+ * `oci-archive:` and `docker-archive:` are refused as not supported yet.
+ *
+ * @example
+ * ```ts
+ * import { Copy } from "@ocidx/core"
+ *
+ * Copy.parseLocation("oci:./build:v1") // Right({ _tag: "Layout", directory: "./build", reference: "v1" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructor
+ */
+export const parseLocation: (text: string) => Either.Either<Location, InvalidReference> = location.parseLocation
+
+/**
+ * Formats a location in the syntax `parseLocation` reads.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatLocation: (location: Location) => string = location.formatLocation
+
+/**
+ * Copies the image `source` names to `destination`: by default everything below its root, byte for byte;
+ * with `platforms`, the manifest of one platform, or a new index of several. Blobs move `jobs` at once and
+ * are verified while they stream; blobs already at the destination are skipped; same-registry copies mount
+ * across repositories. Manifests follow their children, and the tag comes last: into a layout with
+ * `StoreIndex.put` under its lock. Copying from a layout that names no entry takes its only entry.
+ *
+ * Into a layout without a tag: a registry image keeps its full name (as `io.containerd.image.name`, its tag
+ * as the ref name, as buildkit and containerd name pulled images); an image from a layout keeps its names.
+ *
+ * @since 0.1.0
+ * @category constructor
+ */
+export const copy: (
+  source: Location,
+  destination: Location,
+  options?: Options
+) => Effect.Effect<Result, Failure, FileSystem.FileSystem | Path.Path | IndexLock | Hasher | RegistryClient> =
+  engine.copy

@@ -456,3 +456,35 @@ export class CredentialError extends Schema.TaggedError<CredentialError>("@ocidx
     return `${escapeControls(this.source)}: cannot get credentials for ${escapeControls(this.registry)}: ${escapeControls(this.detail)}.`
   }
 }
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export const ImageNotFoundReason = Schema.Literal("no-entry", "ambiguous", "no-platform")
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type ImageNotFoundReason = typeof ImageNotFoundReason.Type
+
+/**
+ * What a copy was asked to move is not there: `no-entry`, no entry of the layout has that name, tag or
+ * digest; `ambiguous`, no name was given and the layout does not hold exactly one entry; `no-platform`, the
+ * index has no manifest for a platform asked for.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class ImageNotFound extends Schema.TaggedError<ImageNotFound>("@ocidx/core/ImageNotFound")("ImageNotFound", {
+  /** Where it was looked for, e.g. `oci:/srv/layout` or `docker://ghcr.io/org/app:v1`. */
+  location: Schema.String,
+  reason: ImageNotFoundReason,
+  /** What was not found, in words. */
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${escapeControls(this.location)}: ${escapeControls(this.detail)}`
+  }
+}

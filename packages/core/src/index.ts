@@ -5,6 +5,7 @@
  */
 export * as Annotations from "./Annotations.js"
 export * as BlobStore from "./BlobStore.js"
+export * as Copy from "./Copy.js"
 export * as Credentials from "./Credentials.js"
 export * as Descriptor from "./Descriptor.js"
 export * as Digest from "./Digest.js"

@@ -45,19 +45,25 @@ export const hasChildren = (descriptor: Descriptor): boolean =>
  * that `onUnreadable` fails may then have read a few manifests it would not have read one at a time.
  * @internal
  */
-export const reachable = <E, G>(
+export const reachable = <E, G, C = ContentFailure>(
   roots: ReadonlyArray<Descriptor>,
-  content: (descriptor: Descriptor) => Effect.Effect<Content, ContentFailure>,
-  onUnreadable: (descriptor: Descriptor, error: ContentFailure) => Effect.Effect<void, E>,
+  content: (descriptor: Descriptor) => Effect.Effect<Content, C>,
+  onUnreadable: (descriptor: Descriptor, error: C) => Effect.Effect<void, E>,
   options: {
     /** The file the roots come from, named in a `GraphError`. */
     readonly indexPath: string
     readonly onGraphError: (error: GraphError) => Effect.Effect<void, G>
     readonly concurrency?: number | undefined
+    /** What a read names, when not `children` (copy leaves out subjects, and reads manifests of unknown types). */
+    readonly children?: ((content: Content) => ReadonlyArray<Descriptor>) | undefined
+    /** Which descriptors are read, when not `hasChildren`. */
+    readonly hasChildren?: ((descriptor: Descriptor) => boolean) | undefined
   }
 ): Effect.Effect<Map<Digest, Descriptor>, E | G> =>
   Effect.gen(function* () {
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1))
+    const childrenOf = options.children ?? children
+    const isRead = options.hasChildren ?? hasChildren
     const seen = new Map<Digest, Descriptor>()
     // The digest each was first found under (the shortest path back to a root), and what each read names.
     const parents = new Map<Digest, Digest>()
@@ -76,7 +82,7 @@ export const reachable = <E, G>(
         if (seen.has(descriptor.digest)) continue
         seen.set(descriptor.digest, descriptor)
         if (parent !== undefined) parents.set(descriptor.digest, parent)
-        if (!hasChildren(descriptor)) continue
+        if (!isRead(descriptor)) continue
         if (level <= maxGraphDepth) toRead.push(descriptor)
         else if (!reportedDeep) {
           reportedDeep = true
@@ -86,12 +92,12 @@ export const reachable = <E, G>(
         }
       }
       const next: Array<Found> = []
-      const take = (descriptor: Descriptor, decoded: Either.Either<Content, ContentFailure>) => {
+      const take = (descriptor: Descriptor, decoded: Either.Either<Content, C>) => {
         if (Either.isLeft(decoded)) return onUnreadable(descriptor, decoded.left)
-        const found = children(decoded.right)
+        const found = childrenOf(decoded.right)
         edges.set(
           descriptor.digest,
-          found.filter(hasChildren).map((child) => child.digest)
+          found.filter(isRead).map((child) => child.digest)
         )
         for (const child of found) next.push({ descriptor: child, parent: descriptor.digest })
         return Effect.void
