@@ -52,8 +52,11 @@ export interface Registry {
   readonly stop: Effect.Effect<void>
   /** Starts it again (after `stop`) on the same port and storage, waiting until it answers. */
   readonly start: Effect.Effect<void, Error>
-  /** A `$DOCKER_CONFIG` directory (made under `dir`) whose config.json holds `user:password` for this registry. */
-  readonly dockerConfig: (user: string, password: string) => string
+  /**
+   * A `$DOCKER_CONFIG` directory (made under `dir`) whose config.json holds `user:password` for this registry,
+   * or for `host` (a proxy in front of it).
+   */
+  readonly dockerConfig: (user: string, password: string, host?: string) => string
 }
 
 const freePort: Effect.Effect<number, Error> = Effect.async((resume) => {
@@ -184,9 +187,9 @@ export const make = (options: RegistryOptions): Effect.Effect<Registry, Error, S
     yield* Effect.addFinalizer(() => stop)
     yield* start
 
-    const dockerConfig = (user: string, pass: string): string => {
+    const dockerConfig = (user: string, pass: string, host = `127.0.0.1:${port}`): string => {
       const configDir = NodeFs.mkdtempSync(NodePath.join(dir, "docker-config-"))
-      const config = { auths: { [`127.0.0.1:${port}`]: { auth: Buffer.from(`${user}:${pass}`).toString("base64") } } }
+      const config = { auths: { [host]: { auth: Buffer.from(`${user}:${pass}`).toString("base64") } } }
       NodeFs.writeFileSync(NodePath.join(configDir, "config.json"), JSON.stringify(config, null, 2))
       return configDir
     }
