@@ -62,6 +62,15 @@ export const dockerHubConfigKey: string = internal.dockerHubConfigKey
 export const parse: (text: string) => Either.Either<ImageReference, InvalidReference> = internal.parse
 
 /**
+ * Parses a registry as `docker login` takes it, `host[:port]` or a URL (`https://ghcr.io/v2/`), and
+ * normalises it: lower case, `docker.io` for Docker Hub's aliases.
+ *
+ * @since 0.1.0
+ * @category constructor
+ */
+export const parseRegistry: (text: string) => Either.Either<string, InvalidReference> = internal.parseRegistry
+
+/**
  * The canonical string of a reference: `docker.io/library/ubuntu:24.04`, `localhost:5000/a@sha256:...`.
  * `parse(format(ref))` gives `ref` back.
  *

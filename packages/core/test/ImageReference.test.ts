@@ -119,6 +119,23 @@ describe("ImageReference", () => {
       expect(ImageReference.endpoint("localhost:5000")).toBe("localhost:5000")
     })
 
+    it.each([
+      ["ghcr.io", "ghcr.io"],
+      ["GHCR.io", "ghcr.io"],
+      ["https://ghcr.io/v2/", "ghcr.io"],
+      ["http://localhost:5000", "localhost:5000"],
+      ["https://index.docker.io/v1/", "docker.io"],
+      ["registry-1.docker.io", "docker.io"],
+      ["[::1]:5000", "[::1]:5000"]
+    ])("parseRegistry(%j) is %j", (text, expected) => {
+      expect(ImageReference.parseRegistry(text)).toEqual(Either.right(expected))
+    })
+
+    it.each(["", "a b", "__proto__", "ghcr.io:port", "-x.io", "ftp://ghcr.io"])("parseRegistry refuses %j", (text) => {
+      const result = ImageReference.parseRegistry(text)
+      expect(Either.isLeft(result) && result.left.problem).toContain("host[:port]")
+    })
+
     it("configKeys: docker's key for Docker Hub first, the host for the others", () => {
       expect(ImageReference.configKeys("docker.io")[0]).toBe("https://index.docker.io/v1/")
       expect(ImageReference.configKeys("docker.io")).toContain("index.docker.io")

@@ -103,6 +103,24 @@ export const parse = (text: string): Either.Either<ImageReference, InvalidRefere
   return Either.right({ registry, repository, tag, digest })
 }
 
+/**
+ * A registry as `docker login` takes it: `host[:port]`, or a URL whose scheme and path are dropped.
+ * @internal
+ */
+export const parseRegistry = (text: string): Either.Either<string, InvalidReference> => {
+  const withoutScheme = text.replace(/^https?:\/\//i, "")
+  const slash = withoutScheme.indexOf("/")
+  const host = slash === -1 ? withoutScheme : withoutScheme.slice(0, slash)
+  return registryPattern.test(host)
+    ? Either.right(normaliseRegistry(host))
+    : Either.left(
+        new InvalidReference({
+          value: text,
+          problem: "a registry is host[:port], e.g. ghcr.io, docker.io or localhost:5000"
+        })
+      )
+}
+
 /** @internal */
 export const format = (reference: ImageReference): string =>
   `${reference.registry}/${reference.repository}${reference.tag === undefined ? "" : `:${reference.tag}`}${reference.digest === undefined ? "" : `@${reference.digest}`}`
