@@ -14,6 +14,7 @@ import { Effect, Logger, Option } from "effect"
 import { UsageError } from "./CliError.js"
 import { blob, blobGet, blobPut } from "./commands/Blob.js"
 import { cat } from "./commands/Cat.js"
+import { copy, pull, push } from "./commands/Copy.js"
 import { gc } from "./commands/Gc.js"
 import { get } from "./commands/Get.js"
 import { init } from "./commands/Init.js"
@@ -38,7 +39,7 @@ export const command = root.pipe(
   Command.withDescription(
     "Read, tag, verify and prune OCI image-layout directories, safely beside buildkit (same lock, atomic writes)."
   ),
-  Command.withSubcommands([init, ls, get, put, rm, cat, blob, verify, gc])
+  Command.withSubcommands([init, ls, get, put, rm, cat, blob, verify, gc, copy, pull, push])
 )
 
 /**
@@ -61,7 +62,10 @@ const commandTree = Help.tree(command.descriptor, [
   Help.tree(cat.descriptor),
   Help.tree(blob.descriptor, [Help.tree(blobPut.descriptor), Help.tree(blobGet.descriptor)]),
   Help.tree(verify.descriptor),
-  Help.tree(gc.descriptor)
+  Help.tree(gc.descriptor),
+  Help.tree(copy.descriptor),
+  Help.tree(pull.descriptor),
+  Help.tree(push.descriptor)
 ])
 
 const config = CliConfig.defaultConfig

@@ -8,12 +8,15 @@ import type { ValidationError } from "@effect/cli/ValidationError"
 import { isValidationError } from "@effect/cli/ValidationError"
 import type {
   BlobNotFound,
+  CredentialError,
   DecodeError,
   DigestMismatch,
   GraphError,
+  ImageNotFound,
   InvalidReference,
   LockError,
   ReadError,
+  RegistryError,
   UnreadableManifest,
   WriteError
 } from "@ocidx/core/Errors"
@@ -38,8 +41,14 @@ export const ExitCode = {
   software: 70,
   /** I/O error (EX_IOERR): `ReadError`, `WriteError`, or a lock that cannot be taken on this file system. */
   ioError: 74,
-  /** The lock was not acquired in time (EX_TEMPFAIL): try again later. */
+  /** The lock was not acquired in time, or a registry's rate limit outlasted the retries (EX_TEMPFAIL): try again later. */
   tempFail: 75,
+  /** A registry cannot be reached, or kept failing (5xx) after the retries (EX_UNAVAILABLE). */
+  unavailable: 69,
+  /** A registry answered something the distribution protocol does not allow (EX_PROTOCOL). */
+  protocol: 76,
+  /** Not allowed (EX_NOPERM): the registry refused the credentials, or there were none to give. */
+  noPermission: 77,
   /** Interrupted by SIGINT (128 + 2). */
   sigint: 130,
   /** Stopped by SIGTERM (128 + 15). */
@@ -70,6 +79,9 @@ export type Failure =
   | DigestMismatch
   | UnreadableManifest
   | GraphError
+  | ImageNotFound
+  | RegistryError
+  | CredentialError
   | NotFound
   | UsageError
   | InvalidInput
@@ -87,7 +99,12 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
   switch (failure._tag) {
     case "NotFound":
     case "BlobNotFound":
+    case "ImageNotFound":
       return ExitCode.notFound
+    case "RegistryError":
+      return registryCodes[failure.reason]
+    case "CredentialError":
+      return ExitCode.noPermission
     case "VerifyFailed":
       return failure.lockBusy ? ExitCode.tempFail : ExitCode.notFound
     case "UsageError":
@@ -108,6 +125,17 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
     case "BrokenPipe":
       return ExitCode.brokenPipe
   }
+}
+
+const registryCodes: Record<RegistryError["reason"], ExitCode> = {
+  unauthorized: ExitCode.noPermission,
+  denied: ExitCode.noPermission,
+  "not-found": ExitCode.notFound,
+  "digest-mismatch": ExitCode.dataError,
+  "rate-limited": ExitCode.tempFail,
+  unavailable: ExitCode.unavailable,
+  protocol: ExitCode.protocol,
+  "too-large": ExitCode.dataError
 }
 
 /**
@@ -150,6 +178,14 @@ export const hintOf = (failure: Failure): string | undefined => {
       return failure.reason === "blank" ? "Pass --force to collect anyway." : undefined
     case "GraphError":
       return failure.reason === "too-deep" ? "gc sweeps anyway with --force." : undefined
+    case "ImageNotFound":
+      return failure.reason === "no-entry" && failure.location.startsWith("oci:")
+        ? "List the entries with `ocidx ls`."
+        : undefined
+    case "RegistryError":
+      return failure.reason === "unavailable"
+        ? "Behind a private CA, pass --ca-file; for plain http, --insecure."
+        : undefined
     default:
       return undefined
   }

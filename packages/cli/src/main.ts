@@ -19,6 +19,8 @@ import * as Logger from "effect/Logger"
 import * as Random from "effect/Random"
 import * as Cli from "./Cli.js"
 import * as CliError from "./CliError.js"
+import type { Copier } from "./Copier.js"
+import * as CopierModule from "./Copier.js"
 import { ExitCode } from "./ExitCode.js"
 import * as StdioModule from "./Stdio.js"
 import type { Stdio } from "./Stdio.js"
@@ -33,12 +35,16 @@ const errnoOf = (error: unknown): string | undefined =>
  * Runs `ocidx` on `argv` (as `process.argv`: the runtime, the script, then the arguments) with `store` (the
  * ESM bundle passes `Store.layerNode`, which loads the store on first use; the snapshot has it loaded) and
  * sets the exit code, including 130/143 after SIGINT/SIGTERM, once the interrupted command has released its
- * lock.
+ * lock. `copier` moves images (copy, pull, push); by default it is loaded by the first command that does.
  *
  * @since 0.1.0
  * @category running
  */
-export const main = (argv: ReadonlyArray<string>, store: Layer.Layer<Store>): void => {
+export const main = (
+  argv: ReadonlyArray<string>,
+  store: Layer.Layer<Store>,
+  copier: Layer.Layer<Copier> = CopierModule.layerNode
+): void => {
   let signal: "SIGINT" | "SIGTERM" | undefined
   // NodeRuntime.runMain interrupts the main fiber on these; this only remembers which one came, for the code.
   process.once("SIGINT", () => {
@@ -82,6 +88,7 @@ export const main = (argv: ReadonlyArray<string>, store: Layer.Layer<Store>): vo
     NodePath.layer,
     NodeTerminal.layer,
     store,
+    copier,
     Layer.succeed(StdioModule.Stdio, stdio)
   )
 

@@ -1,0 +1,40 @@
+/** @internal */
+import * as Copy from "@ocidx/core/Copy"
+import { RegistryClient } from "@ocidx/core/RegistryClient"
+import * as NodeHasher from "@ocidx/node/NodeHasher"
+import * as NodeServices from "@ocidx/node/NodeServices"
+import type { Scope } from "effect"
+import { Effect, Layer, Stream } from "effect"
+import type { Copier } from "../Copier.js"
+
+// A copy between layouts never asks the registry client anything: it is not built for it.
+const unused = (operation: string) => () =>
+  Effect.dieMessage(`a copy between layouts called the registry's ${operation}`)
+const noRegistry = Layer.succeed(RegistryClient, {
+  ping: unused("ping"),
+  getManifest: unused("getManifest"),
+  headManifest: unused("headManifest"),
+  putManifest: unused("putManifest"),
+  headBlob: unused("headBlob"),
+  getBlob: () => Stream.dieMessage("a copy between layouts called the registry's getBlob"),
+  uploadBlob: unused("uploadBlob"),
+  listTags: unused("listTags"),
+  referrers: unused("referrers")
+})
+
+/**
+ * The Node copier: its services, and so its one flock(2) `IndexLock`, built once in the caller's scope; the
+ * registry client per copy that names a registry.
+ *
+ * @internal
+ */
+export const make: Effect.Effect<Copier, never, Scope.Scope> = Effect.map(
+  Layer.build(Layer.merge(NodeServices.layer(), NodeHasher.layer)),
+  (services) => ({
+    copy: (source, destination, options, _registry) => {
+      const needsRegistry = source._tag === "Registry" || destination._tag === "Registry"
+      const registry = needsRegistry ? noRegistry : noRegistry
+      return Copy.copy(source, destination, options).pipe(Effect.provide(registry), Effect.provide(services))
+    }
+  })
+)
