@@ -18,7 +18,9 @@ import { copy, pull, push } from "./commands/Copy.js"
 import { gc } from "./commands/Gc.js"
 import { get } from "./commands/Get.js"
 import { init } from "./commands/Init.js"
+import { login, logout } from "./commands/Login.js"
 import { ls } from "./commands/Ls.js"
+import { prune } from "./commands/Prune.js"
 import { put } from "./commands/Put.js"
 import { rm } from "./commands/Rm.js"
 import { root } from "./commands/Root.js"
@@ -39,7 +41,7 @@ export const command = root.pipe(
   Command.withDescription(
     "Read, tag, verify and prune OCI image-layout directories, safely beside buildkit (same lock, atomic writes)."
   ),
-  Command.withSubcommands([init, ls, get, put, rm, cat, blob, verify, gc, copy, pull, push])
+  Command.withSubcommands([init, ls, get, put, rm, cat, blob, verify, gc, prune, copy, pull, push, login, logout])
 )
 
 /**
@@ -63,9 +65,12 @@ const commandTree = Help.tree(command.descriptor, [
   Help.tree(blob.descriptor, [Help.tree(blobPut.descriptor), Help.tree(blobGet.descriptor)]),
   Help.tree(verify.descriptor),
   Help.tree(gc.descriptor),
+  Help.tree(prune.descriptor),
   Help.tree(copy.descriptor),
   Help.tree(pull.descriptor),
-  Help.tree(push.descriptor)
+  Help.tree(push.descriptor),
+  Help.tree(login.descriptor),
+  Help.tree(logout.descriptor)
 ])
 
 const config = CliConfig.defaultConfig

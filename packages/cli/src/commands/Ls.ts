@@ -1,11 +1,14 @@
 /**
- * `ocidx ls <dir> [--json]`: the index's entries, as a table or as stored.
+ * `ocidx ls <dir> [--json] [--sizes]`: the index's entries, as a table or as stored; with `--sizes`, what each
+ * costs (the bytes of every blob it reaches, and of those only it reaches).
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
 import type { Descriptor } from "@ocidx/core/Descriptor"
 import type { Layout } from "@ocidx/core/Layout"
+import type { EntrySize } from "@ocidx/core/Prune"
 import * as MediaType from "@ocidx/core/MediaType"
 import { Effect } from "effect"
 import * as Flags from "../Flags.js"
@@ -30,17 +33,58 @@ const platformsOf = (layout: Layout, descriptor: Descriptor): Effect.Effect<stri
   )
 }
 
+/** `ls --sizes`: the ls table with TOTAL and UNIQUE after SIZE. */
+const sizesTable = (rows: ReadonlyArray<{ readonly size: EntrySize; readonly platforms: string }>): string =>
+  Output.table(
+    ["NAME", "DIGEST", "MEDIA TYPE", "SIZE", "TOTAL", "UNIQUE", "PLATFORM"],
+    rows.map(({ platforms, size }) => [
+      Output.entryName(size.descriptor),
+      Output.shortDigest(size.descriptor.digest),
+      size.descriptor.mediaType,
+      Output.formatSize(size.descriptor.size),
+      Output.formatSize(size.total),
+      Output.formatSize(size.unique),
+      platforms
+    ])
+  )
+
+/**
+ * `ls --json --sizes`: each descriptor as stored, with one more member, `sizes`: `{"total", "unique"}` in bytes.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const sizesJson = (sizes: ReadonlyArray<EntrySize>) =>
+  sizes.map(({ descriptor, total, unique }) => ({ ...descriptor, sizes: { total, unique } }))
+
 /**
  * @since 0.1.0
  * @category commands
  */
 export const ls = Command.make(
   "ls",
-  { directory: Flags.directory, json: Flags.json, lockTimeout: Flags.lockTimeout },
-  ({ directory, json }) =>
+  {
+    directory: Flags.directory,
+    json: Flags.json,
+    sizes: Options.boolean("sizes").pipe(
+      Options.withDescription(
+        'Add each entry\'s TOTAL (every blob it reaches) and UNIQUE size (the blobs only it reaches: what removing it frees); with --json, a "sizes" member {"total", "unique"} in bytes.'
+      )
+    ),
+    lockTimeout: Flags.lockTimeout
+  },
+  ({ directory, json, sizes }) =>
     Effect.gen(function* () {
       const stdio = yield* Stdio
       const layout = yield* openLayout(directory)
+      if (sizes) {
+        const costs = yield* layout.sizes
+        if (json) return yield* stdio.out(Output.json(sizesJson(costs)))
+        const rows = yield* Effect.forEach(costs, (size) =>
+          Effect.map(platformsOf(layout, size.descriptor), (platforms) => ({ size, platforms }))
+        )
+        return yield* stdio.out(sizesTable(rows))
+      }
       const entries = yield* layout.index.list
       if (json) return yield* stdio.out(Output.json(entries))
       const rows = yield* Effect.forEach(entries, (descriptor) =>
@@ -51,6 +95,6 @@ export const ls = Command.make(
 ).pipe(
   withLockTimeout,
   Command.withDescription(
-    "List the entries of index.json: name (or tag), digest, media type, size and platform. --json prints them as stored."
+    "List the entries of index.json: name (or tag), digest, media type, size and platform. --json prints them as stored; --sizes adds what each entry costs."
   )
 )
