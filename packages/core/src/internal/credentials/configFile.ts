@@ -6,7 +6,8 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Either, Encoding, Option, ParseResult, Schema } from "effect"
 import type { Credential } from "../../Credentials.js"
-import { CredentialError, formatPath, ReadError, WriteError } from "../../Errors.js"
+import type { DecodeReason } from "../../Errors.js"
+import { CredentialError, DecodeError, DecodeIssue, formatPath, ReadError, WriteError } from "../../Errors.js"
 import * as ImageReference from "../../ImageReference.js"
 import { createTemp, removeQuietly, syncDirectory, tempPathFor } from "../atomicWrite.js"
 import * as JsonReader from "../jsonReader.js"
@@ -46,6 +47,23 @@ const credentialError = (registry: string, source: string, detail: string, cause
 const maxConfigBytes = 1024 * 1024
 
 /**
+ * The cause kept for a file that does not decode: where it is wrong, never what it holds (any value may be a
+ * secret, and the reader's and the schema's messages quote values).
+ */
+const safeDecodeError = (
+  path: string,
+  reason: DecodeReason,
+  detail: string,
+  where: ReadonlyArray<ReadonlyArray<string | number>>
+): DecodeError =>
+  new DecodeError({
+    path,
+    reason,
+    detail,
+    issues: where.map((at) => new DecodeIssue({ path: at, message: "invalid here" }))
+  })
+
+/**
  * Reads and decodes a config file. A decode failure names where the file is wrong but never quotes it: any
  * value in it may be a secret.
  * @internal
@@ -65,10 +83,12 @@ export const load = (registry: string, path: string): Effect.Effect<Loaded, Cred
     const document = JsonReader.readJson(path, bytes.value, { maxBytes: maxConfigBytes })
     if (Either.isLeft(document)) {
       const where = document.left.issues[0]?.path ?? []
+      const detail = `it is not a valid JSON file (${document.left.reason}${where.length > 0 ? ` at ${formatPath(where)}` : ""}); fix or remove it`
       return yield* credentialError(
         registry,
         path,
-        `it is not a valid JSON file (${document.left.reason}${where.length > 0 ? ` at ${formatPath(where)}` : ""}); fix or remove it`
+        detail,
+        safeDecodeError(path, document.left.reason, detail, [where])
       )
     }
     const decoded = Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExcessProperty: "preserve" })(
@@ -79,10 +99,17 @@ export const load = (registry: string, path: string): Effect.Effect<Loaded, Cred
       const paths = issues.map((issue) =>
         formatPath(issue.path.map((key) => (typeof key === "symbol" ? String(key) : key)))
       )
+      const detail = `it does not have the shape docker's config.json has: wrong type at ${paths.join(", ")}; fix or remove it`
       return yield* credentialError(
         registry,
         path,
-        `it does not have the shape docker's config.json has: wrong type at ${paths.join(", ")}; fix or remove it`
+        detail,
+        safeDecodeError(
+          path,
+          "schema",
+          detail,
+          issues.map((issue) => issue.path.map((key) => (typeof key === "symbol" ? String(key) : key)))
+        )
       )
     }
     return { path, config: Option.some(decoded.right) }
