@@ -27,7 +27,7 @@ const usageLines = (help: string) => {
 const helps: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
   [["--help"], "ocidx [--lock-timeout duration]"],
   [[], "ocidx [--lock-timeout duration]"],
-  [["ls", "--help"], "ocidx ls [--json] [--lock-timeout duration] <dir>"],
+  [["ls", "--help"], "ocidx ls [--json] [--sizes] [--lock-timeout duration] <dir>"],
   [["--lock-timeout", "5s", "get", "-h"], "ocidx get "],
   [["blob", "--help"], "ocidx blob"],
   [["blob"], "ocidx blob"],
