@@ -6,11 +6,15 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Option, Stream } from "effect"
+import type { HttpClient } from "@effect/platform/HttpClient"
+import type { Duration, Effect, Layer, Option, Stream } from "effect"
 import { Context } from "effect"
+import type { CredentialStore } from "./Credentials.js"
 import type { Descriptor } from "./Descriptor.js"
 import type { Digest } from "./Digest.js"
 import type { RegistryError } from "./Errors.js"
+import type { Hasher } from "./Hasher.js"
+import * as internal from "./internal/registry/client.js"
 
 /**
  * A repository in a registry: `{ registry: "ghcr.io", repository: "org/app" }`.
@@ -99,3 +103,67 @@ export interface RegistryClient {
  */
 export const RegistryClient: Context.Tag<RegistryClient, RegistryClient> =
   Context.GenericTag<RegistryClient>("@ocidx/core/RegistryClient")
+
+/**
+ * How the client talks to registries.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface Options {
+  /**
+   * Registries (as `ImageReference.registry` names them) that may be spoken to in plain http when https
+   * fails, or `true` for every registry. Loopback registries (`localhost`, `127.0.0.0/8`, `::1`) always use
+   * plain http. Accepting an unverified certificate is the HTTP client's part (`NodeRegistry` does it).
+   */
+  readonly insecure?: ReadonlyArray<string> | boolean | undefined
+  /**
+   * Retries of 408, 429, 5xx answers and broken connections: `attempts` in all (default 5), with an
+   * exponential, jittered delay from `baseDelay` (default 250 ms) capped at `maxDelay` (default 10 s); a
+   * `Retry-After` answer waits as long as it asks, up to `maxRetryAfter` (default 60 s).
+   */
+  readonly retry?:
+    | {
+        readonly attempts?: number | undefined
+        readonly baseDelay?: Duration.DurationInput | undefined
+        readonly maxDelay?: Duration.DurationInput | undefined
+        readonly maxRetryAfter?: Duration.DurationInput | undefined
+      }
+    | undefined
+  /** The `User-Agent` header; default `ocidx`. */
+  readonly userAgent?: string | undefined
+}
+
+/**
+ * A client on the given `HttpClient`, with credentials from the `CredentialStore` and digests from the
+ * `Hasher`. It keeps Bearer tokens (per registry and scope) for as long as they last.
+ *
+ * @since 0.1.0
+ * @category constructor
+ */
+export const make: (options?: Options) => Effect.Effect<RegistryClient, never, HttpClient | CredentialStore | Hasher> =
+  internal.make
+
+/**
+ * Provides the `RegistryClient` made by `make`.
+ *
+ * @example
+ * ```ts
+ * import { Hasher, RegistryClient, testing } from "@ocidx/core"
+ * import { Effect, Layer } from "effect"
+ *
+ * const program = Effect.flatMap(RegistryClient.RegistryClient, (client) =>
+ *   client.listTags({ registry: "registry.test", repository: "app" })
+ * )
+ * // Offline: the client on the in-memory registry, with no credentials and WebCrypto digests.
+ * const offline = RegistryClient.layer().pipe(
+ *   Layer.provide(Layer.mergeAll(testing.layerRegistry(), testing.layerCredentials(), Hasher.layerWebCrypto))
+ * )
+ * Effect.provide(program, offline)
+ * ```
+ *
+ * @since 0.1.0
+ * @category layer
+ */
+export const layer: (options?: Options) => Layer.Layer<RegistryClient, never, HttpClient | CredentialStore | Hasher> =
+  internal.layer

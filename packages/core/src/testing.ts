@@ -5,14 +5,18 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { FileSystem, HttpClient, Path } from "@effect/platform"
+import { Context, Effect, Layer, Option, type Scope } from "effect"
+import { type Credential, CredentialStore } from "./Credentials.js"
 import type * as Descriptor from "./Descriptor.js"
+import type { Digest } from "./Digest.js"
 import type { LockReason } from "./Errors.js"
 import * as Hasher from "./Hasher.js"
 import * as IndexLock from "./IndexLock.js"
+import * as RegistryClient from "./RegistryClient.js"
 import * as memoryFileSystem from "./internal/memoryFileSystem.js"
 import * as memoryLock from "./internal/memoryLock.js"
+import * as memoryRegistry from "./internal/registry/memory.js"
 import * as seeding from "./internal/seed.js"
 
 /**
@@ -245,3 +249,171 @@ export const layer = (
 ): Layer.Layer<
   FileSystem.FileSystem | MemoryFileSystem | Path.Path | IndexLock.IndexLock | MemoryLock | Hasher.Hasher
 > => Layer.mergeAll(layerSeeded(options ?? {}), Path.layer, layerMemoryLock(options), Hasher.layerWebCrypto)
+
+/**
+ * How the in-memory registry behaves.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface MemoryRegistryOptions {
+  /**
+   * Require credentials: `basic` (the default) answers 401 with a Basic challenge to anything else;
+   * `bearer` answers with a Bearer challenge whose realm is `<origin>/token`, which issues tokens for the
+   * scopes asked when given these credentials in Basic auth (and tokens with no access to anyone else).
+   */
+  readonly auth?:
+    | { readonly username: string; readonly password: string; readonly scheme?: "basic" | "bearer" | undefined }
+    | undefined
+  /** Tags per page of `tags/list` when the client gives no `n` (default 100); more pages are linked. */
+  readonly tagsPageSize?: number | undefined
+  /** Whether `GET /v2/<name>/referrers/<digest>` is served (default true); without it the answer is 404. */
+  readonly referrersApi?: boolean | undefined
+  /**
+   * Ask for chunked uploads: the upload session carries `OCI-Chunk-Min-Length`, and a PUT with the whole
+   * blob is refused with 416.
+   */
+  readonly chunkMinLength?: number | undefined
+}
+
+/**
+ * A request the in-memory registry received. `headers` are as sent, the Authorization header included: it
+ * is for tests that check where credentials went.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface MemoryRegistryRequest {
+  readonly method: string
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * What the in-memory registry did: blobs received by upload, blobs mounted from another repository,
+ * manifests put, blob downloads and tokens issued.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface MemoryRegistryStats {
+  readonly uploads: number
+  readonly mounts: number
+  readonly manifestPuts: number
+  readonly blobGets: number
+  readonly tokens: number
+}
+
+/**
+ * The controls of the in-memory registry: seed it, look inside, and answer requests yourself (faults,
+ * redirects, other origins). Repositories are named without the registry: it answers for every host.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface MemoryRegistry {
+  /** Stores a blob in a repository (text is UTF-8); returns its sha256 digest. */
+  readonly putBlob: (repository: string, content: string | Uint8Array) => Effect.Effect<Digest>
+  /** Stores a manifest, under a tag when `tag` is given; returns its sha256 digest. */
+  readonly putManifest: (
+    repository: string,
+    tag: string | undefined,
+    manifest: { readonly mediaType: string; readonly bytes: string | Uint8Array }
+  ) => Effect.Effect<Digest>
+  readonly blob: (repository: string, digest: string) => Uint8Array | undefined
+  /** A manifest by tag or digest. */
+  readonly manifest: (
+    repository: string,
+    reference: string
+  ) => { readonly mediaType: string; readonly bytes: Uint8Array } | undefined
+  /** The repository's tags, sorted. */
+  readonly tags: (repository: string) => ReadonlyArray<string>
+  readonly stats: () => MemoryRegistryStats
+  /** Every request received, in order. */
+  readonly requests: () => ReadonlyArray<MemoryRegistryRequest>
+  /**
+   * Answers requests before the registry does: `handler` returns a `Response` to send, or `undefined` to let
+   * the registry answer. `undefined` removes the handler.
+   */
+  readonly intercept: (handler: ((request: MemoryRegistryRequest) => Response | undefined) | undefined) => void
+}
+
+/**
+ * @since 0.1.0
+ * @category tag
+ */
+export const MemoryRegistry: Context.Tag<MemoryRegistry, MemoryRegistry> = Context.GenericTag<MemoryRegistry>(
+  "@ocidx/core/testing/MemoryRegistry"
+)
+
+/**
+ * An OCI distribution registry (spec 1.1) in memory, as an `HttpClient` that answers for every host:
+ * manifests by tag and digest, blobs (with `Range`), uploads (POST, PATCH with `Content-Range`, PUT with
+ * `digest`; each answer names a new `Location` that must be followed), cross-repository mounts, tag lists
+ * with `Link` pagination, the referrers API, and Basic or Bearer auth. Put `RegistryClient.layer()` on top to
+ * test a program that moves images, offline. Fresh each time it is built.
+ *
+ * @example
+ * ```ts
+ * import { RegistryClient, testing } from "@ocidx/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function* () {
+ *   const registry = yield* testing.MemoryRegistry
+ *   const digest = yield* registry.putBlob("app", "hello")
+ *   const client = yield* RegistryClient.RegistryClient
+ *   return yield* client.headBlob({ registry: "registry.test", repository: "app" }, digest)
+ * })
+ * Effect.provide(program, testing.layerRegistryClient())
+ * ```
+ *
+ * @since 0.1.0
+ * @category layer
+ */
+export const layerRegistry = (options?: MemoryRegistryOptions): Layer.Layer<HttpClient.HttpClient | MemoryRegistry> =>
+  Layer.syncContext(() => {
+    const { client, registry } = memoryRegistry.make(options)
+    return Context.make(HttpClient.HttpClient, client).pipe(Context.add(MemoryRegistry, registry))
+  })
+
+/**
+ * A `CredentialStore` holding the given credentials by registry, in memory; `store` and `erase` change it.
+ *
+ * @since 0.1.0
+ * @category layer
+ */
+export const layerCredentials = (credentials?: Readonly<Record<string, Credential>>): Layer.Layer<CredentialStore> =>
+  Layer.sync(CredentialStore, () => {
+    const held = new Map<string, Credential>(Object.entries(credentials ?? {}))
+    return CredentialStore.of({
+      get: (registry) => Effect.sync(() => Option.fromNullable(held.get(registry))),
+      store: (registry, credential) =>
+        Effect.sync(() => {
+          held.set(registry, { _tag: "Password", ...credential })
+          return { _tag: "ConfigFile" as const, location: "memory" }
+        }),
+      erase: (registry) => Effect.sync(() => held.delete(registry))
+    })
+  })
+
+/**
+ * A `RegistryClient` on the in-memory registry (as `layerRegistry` with `options`), with the credentials
+ * given (`layerCredentials`) and a WebCrypto Hasher; the registry's controls, the HttpClient and the
+ * credential store are provided too. `client` configures the client (fast retries for tests, say).
+ *
+ * @since 0.1.0
+ * @category layer
+ */
+export const layerRegistryClient = (
+  options?: MemoryRegistryOptions & {
+    readonly credentials?: Readonly<Record<string, Credential>> | undefined
+    readonly client?: RegistryClient.Options | undefined
+  }
+): Layer.Layer<
+  RegistryClient.RegistryClient | HttpClient.HttpClient | MemoryRegistry | CredentialStore | Hasher.Hasher
+> =>
+  RegistryClient.layer(options?.client).pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(layerRegistry(options), layerCredentials(options?.credentials), Hasher.layerWebCrypto)
+    )
+  )

@@ -1,0 +1,212 @@
+/**
+ * The small pieces of HTTP the registry client needs: URLs without secrets, bounded body reads, `Link` and
+ * `Retry-After` headers, and the distribution spec's error body.
+ * @internal
+ */
+import type { HttpClientResponse } from "@effect/platform"
+import { Chunk, Duration, Effect, Option, Schema, Stream } from "effect"
+
+/** Query parameters that carry no secret and help a person see which request failed. */
+const shownParams = new Set(["digest", "mount", "from", "n", "last", "service", "scope", "artifactType"])
+
+/**
+ * `METHOD url` for an error: no userinfo, and of the query only the parameters known to hold no secret
+ * (upload `Location`s carry signed state, token endpoints may carry anything).
+ * @internal
+ */
+export const describeRequest = (method: string, url: string): string => {
+  try {
+    const parsed = new URL(url)
+    parsed.username = ""
+    parsed.password = ""
+    parsed.hash = ""
+    for (const key of Array.from(parsed.searchParams.keys())) {
+      if (!shownParams.has(key)) parsed.searchParams.delete(key)
+    }
+    return `${method} ${parsed.toString()}`
+  } catch {
+    return method
+  }
+}
+
+/** `scheme://host:port`, lower case, for the same-origin rule of redirects. @internal */
+export const originOf = (url: string): string => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
+}
+
+/** A header's value, or undefined. @internal */
+export const header = (response: HttpClientResponse.HttpClientResponse, name: string): string | undefined => {
+  const value = response.headers[name.toLowerCase()]
+  return value === undefined || value === "" ? undefined : value
+}
+
+/** The response's `Location`, resolved against the URL it answered. @internal */
+export const location = (response: HttpClientResponse.HttpClientResponse): string | undefined => {
+  const value = header(response, "location")
+  if (value === undefined) return undefined
+  try {
+    return new URL(value, response.request.url).toString()
+  } catch {
+    return undefined
+  }
+}
+
+/** The `rel="next"` target of a `Link` header, resolved against the request URL. @internal */
+export const nextLink = (response: HttpClientResponse.HttpClientResponse): string | undefined => {
+  const value = header(response, "link")
+  if (value === undefined) return undefined
+  for (const part of value.split(/,(?=\s*<)/)) {
+    const match = /^\s*<([^>]*)>(.*)$/.exec(part)
+    if (match === null) continue
+    if (!/;\s*rel\s*=\s*"?(?:[^";]*\s)?next(?:\s[^";]*)?"?/i.test(match[2] ?? "")) continue
+    try {
+      return new URL(match[1] ?? "", response.request.url).toString()
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
+}
+
+/**
+ * How long `Retry-After` asks to wait (delay-seconds or an HTTP date, relative to `now`), if it says.
+ * @internal
+ */
+export const retryAfter = (value: string | undefined, now: number): Duration.Duration | undefined => {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Duration.seconds(Number(trimmed))
+  const date = Date.parse(trimmed)
+  if (Number.isNaN(date)) return undefined
+  return Duration.millis(Math.max(0, date - now))
+}
+
+/** The body was longer than the limit. @internal */
+export class TooLong {
+  readonly _tag = "TooLong"
+}
+
+/** The connection failed while the body was read. @internal */
+export class BodyInterrupted {
+  readonly _tag = "BodyInterrupted"
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * The whole body, refusing (and stopping the read, which aborts the connection) past `limit` bytes: a
+ * `Content-Length` above it is refused before anything is read.
+ * @internal
+ */
+export const readBounded = (
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number
+): Effect.Effect<Uint8Array, TooLong | BodyInterrupted> => {
+  const declared = header(response, "content-length")
+  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit) {
+    return Effect.zipRight(discard(response), Effect.fail(new TooLong()))
+  }
+  return Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let total = 0
+    return response.stream.pipe(
+      Stream.mapError((cause) => new BodyInterrupted(cause)),
+      Stream.mapChunksEffect((chunk) => {
+        for (const bytes of chunk) {
+          total += bytes.length
+          if (total > limit) return Effect.fail(new TooLong())
+          chunks.push(bytes)
+        }
+        return Effect.succeed(Chunk.empty<never>())
+      }),
+      Stream.runDrain,
+      Effect.map(() => join(chunks, total))
+    )
+  })
+}
+
+const join = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
+  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0]
+  const all = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    all.set(chunk, offset)
+    offset += chunk.length
+  }
+  return all
+}
+
+/**
+ * Lets go of a response whose body is not wanted: reads a little of it (so a small body leaves the
+ * connection reusable) and aborts the rest.
+ * @internal
+ */
+export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  response.request.method === "HEAD"
+    ? Effect.void
+    : Effect.ignore(readBounded(response, 64 * 1024).pipe(Effect.timeout(Duration.seconds(5))))
+
+const ErrorBody = Schema.Struct({
+  errors: Schema.Array(
+    Schema.Struct({
+      code: Schema.optional(Schema.String),
+      message: Schema.optional(Schema.String),
+      detail: Schema.optional(Schema.Unknown)
+    })
+  )
+})
+
+const TokenErrorBody = Schema.Struct({
+  details: Schema.optional(Schema.String),
+  error: Schema.optional(Schema.String),
+  error_description: Schema.optional(Schema.String)
+})
+
+/** What a registry said about a failure. @internal */
+export interface Said {
+  readonly code?: string | undefined
+  readonly detail?: string | undefined
+}
+
+const maxShown = 300
+
+const shorten = (text: string): string => (text.length > maxShown ? `${text.slice(0, maxShown)}…` : text)
+
+/**
+ * The registry's own error code and message from a distribution error body (`{"errors":[...]}`) or a token
+ * endpoint's (`{"details":...}`), read no further than 64 KiB; nothing when the body is something else.
+ * @internal
+ */
+export const readSaid = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Said> =>
+  response.request.method === "HEAD"
+    ? Effect.succeed({})
+    : readBounded(response, 64 * 1024).pipe(
+        Effect.timeout(Duration.seconds(10)),
+        Effect.map(parseSaid),
+        Effect.orElseSucceed(() => ({}))
+      )
+
+const parseSaid = (bytes: Uint8Array): Said => {
+  let json: unknown
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    return {}
+  }
+  const distribution = Schema.decodeUnknownOption(ErrorBody)(json)
+  if (Option.isSome(distribution)) {
+    const first = distribution.value.errors[0]
+    if (first === undefined) return {}
+    const message = first.message ?? (typeof first.detail === "string" ? first.detail : undefined)
+    return { code: first.code, detail: message === undefined ? undefined : shorten(message) }
+  }
+  const token = Schema.decodeUnknownOption(TokenErrorBody)(json)
+  if (Option.isSome(token)) {
+    const message = token.value.details ?? token.value.error_description ?? token.value.error
+    return message === undefined ? {} : { detail: shorten(message) }
+  }
+  return {}
+}
