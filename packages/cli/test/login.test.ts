@@ -34,6 +34,26 @@ const expectNoSecret = (result: RunResult, user: string, password: string) => {
 const readConfig = (dockerConfig: string): unknown =>
   JSON.parse(NodeFs.readFileSync(NodePath.join(dockerConfig, "config.json"), "utf8"))
 
+// docker-credential-helpers' protocol, the store a JSON file beside the script.
+const fakeHelper = `#!/usr/bin/env node
+const fs = require("node:fs")
+const path = require("node:path")
+const file = path.join(__dirname, "store.json")
+const held = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {}
+const input = fs.readFileSync(0, "utf8")
+const action = process.argv[2]
+if (action === "store") {
+  const request = JSON.parse(input)
+  held[request.ServerURL] = { Username: request.Username, Secret: request.Secret }
+  fs.writeFileSync(file, JSON.stringify(held))
+} else if (action === "get" && held[input]) {
+  process.stdout.write(JSON.stringify({ ServerURL: input, ...held[input] }))
+} else {
+  process.stdout.write("credentials not found in native keychain\\n")
+  process.exit(1)
+}
+`
+
 const basic = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString("base64")
 
 describe("ocidx login / logout without a registry", () => {
@@ -207,6 +227,66 @@ describe.skipIf(Registry.unavailable !== undefined)("ocidx login against a real 
         expect(result.stdout).toBe("")
         expect(result.stderr).toContain(NodePath.join(dockerConfig, "config.json"))
         expectNoSecret(result, username, password)
+      }),
+    120_000
+  )
+  it.scopedLive(
+    "with a credsStore, login stores in the helper (found on PATH) and config.json never holds the secret",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* tempDir
+        const dockerConfig = NodePath.join(root, "docker")
+        const bin = NodePath.join(root, "bin")
+        NodeFs.mkdirSync(dockerConfig)
+        NodeFs.mkdirSync(bin)
+        NodeFs.writeFileSync(NodePath.join(bin, "docker-credential-fake"), fakeHelper, { mode: 0o755 })
+        NodeFs.writeFileSync(NodePath.join(dockerConfig, "config.json"), JSON.stringify({ credsStore: "fake" }))
+        const { host, username, password } = registry
+        const result = yield* ocidx(["login", host, "-u", username, "--password-stdin"], {
+          env: { ...envOf(root, dockerConfig), PATH: `${bin}${NodePath.delimiter}${process.env.PATH ?? ""}` },
+          input: password
+        })
+        expect(result.stderr).toBe("")
+        expect(result.code).toBe(0)
+        expect(result.stdout).toBe(
+          `${host}: logged in; credentials stored in the credential helper docker-credential-fake\n`
+        )
+        expectNoSecret(result, username, password)
+        expect(JSON.parse(NodeFs.readFileSync(NodePath.join(bin, "store.json"), "utf8"))).toEqual({
+          [host]: { Username: username, Secret: password }
+        })
+        expect(readConfig(dockerConfig)).toEqual({ credsStore: "fake" })
+      }),
+    120_000
+  )
+})
+
+describe.skipIf(Registry.unavailable !== undefined)("ocidx login against a registry with token auth", () => {
+  let registry: Registry.Registry
+  let release: () => Promise<void> = async () => {}
+  beforeAll(async () => {
+    const acquired = await Registry.acquire(Registry.make({ auth: "token" }))
+    registry = acquired.value
+    release = acquired.release
+  }, 120_000)
+  afterAll(() => release(), 120_000)
+
+  it.scopedLive(
+    "logs in with the token the issuer gives for the user, and refuses a wrong password with 77",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* tempDir
+        const dockerConfig = NodePath.join(root, "docker")
+        const { host, username, password } = registry
+        const wrong = yield* run(["login", host, "-u", username, "--password-stdin"], dockerConfig, root, secret)
+        expect(wrong.code).toBe(77)
+        expectNoSecret(wrong, username, secret)
+        expect(NodeFs.existsSync(dockerConfig)).toBe(false)
+        const login = yield* run(["login", host, "-u", username, "--password-stdin"], dockerConfig, root, password)
+        expect(login.stderr).toBe("")
+        expect(login.code).toBe(0)
+        expectNoSecret(login, username, password)
+        expect(readConfig(dockerConfig)).toEqual({ auths: { [host]: { auth: basic(username, password) } } })
       }),
     120_000
   )
