@@ -21,7 +21,7 @@ import type {
   WriteError
 } from "@ocidx/core/Errors"
 import * as Text from "@ocidx/core/Text"
-import { Cause, Option } from "effect"
+import { Cause, Option, Predicate } from "effect"
 import type { BrokenPipe, InvalidInput, NotFound, UsageError, VerifyFailed } from "./CliError.js"
 
 /**
@@ -104,7 +104,13 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
     case "RegistryError":
       return registryCodes[failure.reason]
     case "CredentialError":
-      return ExitCode.noPermission
+      // Credentials that cannot be had: a config file that cannot be read or written is I/O, one that does
+      // not decode is bad data; a helper's refusal, or none to give, is not allowed.
+      return Predicate.isTagged(failure.cause, "ReadError") || Predicate.isTagged(failure.cause, "WriteError")
+        ? ExitCode.ioError
+        : Predicate.isTagged(failure.cause, "DecodeError")
+          ? ExitCode.dataError
+          : ExitCode.noPermission
     case "VerifyFailed":
       return failure.lockBusy ? ExitCode.tempFail : ExitCode.notFound
     case "UsageError":
