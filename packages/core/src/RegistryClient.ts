@@ -149,7 +149,7 @@ export const make: (options?: Options) => Effect.Effect<RegistryClient, never, H
  *
  * @example
  * ```ts
- * import { Hasher, RegistryClient, testing } from "@ocidx/core"
+ * import { Credentials, Hasher, RegistryClient, testing } from "@ocidx/core"
  * import { Effect, Layer } from "effect"
  *
  * const program = Effect.flatMap(RegistryClient.RegistryClient, (client) =>
@@ -157,7 +157,7 @@ export const make: (options?: Options) => Effect.Effect<RegistryClient, never, H
  * )
  * // Offline: the client on the in-memory registry, with no credentials and WebCrypto digests.
  * const offline = RegistryClient.layer().pipe(
- *   Layer.provide(Layer.mergeAll(testing.layerRegistry(), testing.layerCredentials(), Hasher.layerWebCrypto))
+ *   Layer.provide(Layer.mergeAll(testing.layerRegistry(), Credentials.layerStatic(), Hasher.layerWebCrypto))
  * )
  * Effect.provide(program, offline)
  * ```

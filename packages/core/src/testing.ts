@@ -6,8 +6,8 @@
  * @since 0.1.0
  */
 import { FileSystem, HttpClient, Path } from "@effect/platform"
-import { Context, Effect, Layer, Option, type Scope } from "effect"
-import { type Credential, CredentialStore } from "./Credentials.js"
+import { Context, Effect, Layer, type Scope } from "effect"
+import * as Credentials from "./Credentials.js"
 import type * as Descriptor from "./Descriptor.js"
 import type { Digest } from "./Digest.js"
 import type { LockReason } from "./Errors.js"
@@ -263,7 +263,13 @@ export interface MemoryRegistryOptions {
    * scopes asked when given these credentials in Basic auth (and tokens with no access to anyone else).
    */
   readonly auth?:
-    | { readonly username: string; readonly password: string; readonly scheme?: "basic" | "bearer" | undefined }
+    | {
+        readonly username: string
+        readonly password: string
+        readonly scheme?: "basic" | "bearer" | undefined
+        /** With `bearer`: the refresh token the token endpoint accepts in its OAuth2 form (POST). */
+        readonly identityToken?: string | undefined
+      }
     | undefined
   /** Tags per page of `tags/list` when the client gives no `n` (default 100); more pages are linked. */
   readonly tagsPageSize?: number | undefined
@@ -377,28 +383,8 @@ export const layerRegistry = (options?: MemoryRegistryOptions): Layer.Layer<Http
   })
 
 /**
- * A `CredentialStore` holding the given credentials by registry, in memory; `store` and `erase` change it.
- *
- * @since 0.1.0
- * @category layer
- */
-export const layerCredentials = (credentials?: Readonly<Record<string, Credential>>): Layer.Layer<CredentialStore> =>
-  Layer.sync(CredentialStore, () => {
-    const held = new Map<string, Credential>(Object.entries(credentials ?? {}))
-    return CredentialStore.of({
-      get: (registry) => Effect.sync(() => Option.fromNullable(held.get(registry))),
-      store: (registry, credential) =>
-        Effect.sync(() => {
-          held.set(registry, { _tag: "Password", ...credential })
-          return { _tag: "ConfigFile" as const, location: "memory" }
-        }),
-      erase: (registry) => Effect.sync(() => held.delete(registry))
-    })
-  })
-
-/**
  * A `RegistryClient` on the in-memory registry (as `layerRegistry` with `options`), with the credentials
- * given (`layerCredentials`) and a WebCrypto Hasher; the registry's controls, the HttpClient and the
+ * given (`Credentials.layerStatic`) and a WebCrypto Hasher; the registry's controls, the HttpClient and the
  * credential store are provided too. `client` configures the client (fast retries for tests, say).
  *
  * @since 0.1.0
@@ -406,14 +392,14 @@ export const layerCredentials = (credentials?: Readonly<Record<string, Credentia
  */
 export const layerRegistryClient = (
   options?: MemoryRegistryOptions & {
-    readonly credentials?: Readonly<Record<string, Credential>> | undefined
+    readonly credentials?: Readonly<Record<string, Credentials.Credential>> | undefined
     readonly client?: RegistryClient.Options | undefined
   }
 ): Layer.Layer<
-  RegistryClient.RegistryClient | HttpClient.HttpClient | MemoryRegistry | CredentialStore | Hasher.Hasher
+  RegistryClient.RegistryClient | HttpClient.HttpClient | MemoryRegistry | Credentials.CredentialStore | Hasher.Hasher
 > =>
   RegistryClient.layer(options?.client).pipe(
     Layer.provideMerge(
-      Layer.mergeAll(layerRegistry(options), layerCredentials(options?.credentials), Hasher.layerWebCrypto)
+      Layer.mergeAll(layerRegistry(options), Credentials.layerStatic(options?.credentials), Hasher.layerWebCrypto)
     )
   )

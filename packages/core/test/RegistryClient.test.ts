@@ -1,12 +1,14 @@
 import { createHash } from "node:crypto"
+import { HttpClient, HttpClientError } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import type { Credential } from "@ocidx/core/Credentials"
+import * as Credentials from "@ocidx/core/Credentials"
 import * as Digest from "@ocidx/core/Digest"
 import type { RegistryError } from "@ocidx/core/Errors"
+import * as Hasher from "@ocidx/core/Hasher"
 import * as MediaType from "@ocidx/core/MediaType"
 import * as RegistryClient from "@ocidx/core/RegistryClient"
 import * as testing from "@ocidx/core/testing"
-import { Chunk, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
+import { Cause, Chunk, Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -30,7 +32,7 @@ const fastRetries = { attempts: 3, baseDelay: "1 second", maxDelay: "4 seconds" 
 
 const provide = (
   options?: testing.MemoryRegistryOptions & {
-    readonly credentials?: Readonly<Record<string, Credential>>
+    readonly credentials?: Readonly<Record<string, Credentials.Credential>>
     readonly client?: RegistryClient.Options
   }
 ) => Effect.provide(testing.layerRegistryClient({ client: { retry: fastRetries }, ...options }))
@@ -333,6 +335,359 @@ describe("RegistryClient blobs that are not what they claim", () => {
       )
       expect(long.reason).toBe("digest-mismatch")
       expect(passed).toEqual([])
+    }).pipe(provide())
+  )
+})
+
+/** Everything a failure could print: none of it may hold a secret. */
+const printed = (error: RegistryError): string =>
+  [error.message, String(error), JSON.stringify(error), Cause.pretty(Cause.fail(error))].join("\n")
+
+const secrets = [password, btoa(`ci:${password}`), "memory-token-"]
+
+const expectNoSecret = (error: RegistryError) => {
+  const text = printed(error)
+  for (const secret of secrets) expect(text).not.toContain(secret)
+}
+
+const sentAuthorization = (registry: testing.MemoryRegistry) =>
+  registry.requests().map((request) => request.headers.authorization !== undefined)
+
+describe("RegistryClient auth", () => {
+  it.effect("Basic: anonymous first, then the stored credentials for the rest of the session", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      const digest = yield* client.putManifest(app, "v1", { mediaType: MediaType.ociIndex, bytes: bytesOf("{}") })
+      expect((yield* client.getManifest(app, "v1")).descriptor.digest).toBe(digest)
+      expect(sentAuthorization(registry)).toEqual([false, true, true])
+    }).pipe(provide({ auth: basicAuth, credentials }))
+  )
+
+  it.effect("Basic: no credentials, or wrong ones, are unauthorized, and the password is never printed", () =>
+    Effect.gen(function* () {
+      const { client } = yield* clientAndRegistry
+      const none = yield* failureOf(client.getManifest(app, "v1"))
+      expect([none.reason, none.error.status, none.error.code]).toEqual(["unauthorized", 401, "UNAUTHORIZED"])
+    }).pipe(
+      provide({ auth: basicAuth }),
+      Effect.zipRight(
+        Effect.gen(function* () {
+          const { client, registry } = yield* clientAndRegistry
+          const wrong = yield* failureOf(client.ping("registry.test"))
+          expect(wrong.reason).toBe("unauthorized")
+          expect(sentAuthorization(registry)).toEqual([false, true])
+          expectNoSecret(wrong.error)
+        }).pipe(provide({ auth: { username: "ci", password: "other" }, credentials }))
+      )
+    )
+  )
+
+  it.effect("Bearer: a token per scope from the realm, cached, and one for both repositories when mounting", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      const base = repo("team/base")
+      const layer = { digest: sha256("layer"), size: 5 }
+      expect(yield* client.uploadBlob(base, layer, () => Stream.make(bytesOf("layer")))).toBe("uploaded")
+      const tokensAfterUpload = registry.stats().tokens
+      expect(yield* client.uploadBlob(app, layer, () => Stream.die("not read"), { mountFrom: "team/base" })).toBe(
+        "mounted"
+      )
+      const tokenRequest = registry
+        .requests()
+        .filter((request) => request.url.includes("/token?"))
+        .at(-1)
+      const scopes = new URL(tokenRequest?.url ?? "http://x").searchParams.getAll("scope")
+      expect(scopes).toEqual(["repository:team/app:pull,push", "repository:team/base:pull"])
+      expect(tokenRequest?.headers.authorization).toBe(`Basic ${btoa(`ci:${password}`)}`)
+      expect(yield* collect(client.getBlob(app, layer))).toBe("layer")
+      expect(yield* collect(client.getBlob(app, layer))).toBe("layer")
+      // One token for the upload, one for the mount, one for pulling from team/app: each reused while it lasts.
+      expect(registry.stats().tokens).toBe(tokensAfterUpload + 2)
+      yield* TestClock.adjust("10 minutes")
+      expect(yield* collect(client.getBlob(app, layer))).toBe("layer")
+      expect(registry.stats().tokens).toBe(tokensAfterUpload + 3)
+    }).pipe(provide({ auth: { ...basicAuth, scheme: "bearer" }, credentials }))
+  )
+
+  it.effect("Bearer: a token the registry stops accepting is renewed once; a refused one is unauthorized", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      yield* registry.putManifest("team/app", "v1", { mediaType: MediaType.ociIndex, bytes: "{}" })
+      yield* client.getManifest(app, "v1")
+      const tokens = registry.stats().tokens
+      let revoked = 1
+      registry.intercept((request) =>
+        request.url.includes("/manifests/") && request.headers.authorization !== undefined && revoked-- > 0
+          ? new Response(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "token expired" }] }), {
+              status: 401,
+              headers: { "www-authenticate": `Bearer realm="https://registry.test/token",service="memory"` }
+            })
+          : undefined
+      )
+      yield* client.getManifest(app, "v1")
+      expect(registry.stats().tokens).toBe(tokens + 1)
+      registry.intercept((request) =>
+        request.url.includes("/manifests/")
+          ? new Response("{}", {
+              status: 401,
+              headers: { "www-authenticate": `Bearer realm="https://registry.test/token",service="memory"` }
+            })
+          : undefined
+      )
+      const refused = yield* failureOf(client.getManifest(app, "v1"))
+      expect(refused.reason).toBe("unauthorized")
+      expect(registry.stats().tokens).toBe(tokens + 2)
+      expectNoSecret(refused.error)
+    }).pipe(provide({ auth: { ...basicAuth, scheme: "bearer" }, credentials }))
+  )
+
+  it.effect("Bearer: wrong credentials are refused by the token endpoint: unauthorized, nothing secret printed", () =>
+    Effect.gen(function* () {
+      const { client } = yield* clientAndRegistry
+      const failure = yield* failureOf(client.listTags(app))
+      expect([failure.reason, failure.error.status, failure.error.detail]).toEqual([
+        "unauthorized",
+        401,
+        "wrong credentials"
+      ])
+      expect(failure.error.request).toBe(
+        "GET https://registry.test/token?service=memory&scope=repository%3Ateam%2Fapp%3Apull"
+      )
+      expectNoSecret(failure.error)
+    }).pipe(provide({ auth: { username: "ci", password: "other", scheme: "bearer" }, credentials }))
+  )
+
+  it.effect("Bearer: an identity token is exchanged through the OAuth2 refresh_token form", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      yield* registry.putManifest("team/app", "v1", { mediaType: MediaType.ociIndex, bytes: "{}" })
+      yield* client.getManifest(app, "v1")
+      const post = registry.requests().find((request) => request.method === "POST")
+      expect(post?.url).toBe("https://registry.test/token")
+      expect(post?.headers.authorization).toBeUndefined()
+    }).pipe(
+      provide({
+        auth: { ...basicAuth, scheme: "bearer", identityToken: "refresh-me" },
+        credentials: { "registry.test": { _tag: "IdentityToken", token: "refresh-me" } }
+      })
+    )
+  )
+})
+
+/** Runs `effect` while the test clock moves on a second at a time: retries and backoff happen in virtual time. */
+const withClock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.fork(effect)
+    for (let second = 0; second < 600; second++) {
+      const done = yield* Fiber.poll(fiber)
+      if (Option.isSome(done)) return yield* done.value
+      yield* TestClock.adjust("1 second")
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+describe("RegistryClient retries", () => {
+  const failTimes = (registry: testing.MemoryRegistry, times: number, status: number, headers = {}) => {
+    let left = times
+    registry.intercept(() =>
+      left-- > 0
+        ? new Response(JSON.stringify({ errors: [{ code: "BUSY", message: "busy" }] }), { status, headers })
+        : undefined
+    )
+  }
+
+  it.effect("503 and 408 answers are tried again, and succeed when the registry recovers", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      yield* registry.putManifest("team/app", "v1", { mediaType: MediaType.ociIndex, bytes: "{}" })
+      failTimes(registry, 2, 503)
+      yield* withClock(client.getManifest(app, "v1"))
+      expect(registry.requests()).toHaveLength(3)
+      failTimes(registry, 1, 408)
+      yield* withClock(client.headManifest(app, "v1"))
+      expect(registry.requests()).toHaveLength(5)
+    }).pipe(provide())
+  )
+
+  it.effect("a 429 waits as long as Retry-After asks", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      yield* registry.putManifest("team/app", "v1", { mediaType: MediaType.ociIndex, bytes: "{}" })
+      failTimes(registry, 1, 429, { "retry-after": "30" })
+      const fiber = yield* Effect.fork(client.getManifest(app, "v1"))
+      yield* TestClock.adjust("20 seconds")
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      expect(registry.requests()).toHaveLength(1)
+      yield* TestClock.adjust("15 seconds")
+      yield* Fiber.join(fiber)
+      expect(registry.requests()).toHaveLength(2)
+    }).pipe(provide())
+  )
+
+  it.effect("gives up after the attempts: rate-limited for 429, unavailable for 5xx; other 4xx are not retried", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      failTimes(registry, 100, 429)
+      const limited = yield* failureOf(withClock(client.getManifest(app, "v1")))
+      expect([limited.reason, limited.error.status, limited.error.code]).toEqual(["rate-limited", 429, "BUSY"])
+      expect(registry.requests()).toHaveLength(3)
+      failTimes(registry, 100, 502)
+      const down = yield* failureOf(withClock(client.getManifest(app, "v1")))
+      expect([down.reason, down.error.status]).toEqual(["unavailable", 502])
+      expect(registry.requests()).toHaveLength(6)
+      failTimes(registry, 100, 400)
+      const bad = yield* failureOf(withClock(client.getManifest(app, "v1")))
+      expect([bad.reason, bad.error.status]).toEqual(["protocol", 400])
+      expect(registry.requests()).toHaveLength(7)
+    }).pipe(provide())
+  )
+
+  it.effect("broken connections are retried, then reported as unavailable", () =>
+    Effect.gen(function* () {
+      const client = yield* RegistryClient.RegistryClient
+      const registry = yield* testing.MemoryRegistry
+      yield* registry.putManifest("team/app", "v1", { mediaType: MediaType.ociIndex, bytes: "{}" })
+      brokenConnections.left = 2
+      yield* withClock(client.getManifest(app, "v1"))
+      brokenConnections.left = 3
+      const down = yield* failureOf(withClock(client.getManifest(app, "v1")))
+      expect([down.reason, down.error.status, down.error.detail]).toEqual([
+        "unavailable",
+        undefined,
+        "the connection failed (ECONNRESET)"
+      ])
+      expect(down.error.request).toBe("GET https://registry.test/v2/team/app/manifests/v1")
+    }).pipe(
+      Effect.provide(
+        RegistryClient.layer({ retry: fastRetries }).pipe(
+          Layer.provideMerge(Layer.mergeAll(breakingClient, Credentials.layerStatic(), Hasher.layerWebCrypto))
+        )
+      )
+    )
+  )
+})
+
+const brokenConnections = { left: 0 }
+
+/** The in-memory registry behind connections that fail while `brokenConnections.left` says so. */
+const breakingClient = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.map(HttpClient.HttpClient, (inner) =>
+    HttpClient.make((request) =>
+      brokenConnections.left-- > 0
+        ? Effect.fail(
+            new HttpClientError.RequestError({
+              request,
+              reason: "Transport",
+              cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
+            })
+          )
+        : inner.execute(request)
+    )
+  )
+).pipe(Layer.provideMerge(testing.layerRegistry()))
+
+describe("RegistryClient redirects", () => {
+  it.effect("follows a blob's redirect to another origin without the Authorization header", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      const digest = yield* registry.putBlob("team/app", "stored elsewhere")
+      const seenByStorage: Array<string | undefined> = []
+      registry.intercept((request) => {
+        const url = new URL(request.url)
+        if (url.host === "storage.example") {
+          seenByStorage.push(request.headers.authorization)
+          return new Response("stored elsewhere")
+        }
+        if (request.method === "GET" && url.pathname.includes("/blobs/") && url.searchParams.get("hop") === null) {
+          // First to the same origin (the header stays), then to storage (it goes).
+          return new Response(null, { status: 307, headers: { location: `${url.pathname}?hop=1` } })
+        }
+        if (url.searchParams.get("hop") === "1") {
+          expect(request.headers.authorization).toBe(`Basic ${btoa(`ci:${password}`)}`)
+          return new Response(null, { status: 302, headers: { location: "https://storage.example/blob?sig=abc" } })
+        }
+        return undefined
+      })
+      yield* client.ping("registry.test")
+      expect(yield* collect(client.getBlob(app, { digest, size: 16 }))).toBe("stored elsewhere")
+      expect(seenByStorage).toEqual([undefined])
+    }).pipe(provide({ auth: basicAuth, credentials }))
+  )
+
+  it.effect("stops after 5 redirects with a protocol error", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      let hops = 0
+      registry.intercept(() => new Response(null, { status: 308, headers: { location: `/v2/loop/${hops++}` } }))
+      const failure = yield* failureOf(client.ping("registry.test"))
+      expect(failure.reason).toBe("protocol")
+      expect(hops).toBe(6)
+    }).pipe(provide())
+  )
+})
+
+describe("RegistryClient downloads that break", () => {
+  const content = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7) % 256)
+  const descriptor = { digest: sha256(content), size: content.length }
+
+  /** A response that sends the first `bytes` of the blob and then breaks. */
+  const breaking = (bytes: number) =>
+    new Response(
+      new ReadableStream({
+        start: (controller) => {
+          if (bytes > 0) controller.enqueue(content.slice(0, bytes))
+        },
+        // Once what was sent is read: an error at once would drop the queued bytes unread.
+        pull: (controller) => controller.error(new Error("ECONNRESET"))
+      }),
+      { status: 200 }
+    )
+
+  it.effect("resumes with a Range request where the connection broke, verifying the whole", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      yield* registry.putBlob("team/app", content)
+      let breaks = 2
+      registry.intercept((request) =>
+        request.method === "GET" && request.url.includes("/blobs/") && breaks-- > 0
+          ? breaking(request.headers.range === undefined ? 1_000_000 : 500_000)
+          : undefined
+      )
+      const received = yield* withClock(Stream.runCollect(client.getBlob(app, descriptor)))
+      expect(sha256(concat(Chunk.toReadonlyArray(received)))).toBe(descriptor.digest)
+      const ranges = registry.requests().map((request) => request.headers.range)
+      expect(ranges).toEqual([undefined, "bytes=1000000-", "bytes=1000000-"])
+    }).pipe(provide())
+  )
+
+  it.effect("a registry that ignores Range sends it all again: the part already passed on is skipped", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      let breaks = 1
+      registry.intercept((request) =>
+        request.method === "GET" && request.url.includes("/blobs/")
+          ? breaks-- > 0
+            ? breaking(1_234_567)
+            : new Response(content, { status: 200 })
+          : undefined
+      )
+      const received = yield* withClock(Stream.runCollect(client.getBlob(app, descriptor)))
+      const all = concat(Chunk.toReadonlyArray(received))
+      expect(all.length).toBe(content.length)
+      expect(sha256(all)).toBe(descriptor.digest)
+    }).pipe(provide())
+  )
+
+  it.effect("a connection that keeps breaking without progress is unavailable", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      registry.intercept((request) =>
+        request.method === "GET" && request.url.includes("/blobs/") ? breaking(0) : undefined
+      )
+      const failure = yield* failureOf(withClock(Stream.runDrain(client.getBlob(app, descriptor))))
+      expect(failure.reason).toBe("unavailable")
+      expect(registry.requests()).toHaveLength(3)
     }).pipe(provide())
   )
 })

@@ -197,13 +197,21 @@ export const make = (
       const fail = (status: number, code: string, message: string, extra?: Record<string, string>) =>
         reply(status, errorBody(code, message), { "content-type": "application/json", ...extra })
 
+      const method = request.method
       if (auth !== undefined && (auth.scheme ?? "basic") === "bearer" && url.pathname === "/token") {
         const given = headers.authorization
         const basic = `Basic ${btoa(`${auth.username}:${auth.password}`)}`
-        if (given !== undefined && given !== basic) return reply(401, JSON.stringify({ details: "wrong credentials" }))
+        const form = method === "POST" ? new URLSearchParams(decoder.decode(body)) : undefined
+        const refresh = form?.get("grant_type") === "refresh_token" ? form.get("refresh_token") : null
+        const authenticated =
+          form === undefined ? given === basic : auth.identityToken !== undefined && refresh === auth.identityToken
+        if ((form === undefined && given !== undefined && given !== basic) || (form !== undefined && !authenticated)) {
+          return reply(401, JSON.stringify({ details: "wrong credentials" }), { "content-type": "application/json" })
+        }
         const access = new Set<string>()
-        if (given === basic) {
-          for (const scope of url.searchParams.getAll("scope").flatMap((s) => s.split(" "))) {
+        if (authenticated) {
+          const scopes = form === undefined ? url.searchParams.getAll("scope") : [form.get("scope") ?? ""]
+          for (const scope of scopes.flatMap((s) => s.split(" "))) {
             const [kind, name, actions] = scope.split(":")
             if (kind !== "repository" || name === undefined || actions === undefined) continue
             for (const action of actions.split(",")) access.add(`${name}:${action}`)
@@ -239,7 +247,6 @@ export const make = (
           ? undefined
           : fail(401, "UNAUTHORIZED", "authentication required", challenge(name, action))
 
-      const method = request.method
       const path = url.pathname
       if (path === "/v2/" || path === "/v2") {
         return guard(undefined, "pull") ?? reply(200, "{}", { "content-type": "application/json" })
