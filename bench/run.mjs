@@ -2,14 +2,15 @@
 //   npm run bench [-- <group>...] [-- --quick] [-- --json] [-- --cli=built|<bin>] [-- --src=<tree>]
 //
 // Node 20 cannot run TypeScript, so this bundles each bench/*.ts program (a group: puts, cli, contention,
-// verify, gc, blobs) and the worker programs they spawn with esbuild into a temp directory, runs the groups one
-// after another, and prints one row per target of the issue, every measurement and the scaling series; with
-// --json, one JSON document. --quick skips the 1 and 2 GiB cases. The ocidx measured is the built command
-// (packages/cli/bin/ocidx) when it is current, else a bundle of packages/cli/src made here (see cliChoice).
+// verify, gc, blobs, registry) and the worker programs they spawn with esbuild into a temp directory, runs the
+// groups one after another, and prints one row per target of the issue, every measurement and the scaling
+// series; with --json, one JSON document. --quick skips the 1 and 2 GiB cases (registry moves 128 MiB). The
+// ocidx measured is the built command (packages/cli/bin/ocidx) when it is current, else a bundle of
+// packages/cli/src made here (see cliChoice).
 // --src=<tree> takes @ocidx/core and @ocidx/node from another tree (e.g. `git archive <commit> packages | tar
 // -x -C <tree>`), to measure a before and an after with the same bench. Nothing is installed: a missing peer
-// tool (umoci, sha256sum, python3, /usr/bin/time) is named and its rows are skipped. Timings are only
-// reported, never asserted.
+// tool (umoci, sha256sum, python3, /usr/bin/time, skopeo, docker-registry) is named and its rows are
+// skipped. Timings are only reported, never asserted.
 import { spawn } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
@@ -19,7 +20,7 @@ import { benchDir, bundle, bundleCli, root } from "./lib/build.mjs"
 const testWorkersDir = NodePath.join(root, "packages/node/test/support/workers")
 const benchWorkersDir = NodePath.join(benchDir, "workers")
 // The order groups run in: the cheap ones first, the large files last.
-const order = ["puts", "cli", "contention", "verify", "gc", "blobs"]
+const order = ["puts", "cli", "contention", "verify", "gc", "blobs", "registry"]
 
 const args = process.argv.slice(2)
 const json = args.includes("--json")

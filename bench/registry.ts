@@ -1,0 +1,370 @@
+/**
+ * Moving images to and from a registry: `ocidx push` and `ocidx pull` of an image with one 1 GiB layer against
+ * `skopeo copy` of the same image, on loopback to docker-registry (no auth), with the peak RSS of each. Every
+ * push goes to a registry started fresh for it (the blob store is shared by all repositories, so a second push
+ * would find the layer there); every pull goes to a fresh directory. The tools alternate, the order flipping
+ * each round, and every copy is checked (the manifest digest at the destination, the layer's size) so that a
+ * broken copy is never reported as fast. --quick moves 128 MiB instead of 1 GiB.
+ *
+ * The layer is a gzip stream of stored (uncompressed) deflate blocks around a tar of pseudo-random bytes, and
+ * is typed tar+gzip: skopeo compresses an uncompressed layer on its way to a registry, which would make it slow
+ * and change the digest, so the layer must already look compressed.
+ */
+import * as NodeCrypto from "node:crypto"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import * as NodeZlib from "node:zlib"
+import * as Registry from "@ocidx/testkit/Registry"
+import { missing, registryPath } from "@ocidx/testkit/Tools"
+import { configMediaType, manifestMediaType, tagEach, writeBlob } from "./lib/fixtures.js"
+import {
+  environment,
+  formatBytes,
+  formatMs,
+  GiB,
+  log,
+  MiB,
+  makeTempDir,
+  median,
+  mibPerSecond,
+  ocidx,
+  peakRss,
+  removeDir,
+  runChecked,
+  runGroup,
+  runOcidx,
+  runProcess,
+  skipped,
+  summarize,
+  syncDisks,
+  target,
+  which
+} from "./lib/support.js"
+
+const rounds = 3
+const rssLimit = 200 * MiB
+const tag = "bench-0"
+const gzipLayerMediaType = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+/**
+ * Deterministic bytes that no tool here can shrink: a 1 MiB block of sha256 output in counter mode, each MiB
+ * rotated by its own offset and led by the hash of its index.
+ */
+const pseudoRandomMiB = (() => {
+  const base = Buffer.alloc(MiB)
+  for (let i = 0; i < MiB / 32; i++) {
+    NodeCrypto.createHash("sha256")
+      .update(`ocidx-bench-registry/${i}`)
+      .digest()
+      .copy(base, i * 32)
+  }
+  return (index: number, into: Buffer): void => {
+    const offset = ((index * 7919) % (MiB / 64)) * 64
+    base.copy(into, 0, offset)
+    base.copy(into, MiB - offset, 0, offset)
+    NodeCrypto.createHash("sha256").update(`mib/${index}`).digest().copy(into, 0)
+  }
+})()
+
+const tarHeader = (name: string, size: number): Buffer => {
+  const header = Buffer.alloc(512)
+  const put = (text: string, offset: number, length: number) => header.write(text, offset, length, "ascii")
+  const octal = (value: number, length: number) => value.toString(8).padStart(length - 1, "0")
+  put(name, 0, 100)
+  put(octal(0o644, 8), 100, 8)
+  put(octal(0, 8), 108, 8)
+  put(octal(0, 8), 116, 8)
+  put(octal(size, 12), 124, 12)
+  put(octal(0, 12), 136, 12)
+  put("        ", 148, 8)
+  put("0", 156, 1)
+  put("ustar\u000000", 257, 8)
+  let sum = 0
+  for (const byte of header) sum += byte
+  put(`${octal(sum, 7)}\u0000`, 148, 8)
+  return header
+}
+
+/**
+ * Writes a tar+gzip layer of `bytes` pseudo-random bytes into the layout at `dir` and returns its descriptor
+ * and the digest of the tar (the config's diff_id). The gzip stream is made by hand from stored deflate
+ * blocks, so writing 1 GiB costs about as much as hashing it.
+ */
+const writeLayer = (
+  dir: string,
+  bytes: number
+): { readonly layer: { mediaType: string; digest: string; size: number }; readonly diffId: string } => {
+  const blobsDir = NodePath.join(dir, "blobs", "sha256")
+  NodeFs.mkdirSync(blobsDir, { recursive: true })
+  const temp = NodePath.join(dir, "layer.tmp")
+  const fd = NodeFs.openSync(temp, "w", 0o644)
+  const blobHash = NodeCrypto.createHash("sha256")
+  const tarHash = NodeCrypto.createHash("sha256")
+  let crc = 0
+  let tarLength = 0
+  let size = 0
+  const out = (chunk: Buffer) => {
+    blobHash.update(chunk)
+    NodeFs.writeSync(fd, chunk)
+    size += chunk.length
+  }
+  const maxStored = 65535
+  // Frames `data` (tar bytes) as stored deflate blocks; `last` marks the final one.
+  const deflateStored = (data: Buffer, last: boolean) => {
+    tarHash.update(data)
+    crc = NodeZlib.crc32(data, crc)
+    tarLength += data.length
+    const blocks = Math.max(1, Math.ceil(data.length / maxStored))
+    const framed = Buffer.allocUnsafe(data.length + blocks * 5)
+    let at = 0
+    for (let b = 0; b < blocks; b++) {
+      const piece = data.subarray(b * maxStored, Math.min(data.length, (b + 1) * maxStored))
+      framed[at] = last && b === blocks - 1 ? 1 : 0
+      framed.writeUInt16LE(piece.length, at + 1)
+      framed.writeUInt16LE(~piece.length & 0xffff, at + 3)
+      piece.copy(framed, at + 5)
+      at += 5 + piece.length
+    }
+    out(framed.subarray(0, at))
+  }
+  try {
+    out(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]))
+    deflateStored(tarHeader("data.bin", bytes), false)
+    const mib = Buffer.allocUnsafe(MiB)
+    for (let written = 0; written < bytes; written += MiB) {
+      pseudoRandomMiB(written / MiB, mib)
+      deflateStored(mib.subarray(0, Math.min(MiB, bytes - written)), false)
+    }
+    deflateStored(Buffer.alloc(((512 - (bytes % 512)) % 512) + 1024), true)
+    const trailer = Buffer.alloc(8)
+    trailer.writeUInt32LE(crc >>> 0, 0)
+    trailer.writeUInt32LE(tarLength % 2 ** 32, 4)
+    out(trailer)
+  } finally {
+    NodeFs.closeSync(fd)
+  }
+  const hex = blobHash.digest("hex")
+  NodeFs.renameSync(temp, NodePath.join(blobsDir, hex))
+  return {
+    layer: { mediaType: gzipLayerMediaType, digest: `sha256:${hex}`, size },
+    diffId: `sha256:${tarHash.digest("hex")}`
+  }
+}
+
+const sha256Hex = (text: string): string => NodeCrypto.createHash("sha256").update(text).digest("hex")
+
+/** A layout tagged `bench-0` holding one image: a config and one layer of `bytes`. */
+const makeImage = async (dir: string, bytes: number) => {
+  NodeFs.mkdirSync(dir, { recursive: true })
+  NodeFs.writeFileSync(NodePath.join(dir, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}')
+  const { diffId, layer } = writeLayer(dir, bytes)
+  const config = writeBlob(
+    dir,
+    configMediaType,
+    Buffer.from(
+      JSON.stringify({ architecture: "amd64", os: "linux", config: {}, rootfs: { type: "layers", diff_ids: [diffId] } })
+    )
+  )
+  const manifest = writeBlob(
+    dir,
+    manifestMediaType,
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: manifestMediaType, config, layers: [layer] }))
+  )
+  await tagEach(dir, [manifest], "bench")
+  return { manifest, layer }
+}
+
+type Tool = "ocidx" | "library" | "skopeo"
+
+interface Run {
+  readonly ms: number
+  readonly rssBytes: number
+}
+
+await runGroup("registry", async ({ measurements, missing: absent, targets }) => {
+  const size = environment.quick ? 128 * MiB : GiB
+  const label = formatBytes(size)
+  const pushId = `push ${label} to a registry`
+  const pullId = `pull ${label} from a registry`
+  const goal = ">= skopeo copy's throughput"
+  const rssGoal = "< 200 MiB"
+  const skopeo = which("skopeo")
+  const why =
+    missing(["docker-registry", registryPath], ["skopeo", skopeo]) ??
+    (NodeFs.existsSync("/usr/bin/time") ? undefined : "/usr/bin/time is missing (skopeo's peak RSS)")
+  if (why !== undefined || skopeo === undefined) {
+    absent.push(why ?? "skopeo")
+    for (const id of [pushId, pullId]) targets.push(skipped(id, goal, why ?? ""))
+    for (const id of [`peak RSS, ${pushId}`, `peak RSS, ${pullId}`]) targets.push(skipped(id, rssGoal, why ?? ""))
+    return
+  }
+  const workers = environment.benchWorkers
+  if (workers === undefined) throw new Error("run this through bench/run.mjs")
+  const root = makeTempDir("ocidx-bench-registry-")
+  try {
+    const source = NodePath.join(root, "source")
+    log(`an image with one ${label} layer`)
+    const { layer, manifest } = await makeImage(source, size)
+    syncDisks()
+
+    /** The manifest digest a registry reference (or oci: place) holds, from skopeo's raw manifest. */
+    const remoteDigest = (ref: string, tls: Array<string>) =>
+      `sha256:${sha256Hex(runChecked(skopeo, ["inspect", "--raw", ...tls, ref]).stdout)}`
+    const expectDigest = (what: string, digest: string) => {
+      if (digest !== manifest.digest) throw new Error(`${what} holds ${digest}, not ${manifest.digest}`)
+    }
+    const expectLayer = (dir: string, who: string) => {
+      const file = NodePath.join(dir, "blobs", "sha256", layer.digest.slice("sha256:".length))
+      const got = NodeFs.existsSync(file) ? NodeFs.statSync(file).size : -1
+      if (got !== layer.size) throw new Error(`${who} pulled a layer of ${got} bytes, not ${layer.size}`)
+    }
+    const measure = (command: { readonly command: string; readonly args: ReadonlyArray<string> }): Run => {
+      syncDisks()
+      const run = peakRss(command.command, command.args)
+      return { ms: run.ms, rssBytes: run.rssBytes }
+    }
+    // The CLI's copy may not speak to registries yet (its copier then dies at the first registry call): probe
+    // it with a pull of a repository that is not there, which a wired CLI answers with exit 1.
+    const cliWhy = await (async () => {
+      const probe = await Registry.acquire(Registry.make({ auth: "none" }))
+      try {
+        const { args, command } = ocidx("pull", `${probe.value.host}/absent:x`, NodePath.join(root, "probe"))
+        const run = runProcess(command, args)
+        return run.status === 1
+          ? undefined
+          : `ocidx pull of an absent repository exited ${run.status}, not 1: ${run.stderr.trim().split("\n")[0]}`
+      } finally {
+        await probe.release()
+      }
+    })()
+    if (cliWhy !== undefined) log(`the CLI is not measured: ${cliWhy}`)
+    const tools: ReadonlyArray<Tool> = cliWhy === undefined ? ["ocidx", "library", "skopeo"] : ["library", "skopeo"]
+    const order = (round: number): ReadonlyArray<Tool> => (round % 2 === 0 ? tools : [...tools].reverse())
+    const runs: Record<"push" | "pull", Record<Tool, Array<Run>>> = {
+      push: { ocidx: [], library: [], skopeo: [] },
+      pull: { ocidx: [], library: [], skopeo: [] }
+    }
+    const libraryCopy = (from: string, to: string) => ({
+      command: process.execPath,
+      args: [NodePath.join(workers, "registry-copy.mjs"), from, to]
+    })
+
+    // --- push: each to a registry of its own, started for it -----------------------------------------------------
+    log(`push of ${label}: ${rounds} rounds of ocidx push and skopeo copy, each to a fresh registry`)
+    for (let round = 0; round < rounds; round++) {
+      for (const tool of order(round)) {
+        const registry = await Registry.acquire(Registry.make({ auth: "none" }))
+        try {
+          const ref = `${registry.value.host}/${tool}-${round}:${tag}`
+          const command =
+            tool === "ocidx"
+              ? ocidx("push", `${source}:${tag}`, ref)
+              : tool === "library"
+                ? libraryCopy(`oci:${source}:${tag}`, `docker://${ref}`)
+                : {
+                    command: skopeo,
+                    args: ["copy", "--quiet", "--dest-tls-verify=false", `oci:${source}:${tag}`, `docker://${ref}`]
+                  }
+          const run = measure(command)
+          expectDigest(`${tool} push: docker://${ref}`, remoteDigest(`docker://${ref}`, ["--tls-verify=false"]))
+          runs.push[tool].push(run)
+          log(`  push round ${round + 1}, ${tool}: ${formatMs(run.ms)}, peak RSS ${formatBytes(run.rssBytes)}`)
+        } finally {
+          await registry.release()
+        }
+      }
+    }
+
+    // --- pull: one registry holding the image, each pull into a fresh directory ---------------------------------
+    log(`pull of ${label}: ${rounds} rounds of ocidx pull and skopeo copy, each into a fresh directory`)
+    const registry = await Registry.acquire(Registry.make({ auth: "none" }))
+    try {
+      const ref = `${registry.value.host}/img:${tag}`
+      runChecked(skopeo, ["copy", "--quiet", "--dest-tls-verify=false", `oci:${source}:${tag}`, `docker://${ref}`])
+      removeDir(source)
+      for (let round = 0; round < rounds; round++) {
+        for (const tool of order(round)) {
+          const dir = NodePath.join(root, `pulled-${tool}-${round}`)
+          const command =
+            tool === "ocidx"
+              ? ocidx("pull", ref, `${dir}:${tag}`)
+              : tool === "library"
+                ? libraryCopy(`docker://${ref}`, `oci:${dir}:${tag}`)
+                : {
+                    command: skopeo,
+                    args: ["copy", "--quiet", "--src-tls-verify=false", `docker://${ref}`, `oci:${dir}:${tag}`]
+                  }
+          const run = measure(command)
+          if (tool !== "skopeo") {
+            const got: unknown = JSON.parse(runOcidx("get", dir, tag).stdout)
+            const digest = typeof got === "object" && got !== null && "digest" in got ? String(got.digest) : ""
+            expectDigest(`ocidx pull: ${dir}`, digest)
+          } else {
+            expectDigest(`skopeo pull: ${dir}`, remoteDigest(`oci:${dir}:${tag}`, []))
+          }
+          expectLayer(dir, tool)
+          removeDir(dir)
+          runs.pull[tool].push(run)
+          log(`  pull round ${round + 1}, ${tool}: ${formatMs(run.ms)}, peak RSS ${formatBytes(run.rssBytes)}`)
+        }
+      }
+    } finally {
+      await registry.release()
+    }
+
+    const nameOf = (tool: Tool, direction: "push" | "pull") =>
+      tool === "ocidx" ? `ocidx ${direction}` : tool === "library" ? "library Copy.copy" : "skopeo copy"
+    for (const [direction, id] of [
+      ["push", pushId],
+      ["pull", pullId]
+    ] as const) {
+      const times = (tool: Tool) => runs[direction][tool].map((run) => run.ms)
+      const rate = (tool: Tool) => `${mibPerSecond(size, median(times(tool))).toFixed(0)} MiB/s`
+      const peak = (tool: Tool) => Math.max(...runs[direction][tool].map((run) => run.rssBytes))
+      for (const tool of tools) {
+        measurements.push(
+          summarize(
+            `${nameOf(tool, direction)} ${label} (${direction}, process)`,
+            times(tool),
+            `${rate(tool)}, peak RSS ${formatBytes(peak(tool))}`
+          )
+        )
+      }
+      const note =
+        direction === "pull"
+          ? "ocidx fsyncs what it writes; skopeo does not"
+          : "each push to a registry started for it (nothing already present)"
+      // The CLI's rows, and the library's beside them (the same copy without the CLI around it).
+      for (const tool of ["ocidx", "library"] as const) {
+        const rowId = tool === "ocidx" ? id : `${id} (library)`
+        if (!tools.includes(tool)) {
+          targets.push(skipped(rowId, goal, cliWhy ?? ""), skipped(`peak RSS, ${rowId}`, rssGoal, cliWhy ?? ""))
+          continue
+        }
+        const ratio = median(times(tool)) / median(times("skopeo"))
+        targets.push(
+          target({
+            id: rowId,
+            target: goal,
+            measured: `${rate(tool)} vs ${rate("skopeo")} (${(1 / ratio).toFixed(2)}x)`,
+            ratio,
+            ratioOf: `median time of ${nameOf(tool, direction)} / of skopeo copy, ${rounds} rounds on loopback`,
+            limit: 1,
+            note
+          }),
+          target({
+            id: `peak RSS, ${rowId}`,
+            target: rssGoal,
+            measured: `${formatBytes(peak(tool))} (skopeo ${formatBytes(peak("skopeo"))})`,
+            ratio: peak(tool) / rssLimit,
+            ratioOf: "largest peak RSS over the rounds / 200 MiB, via /usr/bin/time -f %M",
+            limit: 1,
+            strict: true
+          })
+        )
+      }
+    }
+  } finally {
+    removeDir(root)
+  }
+})
