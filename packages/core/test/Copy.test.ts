@@ -274,6 +274,31 @@ describe("Copy.copy between layouts", () => {
     )
   )
 
+  it.effect("one image and --platform: copied when its config says that platform, else ImageNotFound", () =>
+    run(
+      Effect.gen(function* () {
+        const builder = new LayoutBuilder()
+        const image = builder.image({ layers: ["arm64 only"], platform: linuxArm64 })
+        // The index entry states no platform: the config is what says it.
+        builder.add({ ...image.manifest, platform: undefined }, ["v1"])
+        yield* writeLayout(builder, src)
+        const memory = yield* testing.MemoryFileSystem
+        const refused = yield* Effect.flip(
+          Copy.copy(layoutAt(src, "v1"), layoutAt(dst, "v1"), { platforms: [linuxAmd64] })
+        )
+        expect(refused._tag === "ImageNotFound" && refused.reason).toBe("no-platform")
+        expect(refused.message).toBe(
+          `oci:${src}: the image ${image.manifest.digest} is for linux/arm64, not linux/amd64.`
+        )
+        expect(snapshot(memory, dst)).toEqual({})
+        const copied = yield* Copy.copy(layoutAt(src, "v1"), layoutAt(dst, "v1"), {
+          platforms: [linuxAmd64, { os: "linux", architecture: "arm64", variant: "v8" }]
+        })
+        expect(copied.manifest.digest).toBe(image.manifest.digest)
+      })
+    )
+  )
+
   it.effect("a dry run reports what would move and writes nothing", () =>
     run(
       Effect.gen(function* () {
@@ -327,9 +352,13 @@ describe("Copy.copy between layouts", () => {
         const memory = yield* testing.MemoryFileSystem
         // The manifest's write never completes: every blob below it is in, and then the copy is stopped.
         memory.inject("rename", "hang", { path: blobPath(image.manifest.digest, dst) })
+        const manifestPath = blobPath(image.manifest.digest, dst)
         const fiber = yield* Effect.fork(Copy.copy(layoutAt(src, "v1"), layoutAt(dst, "v1"), { jobs: 1 }))
-        yield* TestClock.adjust("1 minute")
-        yield* Effect.yieldNow()
+        // Until the copy reaches the manifest's rename, and hangs there.
+        while (!memory.calls().some((call) => call.op === "rename" && call.path === manifestPath)) {
+          if (Option.isSome(yield* Fiber.poll(fiber))) break
+          yield* TestClock.adjust("10 millis")
+        }
         yield* Fiber.interrupt(fiber)
         expect(yield* entries(dst)).toEqual([])
         expect(memory.readText(blobPath(image.config.digest, dst))).toBeDefined()

@@ -19,6 +19,7 @@ import * as MediaType from "../../MediaType.js"
 import * as Platform from "../../Platform.js"
 import { RegistryClient } from "../../RegistryClient.js"
 import { decodeJsonFile } from "../decode.js"
+import * as JsonReader from "../jsonReader.js"
 import * as Walk from "../walk.js"
 import type { Fetched, ImageDestination, ImageSource } from "./image.js"
 import * as LayoutTransport from "./layout.js"
@@ -105,6 +106,36 @@ const sha256 = (bytes: Uint8Array) =>
     return Effect.map(hash.digest, (hex) => `sha256:${hex}`)
   })
 
+const ConfigPlatform = Schema.Struct({
+  os: Schema.String,
+  architecture: Schema.String,
+  variant: Schema.optional(Schema.String)
+})
+
+/** The platform an image's config names, when the config is an image config that says. */
+const configPlatform = (source: ImageSource, root: Node): Effect.Effect<Platform.Platform | undefined, Failure> => {
+  const [config] = root.blobs
+  if (
+    !MediaType.isManifest(root.fetched.descriptor.mediaType) ||
+    config === undefined ||
+    (config.mediaType !== MediaType.ociConfig && config.mediaType !== MediaType.dockerConfig) ||
+    config.size > JsonReader.maxDocumentBytes
+  ) {
+    return Effect.succeed(undefined)
+  }
+  return Effect.gen(function* () {
+    const chunks = yield* Stream.runCollect(source.blob(config))
+    const bytes = new Uint8Array(config.size)
+    let at = 0
+    for (const chunk of chunks) {
+      bytes.set(chunk.subarray(0, Math.max(0, config.size - at)), at)
+      at += chunk.length
+    }
+    const decoded = yield* Effect.either(decodeJsonFile(ConfigPlatform, `${source.label}@${config.digest}`, bytes))
+    return decoded._tag === "Right" ? decoded.right.value : undefined
+  })
+}
+
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
@@ -113,13 +144,26 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  * (every other field of the original kept), which names only manifests that will be copied.
  */
 const narrow = (
-  label: string,
+  source: ImageSource,
   root: Node,
   platforms: ReadonlyArray<Platform.PlatformSelector>
 ): Effect.Effect<{ readonly roots: ReadonlyArray<Descriptor>; readonly made: Fetched | undefined }, Failure, Hasher> =>
   Effect.gen(function* () {
+    const label = source.label
     const index = root.index
-    if (platforms.length === 0 || index === undefined) return { roots: [root.fetched.descriptor], made: undefined }
+    if (platforms.length === 0) return { roots: [root.fetched.descriptor], made: undefined }
+    if (index === undefined) {
+      // One image: it is what arrives, unless it says it is for another platform (as `docker pull` checks).
+      const platform = root.fetched.descriptor.platform ?? (yield* configPlatform(source, root))
+      if (platform !== undefined && !platforms.some((selector) => Platform.matches(platform, selector))) {
+        return yield* new ImageNotFound({
+          location: label,
+          reason: "no-platform",
+          detail: `the image ${root.fetched.descriptor.digest} is for ${Platform.format(platform)}, not ${platforms.map(Platform.format).join(", ")}.`
+        })
+      }
+      return { roots: [root.fetched.descriptor], made: undefined }
+    }
     const chosen = new Set<Digest>()
     for (const selector of platforms) {
       const found = index.manifests.find(
@@ -171,7 +215,7 @@ export const copy = (
 
     const { fetched: rootFetched, names } = yield* source.root
     const rootNode = yield* remember(rootFetched)
-    const { roots, made } = yield* narrow(source.label, rootNode, options.platforms ?? [])
+    const { roots, made } = yield* narrow(source, rootNode, options.platforms ?? [])
     const finalDescriptor = made?.descriptor ?? roots[0] ?? rootFetched.descriptor
     yield* destination.check(finalDescriptor)
 
