@@ -11,6 +11,11 @@
  * buildkit fails when the lock is busy; this program tries again after a short pause, to keep producing work.
  *
  *   --dir <layout> --prefix <p> --stop-file <f> [--max n] [--pause-ms m] [--busy-pause-ms b] [--unlink-gap-ms g]
+ *   [--blobs true]
+ *
+ * With --blobs, each entry is a real image whose blobs are written first as containerd's local content store
+ * writes them (the store buildkit's local exporters write through): into `ingest/<ref hash>/data`, then renamed
+ * into `blobs/sha256/`.
  *
  * Output, JSON lines written synchronously: `{"type":"put","tag"}` after each completed Put (lock held
  * throughout), `{"type":"error","tag","message"}` for a Put that failed, then
@@ -21,7 +26,7 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { Effect } from "effect"
 import * as Flock from "../../../src/internal/flock.js"
-import { descriptorFor, intArg, parseArgs, requireArg, sleepSync, writeJson } from "./common.js"
+import { descriptorFor, imageFor, intArg, parseArgs, requireArg, sleepSync, writeJson } from "./common.js"
 
 // libc's flock(2) through koffi, as ocidx calls it, loaded once: the loop below calls it synchronously.
 const flock = await Effect.runPromise(Flock.loadLibcFlock(process.platform))
@@ -36,6 +41,7 @@ const busyPauseMs = intArg(args, "busy-pause-ms", 1)
 // Widens the window between buildkit's unlock and its unlink (0 = exactly as buildkit), to reproduce the race
 // it opens at will: a writer that takes the lock in that window holds a lock on a file about to be unlinked.
 const unlinkGapMs = intArg(args, "unlink-gap-ms", 0)
+const withBlobs = args.get("blobs") === "true"
 
 const indexPath = NodePath.join(directory, "index.json")
 const lockPath = `${indexPath}.lock`
@@ -201,6 +207,25 @@ const put = (descriptor: JsonObject, tag: string): "done" | "busy" => {
   }
 }
 
+/** Writes an image's blobs as containerd's content store does: ingest/<hash of ref>/data, then rename. */
+const writeBlobs = (seed: string): JsonObject => {
+  const image = imageFor(seed)
+  for (const blob of image.blobs) {
+    const encoded = blob.digest.slice("sha256:".length)
+    const target = NodePath.join(directory, "blobs", "sha256", encoded)
+    if (NodeFs.existsSync(target)) continue
+    const ingest = NodePath.join(directory, "ingest", encoded)
+    NodeFs.mkdirSync(ingest, { recursive: true })
+    NodeFs.writeFileSync(NodePath.join(ingest, "ref"), blob.digest)
+    NodeFs.writeFileSync(NodePath.join(ingest, "data"), blob.bytes)
+    NodeFs.mkdirSync(NodePath.dirname(target), { recursive: true })
+    NodeFs.renameSync(NodePath.join(ingest, "data"), target)
+    NodeFs.rmSync(ingest, { recursive: true, force: true })
+  }
+  const { digest, mediaType, size } = image.manifest
+  return { mediaType, digest, size }
+}
+
 let puts = 0
 let busy = 0
 let errors = 0
@@ -208,7 +233,7 @@ let n = 0
 while (puts < max && !NodeFs.existsSync(stopFile)) {
   const tag = `${prefix}-${n}`
   const { mediaType, digest, size } = descriptorFor(`${prefix}/${n}`)
-  const descriptor: JsonObject = { mediaType, digest, size }
+  const descriptor: JsonObject = withBlobs ? writeBlobs(`${prefix}/${n}`) : { mediaType, digest, size }
   try {
     if (put(descriptor, tag) === "busy") {
       busy++

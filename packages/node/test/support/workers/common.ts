@@ -63,6 +63,40 @@ export const descriptorFor = (seed: string): DescriptorInput => ({
   size: 1000 + (seed.length % 97)
 })
 
+/** A small real image for `seed`: its config, layer and manifest blobs, and the manifest's descriptor. */
+export const imageFor = (
+  seed: string
+): {
+  readonly blobs: ReadonlyArray<{ readonly digest: string; readonly bytes: Buffer }>
+  readonly manifest: DescriptorInput
+} => {
+  const blob = (mediaType: string, text: string) => {
+    const bytes = Buffer.from(text, "utf8")
+    const digest = `sha256:${NodeCrypto.createHash("sha256").update(bytes).digest("hex")}`
+    return { mediaType, digest, size: bytes.length, bytes }
+  }
+  const config = blob(
+    "application/vnd.oci.image.config.v1+json",
+    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, seed })
+  )
+  const layer = blob("application/vnd.oci.image.layer.v1.tar", `the layer of ${seed}\n`.repeat(20))
+  const describe = ({ digest, mediaType, size }: { digest: string; mediaType: string; size: number }) => ({
+    mediaType,
+    digest,
+    size
+  })
+  const manifest = blob(
+    manifestMediaType,
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: manifestMediaType,
+      config: describe(config),
+      layers: [describe(layer)]
+    })
+  )
+  return { blobs: [config, layer, manifest], manifest: describe(manifest) }
+}
+
 export const tagOf = (value: string): NameOrTag =>
   Either.getOrThrowWith(Reference.tag(value), (error) => new Error(error.problem))
 
