@@ -1,9 +1,10 @@
 /**
  * @ocidx/node: the Node layers for @ocidx/core — the real file system, the buildkit-compatible flock(2)
- * lock and a streaming hasher.
+ * lock, a streaming hasher and the registry client.
  *
  * @since 0.1.0
  */
 export * as NodeHasher from "./NodeHasher.js"
 export * as NodeIndexLock from "./NodeIndexLock.js"
+export * as NodeRegistry from "./NodeRegistry.js"
 export * as NodeServices from "./NodeServices.js"

@@ -1,0 +1,80 @@
+/** @internal */
+import { rootCertificates } from "node:tls"
+import * as NodeCommandExecutor from "@effect/platform-node/NodeCommandExecutor"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Credentials from "@ocidx/core/Credentials"
+import { ReadError } from "@ocidx/core/Errors"
+import * as ImageReference from "@ocidx/core/ImageReference"
+import * as RegistryClient from "@ocidx/core/RegistryClient"
+import { Effect, Layer } from "effect"
+import * as NodeHasher from "../NodeHasher.js"
+import type { Options } from "../NodeRegistry.js"
+
+/** The hosts (`host[:port]`, as in a URL) whose certificate is not verified. */
+const insecureHosts = (insecure: ReadonlyArray<string>): ReadonlySet<string> =>
+  new Set(insecure.map((registry) => ImageReference.endpoint(registry).toLowerCase()))
+
+/**
+ * Node's http(s) client: the system CAs plus `caFile`; with `insecure`, an agent that accepts any
+ * certificate, used for those registries only.
+ */
+const httpClient = (options: Options | undefined): Layer.Layer<HttpClient.HttpClient, ReadError> =>
+  Layer.scoped(
+    HttpClient.HttpClient,
+    Effect.gen(function* () {
+      const caFile = options?.caFile
+      let ca: Array<string> | undefined
+      if (caFile !== undefined) {
+        const fs = yield* FileSystem.FileSystem
+        const extra = yield* fs.readFileString(caFile).pipe(Effect.mapError(ReadError.fromPlatformError(caFile)))
+        ca = [...rootCertificates, extra]
+      }
+      const insecure = options?.insecure ?? false
+      const verified = yield* NodeHttpClient.makeAgent(ca === undefined ? {} : { ca })
+      const secure = yield* Effect.provideService(NodeHttpClient.make, NodeHttpClient.HttpAgent, verified)
+      if (insecure === false || (insecure !== true && insecure.length === 0)) return secure
+      const unverified = yield* NodeHttpClient.makeAgent({
+        ...(ca === undefined ? {} : { ca }),
+        rejectUnauthorized: false
+      })
+      const lax = yield* Effect.provideService(NodeHttpClient.make, NodeHttpClient.HttpAgent, unverified)
+      if (insecure === true) return lax
+      const hosts = insecureHosts(insecure)
+      const pick = (url: string): HttpClient.HttpClient => {
+        try {
+          return hosts.has(new URL(url).host.toLowerCase()) ? lax : secure
+        } catch {
+          return secure
+        }
+      }
+      const dispatch: HttpClient.HttpClient = HttpClient.makeWith(
+        (request: Effect.Effect<HttpClientRequest.HttpClientRequest>) =>
+          Effect.flatMap(request, (r) => pick(r.url).execute(r)),
+        Effect.succeed
+      )
+      return dispatch
+    })
+  ).pipe(Layer.provide(NodeFileSystem.layer))
+
+/** @internal */
+export const layerWithoutCredentials = (
+  options?: Options
+): Layer.Layer<RegistryClient.RegistryClient, ReadError, Credentials.CredentialStore> =>
+  RegistryClient.layer(options).pipe(Layer.provide(Layer.merge(httpClient(options), NodeHasher.layer)))
+
+/** @internal */
+export const layer = (options?: Options): Layer.Layer<RegistryClient.RegistryClient, ReadError> =>
+  layerWithoutCredentials(options).pipe(
+    Layer.provide(
+      Credentials.layer(options?.credentials).pipe(
+        Layer.provide(
+          Layer.mergeAll(NodeCommandExecutor.layer, NodePath.layer).pipe(Layer.provideMerge(NodeFileSystem.layer))
+        )
+      )
+    )
+  )

@@ -1,0 +1,191 @@
+import { createHash } from "node:crypto"
+import * as Http from "node:http"
+import { describe, expect, it } from "@effect/vitest"
+import * as Credentials from "@ocidx/core/Credentials"
+import * as Digest from "@ocidx/core/Digest"
+import * as RegistryClient from "@ocidx/core/RegistryClient"
+import { Effect, Layer, Option, Stream } from "effect"
+import * as NodeRegistry from "../src/NodeRegistry.js"
+
+const blockBytes = 64 * 1024
+const blobBytes = 64 * 1024 * 1024
+const cutAfter = 20 * 1024 * 1024
+
+/** The blob's bytes from `from` on, generated block by block: 64 MiB that are never all in memory. */
+function* blobFrom(from: number, until = blobBytes): Generator<Buffer> {
+  for (let offset = from - (from % blockBytes); offset < until; offset += blockBytes) {
+    const block = Buffer.alloc(blockBytes, (offset / blockBytes) * 7 + 3)
+    block.writeUInt32BE(offset / blockBytes, 0)
+    const start = Math.max(from - offset, 0)
+    const end = Math.min(blockBytes, until - offset)
+    yield block.subarray(start, end)
+  }
+}
+
+const blobDigest = (() => {
+  const hash = createHash("sha256")
+  for (const block of blobFrom(0)) hash.update(block)
+  return Option.getOrThrow(Digest.parse(`sha256:${hash.digest("hex")}`))
+})()
+
+const password = "n0de-Secret"
+const authorization = `Basic ${Buffer.from(`ci:${password}`).toString("base64")}`
+
+interface Seen {
+  readonly url: string
+  readonly range: string | undefined
+  readonly authorization: boolean
+}
+
+/** A node:http server on a free loopback port, closed with the scope. */
+const serve = (handler: (request: Http.IncomingMessage, response: Http.ServerResponse) => void) =>
+  Effect.acquireRelease(
+    Effect.async<Http.Server>((resume) => {
+      const server = Http.createServer(handler)
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+    }),
+    (server) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(
+    Effect.map((server) => {
+      const address = server.address()
+      return { server, port: typeof address === "object" && address !== null ? address.port : 0 }
+    })
+  )
+
+/** Writes the blob from `from`, respecting backpressure; destroys the connection past `cut` bytes if given. */
+const sendBlob = (response: Http.ServerResponse, from: number, cut?: number) => {
+  const blocks = blobFrom(from)
+  let sent = 0
+  const write = () => {
+    for (;;) {
+      const next = blocks.next()
+      if (next.done) return response.end()
+      sent += next.value.length
+      if (cut !== undefined && sent > cut) {
+        response.socket?.destroy()
+        return
+      }
+      if (!response.write(next.value)) return response.once("drain", write)
+    }
+  }
+  write()
+}
+
+describe("NodeRegistry", () => {
+  it.scopedLive(
+    "streams a 64 MiB blob through a connection reset and a cross-origin 307, verified, without sending the Authorization header to the other origin",
+    () =>
+      Effect.gen(function* () {
+        const storageSeen: Array<Seen> = []
+        const registrySeen: Array<Seen> = []
+        const storage = yield* serve((request, response) => {
+          storageSeen.push({
+            url: request.url ?? "",
+            range: request.headers.range,
+            authorization: request.headers.authorization !== undefined
+          })
+          const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? "")
+          const from = range === null ? 0 : Number(range[1])
+          response.writeHead(range === null ? 200 : 206, {
+            "content-length": String(blobBytes - from),
+            ...(range === null ? {} : { "content-range": `bytes ${from}-${blobBytes - 1}/${blobBytes}` })
+          })
+          sendBlob(response, from)
+        })
+        const registry = yield* serve((request, response) => {
+          registrySeen.push({
+            url: request.url ?? "",
+            range: request.headers.range,
+            authorization: request.headers.authorization !== undefined
+          })
+          if (request.headers.authorization !== authorization) {
+            response.writeHead(401, { "www-authenticate": 'Basic realm="test"', "content-type": "application/json" })
+            return response.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "log in" }] }))
+          }
+          if (request.url === `/v2/team/app/blobs/${blobDigest}` && request.headers.range === undefined) {
+            response.writeHead(200, { "content-length": String(blobBytes) })
+            return sendBlob(response, 0, cutAfter)
+          }
+          if (request.url === `/v2/team/app/blobs/${blobDigest}`) {
+            response.writeHead(307, { location: `http://127.0.0.1:${storage.port}/blobs/data?sig=x` })
+            return response.end()
+          }
+          response.writeHead(404)
+          response.end()
+        })
+        const name = `127.0.0.1:${registry.port}`
+        const client = yield* RegistryClient.RegistryClient.pipe(
+          Effect.provide(
+            NodeRegistry.layerWithoutCredentials({ retry: { attempts: 3, baseDelay: "10 millis" } }).pipe(
+              Layer.provide(Credentials.layerStatic({ [name]: { _tag: "Password", username: "ci", password } }))
+            )
+          )
+        )
+        const hash = createHash("sha256")
+        let received = 0
+        let largestChunk = 0
+        yield* client.getBlob({ registry: name, repository: "team/app" }, { digest: blobDigest, size: blobBytes }).pipe(
+          Stream.runForEach((chunk) =>
+            Effect.sync(() => {
+              hash.update(chunk)
+              received += chunk.length
+              largestChunk = Math.max(largestChunk, chunk.length)
+            })
+          )
+        )
+        expect(received).toBe(blobBytes)
+        expect(`sha256:${hash.digest("hex")}`).toBe(blobDigest)
+        // Streamed, not buffered: no chunk near the blob's size.
+        expect(largestChunk).toBeLessThan(4 * 1024 * 1024)
+        expect(registrySeen.map((seen) => [seen.authorization, seen.range])).toEqual([
+          [false, undefined],
+          [true, undefined],
+          [true, expect.stringMatching(/^bytes=\d+-$/)]
+        ])
+        expect(storageSeen).toHaveLength(1)
+        expect(storageSeen[0]?.authorization).toBe(false)
+        expect(storageSeen[0]?.range).toBe(registrySeen[2]?.range)
+      })
+  )
+
+  it.scopedLive("speaks plain http to a loopback registry, and reports a stopped one as unavailable", () =>
+    Effect.gen(function* () {
+      const { port } = yield* serve((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json" })
+        response.end("{}")
+      })
+      const client = yield* RegistryClient.RegistryClient.pipe(
+        Effect.provide(
+          NodeRegistry.layerWithoutCredentials({ retry: { attempts: 2, baseDelay: "10 millis" } }).pipe(
+            Layer.provide(Credentials.layerStatic())
+          )
+        )
+      )
+      yield* client.ping(`127.0.0.1:${port}`)
+      const closed = yield* serve(() => {})
+      yield* Effect.async<void>((resume) => {
+        closed.server.close(() => resume(Effect.void))
+      })
+      const failure = yield* Effect.flip(client.ping(`localhost:${closed.port}`))
+      expect([failure._tag, failure.reason, failure.detail]).toEqual([
+        "RegistryError",
+        "unavailable",
+        "the connection failed (ECONNREFUSED)"
+      ])
+      expect(failure.request).toBe(`GET http://localhost:${closed.port}/v2/`)
+    })
+  )
+
+  it.effect("fails with a ReadError when the CA file cannot be read", () =>
+    Effect.gen(function* () {
+      const failure = yield* Effect.flip(
+        Effect.provide(RegistryClient.RegistryClient, NodeRegistry.layer({ caFile: "/nonexistent/ca.pem" }))
+      )
+      expect([failure._tag, failure.path]).toEqual(["ReadError", "/nonexistent/ca.pem"])
+    })
+  )
+})
