@@ -14,8 +14,6 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as v8 from "node:v8"
-import * as Copier from "./Copier.js"
-import * as NodeCopier from "./internal/nodeCopier.js"
 import { main } from "./main.js"
 import * as NodeStore from "./internal/nodeStore.js"
 import * as Store from "./Store.js"
@@ -26,7 +24,6 @@ const runtimeRequire = Symbol.for("@ocidx/cli/runtimeRequire")
 
 // Store.layerNode imports the store on first use; the snapshot holds it already.
 const store = Store.layerLazy(NodeStore.make)
-const copier = Copier.layerLazy(NodeCopier.make)
 
 /** The blob this process started from, from `--snapshot-blob <path>` among node's own options. */
 const blobPath = (execArgv: ReadonlyArray<string>): string => {
@@ -55,6 +52,8 @@ v8.startupSnapshot.setDeserializeMainFunction(() => {
   if (argv.length === 3 && argv[2] === "--version") {
     process.stdout.write(`${version}\n`)
   } else {
-    main(argv, store, copier)
+    // copy, pull, push, login and logout load the HTTP client on demand, which node cannot hold in a snapshot:
+    // bin/ocidx starts them from the ESM bundle, so their dynamic imports are never reached here.
+    main(argv, store)
   }
 })

@@ -2,6 +2,7 @@
 import * as Copy from "@ocidx/core/Copy"
 import { RegistryClient } from "@ocidx/core/RegistryClient"
 import * as NodeHasher from "@ocidx/node/NodeHasher"
+import * as NodeRegistry from "@ocidx/node/NodeRegistry"
 import * as NodeServices from "@ocidx/node/NodeServices"
 import type { Scope } from "effect"
 import { Effect, Layer, Stream } from "effect"
@@ -31,10 +32,12 @@ const noRegistry = Layer.succeed(RegistryClient, {
 export const make: Effect.Effect<Copier, never, Scope.Scope> = Effect.map(
   Layer.build(Layer.merge(NodeServices.layer(), NodeHasher.layer)),
   (services) => ({
-    copy: (source, destination, options, _registry) => {
+    copy: (source, destination, options, registry) => {
       const needsRegistry = source._tag === "Registry" || destination._tag === "Registry"
-      const registry = needsRegistry ? noRegistry : noRegistry
-      return Copy.copy(source, destination, options).pipe(Effect.provide(registry), Effect.provide(services))
+      const client = needsRegistry
+        ? NodeRegistry.layer({ caFile: registry.caFile, insecure: registry.insecure })
+        : noRegistry
+      return Copy.copy(source, destination, options).pipe(Effect.provide(client), Effect.provide(services))
     }
   })
 )
