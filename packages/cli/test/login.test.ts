@@ -104,6 +104,27 @@ describe("ocidx login / logout without a registry", () => {
   )
 
   it.scopedLive(
+    "a --ca-file that cannot be read is exit 74 naming it, and nothing is stored",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* tempDir
+        const dockerConfig = NodePath.join(root, "docker")
+        const caFile = NodePath.join(root, "missing-ca.pem")
+        const result = yield* run(
+          ["login", "ghcr.io", "-u", "me", "--password-stdin", "--ca-file", caFile],
+          dockerConfig,
+          root,
+          secret
+        )
+        expect(result.code).toBe(74)
+        expect(result.stderr).toContain(caFile)
+        expectNoSecret(result, "me", secret)
+        expect(NodeFs.existsSync(dockerConfig)).toBe(false)
+      }),
+    120_000
+  )
+
+  it.scopedLive(
     "logout removes the registry's credentials from config.json, keeps everything else, and says when there were none",
     () =>
       Effect.gen(function* () {

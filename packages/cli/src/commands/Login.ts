@@ -11,15 +11,11 @@ import { Buffer } from "node:buffer"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import type { FileSystem } from "@effect/platform/FileSystem"
-import type { HttpClient } from "@effect/platform/HttpClient"
-import type { Path } from "@effect/platform/Path"
-import * as Credentials from "@ocidx/core/Credentials"
-import type { Hasher } from "@ocidx/core/Hasher"
+import type * as Credentials from "@ocidx/core/Credentials"
+import type { ReadError, RegistryError } from "@ocidx/core/Errors"
 import * as ImageReference from "@ocidx/core/ImageReference"
-import * as RegistryClient from "@ocidx/core/RegistryClient"
 import * as Text from "@ocidx/core/Text"
-import { Effect, Layer, Option, Stream } from "effect"
+import { Context, Effect, Layer, Option, Scope, Stream } from "effect"
 import { UsageError } from "../CliError.js"
 import { Stdio } from "../Stdio.js"
 
@@ -30,27 +26,78 @@ const registryArg = Args.text({ name: "registry" }).pipe(
 // A password or token is a few kilobytes at most; more is not a password.
 const maxPasswordBytes = 64 * 1024
 
-/** The Node services login and logout need, loaded by them only: other commands never load the HTTP client. */
-const nodeServices = Effect.promise(() =>
-  Promise.all([
-    import("@effect/platform-node/NodeCommandExecutor"),
-    import("@effect/platform-node/NodeHttpClient"),
-    import("@ocidx/node/NodeHasher")
-  ])
-).pipe(
-  Effect.map(([NodeCommandExecutor, NodeHttpClient, NodeHasher]) =>
-    Layer.mergeAll(
-      Credentials.layer().pipe(Layer.provide(NodeCommandExecutor.layer)),
-      NodeHttpClient.layerUndici,
-      NodeHasher.layer
-    )
+/**
+ * What login and logout run on: the credential store, and a check of a credential with a registry.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface LoginServices {
+  readonly credentials: Credentials.CredentialStore
+  /**
+   * Asks the registry whether it accepts the credential, as `docker login` does: `GET /v2/` through the
+   * registry client, given this credential alone (whatever is stored already plays no part).
+   */
+  readonly verify: (
+    registry: string,
+    credential: { readonly username: string; readonly password: string },
+    options: { readonly caFile: string | undefined; readonly insecure: boolean }
+  ) => Effect.Effect<void, RegistryError | ReadError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tag
+ */
+export const LoginServices: Context.Tag<LoginServices, LoginServices> =
+  Context.GenericTag<LoginServices>("@ocidx/cli/LoginServices")
+
+/**
+ * Services made by `make` on first use, once per run, and released when the run ends.
+ *
+ * @since 0.1.0
+ * @category layer
+ */
+export const layerLazy = (make: Effect.Effect<LoginServices, never, Scope.Scope>): Layer.Layer<LoginServices> =>
+  Layer.scoped(
+    LoginServices,
+    Effect.gen(function* () {
+      const scope = yield* Effect.scope
+      const services = yield* Effect.cached(Scope.extend(make, scope))
+      return {
+        credentials: {
+          get: (registry) => Effect.flatMap(services, (made) => made.credentials.get(registry)),
+          store: (registry, credential) =>
+            Effect.flatMap(services, (made) => made.credentials.store(registry, credential)),
+          erase: (registry) => Effect.flatMap(services, (made) => made.credentials.erase(registry))
+        },
+        verify: (...args) => Effect.flatMap(services, (made) => made.verify(...args))
+      }
+    })
   )
+
+// A separate chunk of the bundle: commands other than login and logout never load the HTTP client.
+const load = Effect.flatMap(
+  Effect.promise(() => import("../internal/nodeLogin.js")),
+  (nodeLogin) => nodeLogin.make
 )
 
-const withNodeServices = <A, E>(
-  effect: Effect.Effect<A, E, Credentials.CredentialStore | HttpClient | Hasher | Stdio>
-): Effect.Effect<A, E, FileSystem | Path | Stdio> =>
-  Effect.flatMap(nodeServices, (services) => Effect.provide(effect, services))
+/**
+ * The Node services, loaded by the first login or logout.
+ *
+ * @since 0.1.0
+ * @category layer
+ */
+export const layerNode: Layer.Layer<LoginServices> = layerLazy(load)
+
+/** The services of the run: the ones provided, else the Node ones, loaded now for this command. */
+const withServices = <A, E>(use: (services: LoginServices) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.flatMap(Effect.serviceOption(LoginServices), (provided) =>
+    Option.match(provided, {
+      onSome: use,
+      onNone: () => Effect.scoped(Effect.flatMap(load, use))
+    })
+  )
 
 /** Standard input as the password: one trailing newline (and a carriage return before it) is not part of it. */
 const readPassword = Effect.gen(function* () {
@@ -77,19 +124,6 @@ const readPassword = Effect.gen(function* () {
 })
 
 /**
- * Asks the registry whether it accepts the credential, as `docker login` does: `GET /v2/` through the
- * registry client, given this credential alone (whatever is stored already plays no part).
- */
-const verify = (registry: string, username: string, password: string) =>
-  Effect.flatMap(RegistryClient.RegistryClient, (client) => client.ping(registry)).pipe(
-    Effect.provide(
-      RegistryClient.layer().pipe(
-        Layer.provide(Credentials.layerStatic({ [registry]: { _tag: "Password", username, password } }))
-      )
-    )
-  )
-
-/**
  * @since 0.1.0
  * @category commands
  */
@@ -111,9 +145,19 @@ export const login = Command.make(
         "Refused: a password given as an argument is kept in the shell's history and shown in the process list. Use --password-stdin."
       ),
       Options.optional
+    ),
+    caFile: Options.text("ca-file").pipe(
+      Options.withPseudoName("file"),
+      Options.withDescription("A PEM file of certificate authorities to trust for the registry, beside the system's."),
+      Options.optional
+    ),
+    insecure: Options.boolean("insecure").pipe(
+      Options.withDescription(
+        "Allow plain http, and TLS without a verified certificate, for a registry beyond this machine (loopback registries use http anyway)."
+      )
     )
   },
-  ({ registry: registryText, username, passwordStdin, password }) =>
+  ({ registry: registryText, username, passwordStdin, password, caFile, insecure }) =>
     Effect.gen(function* () {
       if (Option.isSome(password)) {
         return yield* new UsageError({
@@ -132,16 +176,16 @@ export const login = Command.make(
       if (secret === "") {
         return yield* new UsageError({ message: "the password read from standard input is empty" })
       }
-      yield* withNodeServices(
-        Effect.gen(function* () {
-          yield* verify(registry, username.value, secret)
-          const credentials = yield* Credentials.CredentialStore
-          const stored = yield* credentials.store(registry, { username: username.value, password: secret })
-          const stdio = yield* Stdio
-          const where = stored._tag === "Helper" ? `the credential helper ${stored.location}` : stored.location
-          yield* stdio.out(`${registry}: logged in; credentials stored in ${Text.escapeControls(where)}\n`)
-        })
+      const credential = { username: username.value, password: secret }
+      const stored = yield* withServices((services) =>
+        Effect.zipRight(
+          services.verify(registry, credential, { caFile: Option.getOrUndefined(caFile), insecure }),
+          services.credentials.store(registry, credential)
+        )
       )
+      const stdio = yield* Stdio
+      const where = stored._tag === "Helper" ? `the credential helper ${stored.location}` : stored.location
+      yield* stdio.out(`${registry}: logged in; credentials stored in ${Text.escapeControls(where)}\n`)
     })
 ).pipe(
   Command.withDescription(
@@ -156,15 +200,10 @@ export const login = Command.make(
 export const logout = Command.make("logout", { registry: registryArg }, ({ registry: registryText }) =>
   Effect.gen(function* () {
     const registry = yield* ImageReference.parseRegistry(registryText)
-    yield* withNodeServices(
-      Effect.gen(function* () {
-        const credentials = yield* Credentials.CredentialStore
-        const erased = yield* credentials.erase(registry)
-        const stdio = yield* Stdio
-        yield* stdio.out(
-          erased ? `${registry}: logged out; credentials removed\n` : `${registry}: not logged in; nothing to remove\n`
-        )
-      })
+    const erased = yield* withServices((services) => services.credentials.erase(registry))
+    const stdio = yield* Stdio
+    yield* stdio.out(
+      erased ? `${registry}: logged out; credentials removed\n` : `${registry}: not logged in; nothing to remove\n`
     )
   })
 ).pipe(
