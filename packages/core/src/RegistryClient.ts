@@ -130,6 +130,11 @@ export interface Options {
         readonly maxRetryAfter?: Duration.DurationInput | undefined
       }
     | undefined
+  /**
+   * How long to wait for an answer, or for the next bytes of a download, before the connection counts as
+   * broken (and is retried); default 60 s. An upload's body is never cut short.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
   /** The `User-Agent` header; default `ocidx`. */
   readonly userAgent?: string | undefined
 }

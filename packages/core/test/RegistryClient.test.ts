@@ -691,3 +691,133 @@ describe("RegistryClient downloads that break", () => {
     }).pipe(provide())
   )
 })
+
+describe("RegistryClient hardening", () => {
+  it.effect("an upload that fails transiently starts over in a new session, pulling the content again", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      const descriptor = { digest: sha256("retried"), size: 7 }
+      let pulls = 0
+      let failures = 1
+      registry.intercept((request) =>
+        request.method === "PUT" && failures-- > 0 ? new Response("busy", { status: 503 }) : undefined
+      )
+      const outcome = yield* withClock(
+        client.uploadBlob(app, descriptor, () =>
+          Stream.suspend(() => {
+            pulls++
+            return Stream.make(bytesOf("retried"))
+          })
+        )
+      )
+      expect(outcome).toBe("uploaded")
+      expect(pulls).toBe(2)
+      expect(registry.requests().filter((request) => request.method === "POST")).toHaveLength(2)
+      expect(registry.stats().uploads).toBe(1)
+    }).pipe(provide())
+  )
+
+  it.effect("an error names the request without the upload's signed state", () =>
+    Effect.gen(function* () {
+      const { client } = yield* clientAndRegistry
+      const descriptor = { digest: sha256("abc"), size: 3 }
+      const failure = yield* Effect.flip(client.uploadBlob(app, descriptor, () => Stream.make(bytesOf("abd"))))
+      expect(failure).toMatchObject({ reason: "digest-mismatch", status: 400 })
+      const request = failure._tag === "RegistryError" ? failure.request : undefined
+      expect(request).toMatch(/^PUT https:\/\/registry\.test\/v2\/team\/app\/blobs\/uploads\/upload-\d+\?digest=sha256/)
+      expect(request).not.toContain("_state")
+    }).pipe(provide())
+  )
+
+  it.effect("blobs sent in parallel share one token", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      const contents = ["one", "two", "three", "four"]
+      yield* Effect.forEach(
+        contents,
+        (text) => client.uploadBlob(app, { digest: sha256(text), size: text.length }, () => Stream.make(bytesOf(text))),
+        { concurrency: 4 }
+      )
+      expect(registry.stats()).toMatchObject({ uploads: 4, tokens: 1 })
+    }).pipe(provide({ auth: { ...basicAuth, scheme: "bearer" }, credentials }))
+  )
+
+  it.effect("a download that goes quiet is resumed", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      const digest = yield* registry.putBlob("team/app", "quiet then fine")
+      let quiet = 1
+      registry.intercept((request) =>
+        request.method === "GET" && request.url.includes("/blobs/") && quiet-- > 0
+          ? new Response(new ReadableStream({ pull: () => new Promise(() => {}) }))
+          : undefined
+      )
+      expect(yield* withClock(collect(client.getBlob(app, { digest, size: 15 })))).toBe("quiet then fine")
+    }).pipe(provide())
+  )
+
+  it.effect("an --insecure registry is spoken to in plain http when https cannot connect; others are not", () =>
+    Effect.gen(function* () {
+      const insecure = yield* Effect.provide(
+        RegistryClient.RegistryClient,
+        RegistryClient.layer({ insecure: ["registry.test"], retry: fastRetries }).pipe(Layer.provide(httpsRefused))
+      )
+      yield* insecure.ping("registry.test")
+      yield* insecure.ping("registry.test")
+      const strict = yield* Effect.provide(
+        RegistryClient.RegistryClient,
+        RegistryClient.layer({ retry: fastRetries }).pipe(Layer.provide(httpsRefused))
+      )
+      const failure = yield* failureOf(withClock(strict.ping("registry.test")))
+      expect(failure.reason).toBe("unavailable")
+      expect(seenSchemes).toEqual(["https:", "http:", "http:", "https:", "https:", "https:"])
+    })
+  )
+
+  it.effect("a registry that never answers is retried, then unavailable", () =>
+    Effect.gen(function* () {
+      const silent = yield* Effect.provide(
+        RegistryClient.RegistryClient,
+        RegistryClient.layer({ retry: fastRetries, timeout: "30 seconds" }).pipe(
+          Layer.provide(
+            Layer.mergeAll(
+              Layer.succeed(
+                HttpClient.HttpClient,
+                HttpClient.make(() => Effect.never)
+              ),
+              Credentials.layerStatic(),
+              Hasher.layerWebCrypto
+            )
+          )
+        )
+      )
+      const failure = yield* failureOf(withClock(silent.ping("registry.test")))
+      expect([failure.reason, failure.error.detail]).toEqual(["unavailable", "the connection failed (ETIMEDOUT)"])
+    })
+  )
+})
+
+const seenSchemes: Array<string> = []
+
+/** The in-memory registry, where https connections are refused. */
+const httpsRefused = Layer.mergeAll(
+  Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (inner) =>
+      HttpClient.make((request, url) => {
+        seenSchemes.push(url.protocol)
+        return url.protocol === "https:"
+          ? Effect.fail(
+              new HttpClientError.RequestError({
+                request,
+                reason: "Transport",
+                cause: Object.assign(new Error("connect refused"), { code: "ECONNREFUSED" })
+              })
+            )
+          : inner.execute(request)
+      })
+    )
+  ).pipe(Layer.provide(testing.layerRegistry())),
+  Credentials.layerStatic(),
+  Hasher.layerWebCrypto
+)

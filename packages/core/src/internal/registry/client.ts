@@ -1,5 +1,5 @@
 /** @internal */
-import { HttpBody, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { HttpBody, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Clock, Duration, Effect, Layer, Option, Ref, Schedule, Schema, Stream } from "effect"
 import { type Credential, CredentialStore } from "../../Credentials.js"
 import * as Descriptor from "../../Descriptor.js"
@@ -118,13 +118,15 @@ export interface RetryPolicy {
   readonly baseDelay: Duration.Duration
   readonly maxDelay: Duration.Duration
   readonly maxRetryAfter: Duration.Duration
+  readonly timeout: Duration.Duration
 }
 
 const retryPolicy = (options: Options | undefined): RetryPolicy => ({
   attempts: Math.max(1, Math.floor(options?.retry?.attempts ?? 5)),
   baseDelay: Duration.decode(options?.retry?.baseDelay ?? Duration.millis(250)),
   maxDelay: Duration.decode(options?.retry?.maxDelay ?? Duration.seconds(10)),
-  maxRetryAfter: Duration.decode(options?.retry?.maxRetryAfter ?? Duration.seconds(60))
+  maxRetryAfter: Duration.decode(options?.retry?.maxRetryAfter ?? Duration.seconds(60)),
+  timeout: Duration.decode(options?.timeout ?? Duration.seconds(60))
 })
 
 interface Call {
@@ -282,9 +284,23 @@ export const make = (
           const headers: Record<string, string> = { "user-agent": userAgent, ...call.headers }
           if (auth !== undefined) headers.authorization = auth
           let request = HttpClientRequest.make(method)(current, { headers })
-          if (body !== undefined) request = HttpClientRequest.setBody(request, body())
+          const content = body?.()
+          if (content !== undefined) request = HttpClientRequest.setBody(request, content)
           const target = current
-          const response = yield* client.execute(request).pipe(
+          // A streamed body takes as long as it takes; any other request waits so long for its answer.
+          const timed =
+            content?._tag === "Stream"
+              ? client.execute(request)
+              : Effect.timeoutFail(client.execute(request), {
+                  duration: policy.timeout,
+                  onTimeout: () =>
+                    new HttpClientError.RequestError({
+                      request,
+                      reason: "Transport",
+                      cause: Object.assign(new Error("no answer in time"), { code: "ETIMEDOUT" })
+                    })
+                })
+          const response = yield* timed.pipe(
             Effect.catchAll((error): Effect.Effect<never, Failure> => {
               if (error._tag === "RequestError" && error.reason === "Encode") return Effect.fail(new BodyFailed())
               if (error._tag === "RequestError" && error.reason === "InvalidUrl") {
@@ -390,11 +406,18 @@ export const make = (
         ? `Basic ${toBase64(`${credential.value.username}:${credential.value.password}`)}`
         : undefined
 
-    /** The Authorization header for `scopes`, from what the registry's last challenge asked for. */
+    // One token request at a time: blobs sent in parallel share the token the first one fetched.
+    const tokenLock = yield* Effect.makeSemaphore(1)
+
+    /**
+     * The Authorization header for `scopes`, from what the registry's last challenge asked for. `refused` is
+     * the header the registry just refused (`null` when none was refused): a cached token is used unless it is
+     * the refused one.
+     */
     const authorize = (
       registry: string,
       scopes: ReadonlyArray<string>,
-      renew: boolean
+      refused: string | undefined | null
     ): Effect.Effect<string | undefined, Failure> =>
       Effect.gen(function* () {
         const challenge = (yield* Ref.get(challenges)).get(registry)
@@ -404,12 +427,22 @@ export const make = (
         const extra = challenge.params.scope
         if (extra !== undefined) for (const scope of extra.split(" ")) if (!wanted.includes(scope)) wanted.push(scope)
         const key = `${registry}\n${wanted.join(" ")}`
-        const now = yield* Clock.currentTimeMillis
-        const cached = (yield* Ref.get(tokens)).get(key)
-        if (!renew && cached !== undefined && cached.expiresAt > now) return cached.header
-        const token = yield* fetchToken(registry, challenge, wanted)
-        yield* Ref.update(tokens, (map) => new Map(map).set(key, token))
-        return token.header
+        const cachedToken = Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const cached = (yield* Ref.get(tokens)).get(key)
+          return cached !== undefined && cached.expiresAt > now && cached.header !== refused ? cached.header : undefined
+        })
+        const cached = yield* cachedToken
+        if (cached !== undefined) return cached
+        return yield* tokenLock.withPermits(1)(
+          Effect.gen(function* () {
+            const fetchedMeanwhile = yield* cachedToken
+            if (fetchedMeanwhile !== undefined) return fetchedMeanwhile
+            const token = yield* fetchToken(registry, challenge, wanted)
+            yield* Ref.update(tokens, (map) => new Map(map).set(key, token))
+            return token.header
+          })
+        )
       })
 
     /**
@@ -420,7 +453,7 @@ export const make = (
     const attempt = (registry: string, call: Call): Effect.Effect<HttpClientResponse.HttpClientResponse, Failure> =>
       Effect.gen(function* () {
         const url = new URL(call.url, yield* baseUrl(registry)).toString()
-        let authorization = yield* authorize(registry, call.scopes, false)
+        let authorization = yield* authorize(registry, call.scopes, null)
         for (let round = 0; ; round++) {
           const response = yield* exchange(registry, call, url, authorization)
           if (response.status === 401) {
@@ -429,7 +462,7 @@ export const make = (
             const error = yield* errorFrom(registry, response, "unauthorized")
             if (round > 0 || challenge === undefined) return yield* Effect.fail(error)
             yield* Ref.update(challenges, (map) => new Map(map).set(registry, challenge))
-            authorization = yield* authorize(registry, call.scopes, true)
+            authorization = yield* authorize(registry, call.scopes, authorization)
             if (authorization === undefined) return yield* Effect.fail(error)
             continue
           }
@@ -443,20 +476,25 @@ export const make = (
         }
       })
 
-    /** An attempt; an `--insecure` registry that does not speak https is then spoken to in plain http. */
+    /**
+     * An attempt. An `--insecure` registry is tried in https first; when https cannot connect, plain http is
+     * used from then on (as docker does).
+     */
     const send = (registry: string, call: Call): Effect.Effect<HttpClientResponse.HttpClientResponse, Failure> =>
-      Effect.catchIf(
-        attempt(registry, call),
-        (failure) => failure._tag === "Transient" && failure.error.status === undefined && isInsecure(registry),
-        (failure) =>
-          Effect.flatMap(Ref.get(schemes), (known) => {
-            if (known.has(registry) || ImageReference.isLoopback(registry)) return Effect.fail(failure)
-            return Effect.zipRight(
-              Ref.update(schemes, (map) => new Map(map).set(registry, "http")),
-              attempt(registry, call)
+      !isInsecure(registry) || ImageReference.isLoopback(registry)
+        ? attempt(registry, call)
+        : Effect.flatMap(Ref.get(schemes), (known) => {
+            if (known.has(registry)) return attempt(registry, call)
+            const settle = (scheme: "http" | "https") =>
+              Ref.update(schemes, (map) => new Map(map).set(registry, scheme))
+            return attempt(registry, call).pipe(
+              Effect.tap(() => settle("https")),
+              Effect.catchIf(
+                (failure) => failure._tag === "Transient" && failure.error.status === undefined,
+                () => Effect.zipRight(settle("http"), attempt(registry, call))
+              )
             )
           })
-      )
 
     const readDocument = (
       registry: string,
@@ -667,19 +705,15 @@ export const make = (
       const digest = Option.orElse(expected, () => stated)
       const length = Http.header(response, "content-length")
       const known =
-        Option.isSome(digest) &&
-        length !== undefined &&
-        /^\d+$/.test(length) &&
-        contentType !== undefined &&
-        contentType !== "application/json"
-      if (!known) {
+        length !== undefined && /^\d+$/.test(length) && contentType !== undefined && contentType !== "application/json"
+      if (Option.isNone(digest) || !known) {
         // Without its digest, size or type in the headers, the manifest itself says.
         const manifest = yield* getManifest(repository, reference)
         return Option.some(manifest.descriptor)
       }
       const descriptor = yield* decodeDescriptor({
         mediaType: contentType,
-        digest: Option.getOrThrow(digest),
+        digest: digest.value,
         size: Number(length)
       }).pipe(Effect.mapError(() => protocolError(registry, response, "the manifest's headers are not valid")))
       return Option.some(descriptor)
@@ -837,6 +871,8 @@ export const make = (
                 let toSkip = skip
                 return response.stream.pipe(
                   Stream.mapError((cause) => new Http.BodyInterrupted(cause)),
+                  // A connection that goes quiet is as broken as one that was reset.
+                  Stream.timeoutFail(() => new Http.BodyInterrupted("no bytes in time"), policy.timeout),
                   Stream.mapEffect((chunk): Effect.Effect<Option.Option<Uint8Array>, RegistryError> => {
                     let bytes = chunk
                     if (toSkip > 0) {
