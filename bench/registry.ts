@@ -4,7 +4,10 @@
  * push goes to a registry started fresh for it (the blob store is shared by all repositories, so a second push
  * would find the layer there); every pull goes to a fresh directory. The tools alternate, the order flipping
  * each round, and every copy is checked (the manifest digest at the destination, the layer's size) so that a
- * broken copy is never reported as fast. --quick moves 128 MiB instead of 1 GiB.
+ * broken copy is never reported as fast. --quick moves 128 MiB instead of 1 GiB. The library's `Copy.copy` alone
+ * (bench/workers/registry-copy.ts) is measured beside the CLI, and alone when the CLI cannot reach registries
+ * yet. Each run's CPU time (user + system) is reported too: on a busy 2-CPU machine a single-threaded node
+ * gets a smaller share than a Go program with several runnable threads, so the wall times flatter skopeo.
  *
  * The layer is a gzip stream of stored (uncompressed) deflate blocks around a tar of pseudo-random bytes, and
  * is typed tar+gzip: skopeo compresses an uncompressed layer on its way to a registry, which would make it slow
@@ -28,7 +31,6 @@ import {
   median,
   mibPerSecond,
   ocidx,
-  peakRss,
   removeDir,
   runChecked,
   runGroup,
@@ -37,6 +39,7 @@ import {
   skipped,
   summarize,
   syncDisks,
+  timeProcess,
   target,
   which
 } from "./lib/support.js"
@@ -178,7 +181,10 @@ type Tool = "ocidx" | "library" | "skopeo"
 
 interface Run {
   readonly ms: number
+  readonly cpuMs: number
   readonly rssBytes: number
+  /** The library worker's own time for the copy, without starting node and loading the bundle. */
+  readonly copyMs?: number | undefined
 }
 
 await runGroup("registry", async ({ measurements, missing: absent, targets }) => {
@@ -220,9 +226,14 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
     }
     const measure = (command: { readonly command: string; readonly args: ReadonlyArray<string> }): Run => {
       syncDisks()
-      const run = peakRss(command.command, command.args)
-      return { ms: run.ms, rssBytes: run.rssBytes }
+      const run = timeProcess(command.command, command.args)
+      const reported: unknown = command.command === process.execPath ? JSON.parse(run.stdout || "{}") : {}
+      const copyMs =
+        typeof reported === "object" && reported !== null && "ms" in reported ? Number(reported.ms) : undefined
+      return { ms: run.ms, cpuMs: run.cpuMs, rssBytes: run.rssBytes, copyMs }
     }
+    const describe = (run: Run) =>
+      `${formatMs(run.ms)}${run.copyMs === undefined ? "" : ` (copy alone ${formatMs(run.copyMs)})`}, CPU ${formatMs(run.cpuMs)}, peak RSS ${formatBytes(run.rssBytes)}`
     // The CLI's copy may not speak to registries yet (its copier then dies at the first registry call): probe
     // it with a pull of a repository that is not there, which a wired CLI answers with exit 1.
     const cliWhy = await (async () => {
@@ -268,7 +279,7 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
           const run = measure(command)
           expectDigest(`${tool} push: docker://${ref}`, remoteDigest(`docker://${ref}`, ["--tls-verify=false"]))
           runs.push[tool].push(run)
-          log(`  push round ${round + 1}, ${tool}: ${formatMs(run.ms)}, peak RSS ${formatBytes(run.rssBytes)}`)
+          log(`  push round ${round + 1}, ${tool}: ${describe(run)}`)
         } finally {
           await registry.release()
         }
@@ -305,7 +316,7 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
           expectLayer(dir, tool)
           removeDir(dir)
           runs.pull[tool].push(run)
-          log(`  pull round ${round + 1}, ${tool}: ${formatMs(run.ms)}, peak RSS ${formatBytes(run.rssBytes)}`)
+          log(`  pull round ${round + 1}, ${tool}: ${describe(run)}`)
         }
       }
     } finally {
@@ -321,14 +332,21 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
       const times = (tool: Tool) => runs[direction][tool].map((run) => run.ms)
       const rate = (tool: Tool) => `${mibPerSecond(size, median(times(tool))).toFixed(0)} MiB/s`
       const peak = (tool: Tool) => Math.max(...runs[direction][tool].map((run) => run.rssBytes))
+      const cpu = (tool: Tool) => median(runs[direction][tool].map((run) => run.cpuMs))
       for (const tool of tools) {
         measurements.push(
           summarize(
             `${nameOf(tool, direction)} ${label} (${direction}, process)`,
             times(tool),
-            `${rate(tool)}, peak RSS ${formatBytes(peak(tool))}`
+            `${rate(tool)}, CPU ${formatMs(cpu(tool))}, peak RSS ${formatBytes(peak(tool))}`
           )
         )
+        const alone = runs[direction][tool].flatMap((run) => (run.copyMs === undefined ? [] : [run.copyMs]))
+        if (alone.length > 0) {
+          measurements.push(
+            summarize(`${nameOf(tool, direction)} ${label} (${direction}, the copy alone)`, alone, "no start-up")
+          )
+        }
       }
       const note =
         direction === "pull"
@@ -346,7 +364,7 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
           target({
             id: rowId,
             target: goal,
-            measured: `${rate(tool)} vs ${rate("skopeo")} (${(1 / ratio).toFixed(2)}x)`,
+            measured: `${rate(tool)} vs ${rate("skopeo")} (${(1 / ratio).toFixed(2)}x; CPU ${(cpu(tool) / cpu("skopeo")).toFixed(2)}x)`,
             ratio,
             ratioOf: `median time of ${nameOf(tool, direction)} / of skopeo copy, ${rounds} rounds on loopback`,
             limit: 1,

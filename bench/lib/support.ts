@@ -319,6 +319,24 @@ export const peakRss = (
 }
 
 /**
+ * Runs a command once under GNU time (which must exist) and returns its wall time, its CPU time (user and
+ * system, children included) and its peak RSS: on a machine that other work keeps busy, the CPU time says more
+ * about the cost than the wall time does.
+ */
+export const timeProcess = (
+  command: string,
+  args: ReadonlyArray<string>
+): { readonly ms: number; readonly cpuMs: number; readonly rssBytes: number; readonly stdout: string } => {
+  const run = runChecked(timeCommand, ["-f", "OCIDX_TIME %U %S %M", command, ...args])
+  const line = run.stderr.split("\n").find((l) => l.startsWith("OCIDX_TIME "))
+  const [user, system, kb] = (line ?? "").split(" ").slice(1).map(Number)
+  if (user === undefined || system === undefined || kb === undefined || [user, system, kb].some(Number.isNaN)) {
+    throw new Error(`no times from ${timeCommand}: ${run.stderr.slice(-500)}`)
+  }
+  return { ms: run.ms, cpuMs: (user + system) * 1000, rssBytes: kb * 1024, stdout: run.stdout }
+}
+
+/**
  * Runs a bench worker that reports `{"ms": ...}` for the operation alone (no process start-up) `n` times and
  * returns those times. `before` runs ahead of each repetition.
  */
