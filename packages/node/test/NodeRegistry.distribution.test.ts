@@ -5,6 +5,7 @@ import * as Digest from "@ocidx/core/Digest"
 import type { RegistryError } from "@ocidx/core/Errors"
 import * as MediaType from "@ocidx/core/MediaType"
 import * as RegistryClient from "@ocidx/core/RegistryClient"
+import * as FaultProxy from "@ocidx/testkit/FaultProxy"
 import * as Registry from "@ocidx/testkit/Registry"
 import { Cause, Chunk, Effect, Layer, Option, Stream } from "effect"
 import * as NodeRegistry from "../src/NodeRegistry.js"
@@ -88,4 +89,81 @@ describe.skipIf(Registry.unavailable !== undefined)("RegistryClient against dist
       })
     )
   }
+})
+
+describe.skipIf(Registry.unavailable !== undefined)("RegistryClient through a fault proxy", () => {
+  it.scopedLive("rides out 429 with Retry-After, 503s, a reset mid-blob, a stalled body and a cross-origin 307", () =>
+    Effect.gen(function* () {
+      const registry = yield* Registry.make({ auth: "htpasswd" })
+      const proxy = yield* FaultProxy.make(registry)
+      const client = yield* Effect.provide(
+        RegistryClient.RegistryClient,
+        NodeRegistry.layerWithoutCredentials({
+          retry: { attempts: 4, baseDelay: "10 millis" },
+          timeout: "2 seconds"
+        }).pipe(
+          Layer.provide(
+            Credentials.layerStatic({
+              [proxy.host]: { _tag: "Password", username: registry.username, password: registry.password }
+            })
+          )
+        )
+      )
+      const app = { registry: proxy.host, repository: "e2e/faults" }
+      const layer = new Uint8Array(8 * 1024 * 1024).map((_, i) => (i * 31) % 256)
+      const descriptor = { digest: sha256(layer), size: layer.length }
+      proxy.fault({
+        method: "HEAD",
+        path: FaultProxy.blobPath(descriptor.digest),
+        times: 2,
+        action: { kind: "status", status: 503 }
+      })
+      proxy.fault({
+        method: "POST",
+        path: "/blobs/uploads/",
+        times: 1,
+        action: { kind: "status", status: 429, retryAfter: 1 }
+      })
+      expect(yield* client.uploadBlob(app, descriptor, () => Stream.make(layer))).toBe("uploaded")
+      const download = Effect.map(Stream.runCollect(client.getBlob(app, descriptor)), (chunks) =>
+        sha256(Buffer.concat(Chunk.toReadonlyArray(chunks)))
+      )
+      proxy.fault({
+        method: "GET",
+        path: FaultProxy.blobPath(descriptor.digest),
+        times: 1,
+        action: { kind: "reset", afterBytes: 3_000_000 }
+      })
+      expect(yield* download).toBe(descriptor.digest)
+      proxy.fault({
+        method: "GET",
+        path: FaultProxy.blobPath(descriptor.digest),
+        times: 1,
+        action: { kind: "stall", afterBytes: 1_000_000 }
+      })
+      expect(yield* download).toBe(descriptor.digest)
+      proxy.fault({
+        method: "GET",
+        path: FaultProxy.blobPath(descriptor.digest),
+        times: 1,
+        action: { kind: "redirect" }
+      })
+      expect(yield* download).toBe(descriptor.digest)
+      expect(proxy.origin.requests().length).toBeGreaterThan(0)
+      expect(proxy.origin.requests().every((request) => !request.hadAuthorization)).toBe(true)
+      proxy.fault({
+        method: "GET",
+        path: FaultProxy.blobPath(descriptor.digest),
+        times: 1,
+        action: { kind: "corrupt" }
+      })
+      const corrupt = yield* Effect.flip(download)
+      expect(corrupt.reason).toBe("digest-mismatch")
+      const resumed = proxy.requests().filter((request) => request.method === "GET" && request.path.includes("/blobs/"))
+      expect(resumed.some((request) => request.fault === "reset")).toBe(true)
+      proxy.fault({ path: "/v2/", action: { kind: "status", status: 503 } })
+      const down = yield* Effect.flip(client.ping(proxy.host))
+      expect([down.reason, down.status]).toEqual(["unavailable", 503])
+    })
+  )
 })
