@@ -143,4 +143,31 @@ describe("Copy.copy with a registry", () => {
       })
     )
   )
+
+  it.effect(
+    "--referrers: a signature whose subject is the image is pushed with it, and pulled back as an untagged entry",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const image = multiArch()
+          yield* writeLayout(image.builder, "/src")
+          const registry = yield* testing.MemoryRegistry
+          yield* Copy.copy(layoutAt("/src", "single"), registryAt("app", "plain"))
+          expect(registry.manifest("app", image.signature.digest)).toBeUndefined()
+          const pushed = yield* Copy.copy(layoutAt("/src", "single"), registryAt("app", "signed"), { referrers: true })
+          expect(digests(pushed.copied)).toContain(image.signature.digest)
+          expect(registry.manifest("app", image.signature.digest)).toBeDefined()
+
+          const pulled = yield* Copy.copy(registryAt("app", "signed"), layoutAt("/out"), { referrers: true })
+          expect(digests(pulled.copied)).toContain(image.signature.digest)
+          const listed = yield* entries("/out")
+          expect(
+            listed.map((entry) => [entry.digest, entry.annotations?.["org.opencontainers.image.ref.name"]])
+          ).toEqual([
+            [image.single.manifest.digest, "signed"],
+            [image.signature.digest, undefined]
+          ])
+        })
+      )
+  )
 })
