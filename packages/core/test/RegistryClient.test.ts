@@ -273,6 +273,8 @@ describe("RegistryClient manifests it refuses", () => {
     Effect.gen(function* () {
       const { client, registry } = yield* clientAndRegistry
       const big = new Uint8Array(4 * 1024 * 1024 + 1).fill(32)
+      serve(big, { "content-type": MediaType.ociManifest, "content-length": String(big.length) })(registry)
+      expect((yield* failureOf(client.getManifest(app, "big"))).reason).toBe("too-large")
       serve(big, { "content-type": MediaType.ociManifest })(registry)
       expect((yield* failureOf(client.getManifest(app, "big"))).reason).toBe("too-large")
       // Without a Content-Length, the read stops past the limit.

@@ -105,10 +105,7 @@ export const readBounded = (
   response: HttpClientResponse.HttpClientResponse,
   limit: number
 ): Effect.Effect<Uint8Array, TooLong | BodyInterrupted> => {
-  const declared = header(response, "content-length")
-  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit) {
-    return Effect.zipRight(discard(response), Effect.fail(new TooLong()))
-  }
+  if (declaredLength(response) > limit) return Effect.zipRight(abort(response), Effect.fail(new TooLong()))
   return Effect.suspend(() => {
     const chunks: Array<Uint8Array> = []
     let total = 0
@@ -147,7 +144,21 @@ const join = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
 export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   response.request.method === "HEAD"
     ? Effect.void
-    : Effect.ignore(readBounded(response, 64 * 1024).pipe(Effect.timeout(Duration.seconds(5))))
+    : declaredLength(response) > discardBytes
+      ? abort(response)
+      : Effect.ignore(readBounded(response, discardBytes).pipe(Effect.timeout(Duration.seconds(5))))
+
+const discardBytes = 64 * 1024
+
+/** The `Content-Length` the response declares, 0 when it declares none. */
+const declaredLength = (response: HttpClientResponse.HttpClientResponse): number => {
+  const declared = header(response, "content-length")
+  return declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : 0
+}
+
+/** Stops reading a body after (at most) its first chunk: the connection is closed rather than drained. */
+const abort = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  Effect.ignore(Stream.runHead(response.stream).pipe(Effect.timeout(Duration.seconds(5))))
 
 const ErrorBody = Schema.Struct({
   errors: Schema.Array(
