@@ -35,11 +35,13 @@ const httpClient = (options: Options | undefined): Layer.Layer<HttpClient.HttpCl
         ca = [...rootCertificates, extra]
       }
       const insecure = options?.insecure ?? false
-      const verified = yield* NodeHttpClient.makeAgent(ca === undefined ? {} : { ca })
+      // Keep-alive: a copy makes many requests to one registry, and a new TLS handshake for each costs.
+      const verified = yield* NodeHttpClient.makeAgent(ca === undefined ? { keepAlive: true } : { ca, keepAlive: true })
       const secure = yield* Effect.provideService(NodeHttpClient.make, NodeHttpClient.HttpAgent, verified)
       if (insecure === false || (insecure !== true && insecure.length === 0)) return secure
       const unverified = yield* NodeHttpClient.makeAgent({
         ...(ca === undefined ? {} : { ca }),
+        keepAlive: true,
         rejectUnauthorized: false
       })
       const lax = yield* Effect.provideService(NodeHttpClient.make, NodeHttpClient.HttpAgent, unverified)

@@ -397,7 +397,8 @@ export const make = (
         }
         const now = yield* Clock.currentTimeMillis
         // Renew a little early; distribution's default lifetime is 60 s when none is given.
-        const lifetime = Math.max(0, (answer.expires_in ?? 60) - 10) * 1000
+        const expiresIn = answer.expires_in ?? 60
+        const lifetime = Math.max(expiresIn - 10, expiresIn / 2, 0) * 1000
         return { header: `Bearer ${token}`, expiresAt: now + lifetime }
       })
 
