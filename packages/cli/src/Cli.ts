@@ -12,6 +12,7 @@ import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import { Effect, Logger, Option } from "effect"
 import { UsageError } from "./CliError.js"
+import { exportArchive, importArchive } from "./commands/Archive.js"
 import { blob, blobGet, blobPut } from "./commands/Blob.js"
 import { cat } from "./commands/Cat.js"
 import { copy, pull, push } from "./commands/Copy.js"
@@ -41,7 +42,25 @@ export const command = root.pipe(
   Command.withDescription(
     "Read, tag, verify and prune OCI image-layout directories, safely beside buildkit (same lock, atomic writes)."
   ),
-  Command.withSubcommands([init, ls, get, put, rm, cat, blob, verify, gc, prune, copy, pull, push, login, logout])
+  Command.withSubcommands([
+    init,
+    ls,
+    get,
+    put,
+    rm,
+    cat,
+    blob,
+    verify,
+    gc,
+    prune,
+    copy,
+    pull,
+    push,
+    importArchive,
+    exportArchive,
+    login,
+    logout
+  ])
 )
 
 /**
@@ -69,6 +88,8 @@ const commandTree = Help.tree(command.descriptor, [
   Help.tree(copy.descriptor),
   Help.tree(pull.descriptor),
   Help.tree(push.descriptor),
+  Help.tree(importArchive.descriptor),
+  Help.tree(exportArchive.descriptor),
   Help.tree(login.descriptor),
   Help.tree(logout.descriptor)
 ])

@@ -7,6 +7,7 @@
 import type { ValidationError } from "@effect/cli/ValidationError"
 import { isValidationError } from "@effect/cli/ValidationError"
 import type {
+  ArchiveError,
   BlobNotFound,
   CredentialError,
   DecodeError,
@@ -87,6 +88,7 @@ export type Failure =
   | InvalidInput
   | VerifyFailed
   | BrokenPipe
+  | ArchiveError
 
 /**
  * The exit code for a failure.
@@ -121,6 +123,7 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
     case "UnreadableManifest":
     case "GraphError":
     case "InvalidInput":
+    case "ArchiveError":
       return ExitCode.dataError
     case "ReadError":
     case "WriteError":

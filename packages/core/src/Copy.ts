@@ -7,9 +7,10 @@
  * @since 0.1.0
  */
 import type { FileSystem, Path } from "@effect/platform"
-import type { Effect, Either } from "effect"
+import type { Effect, Either, Stream } from "effect"
 import type { Descriptor } from "./Descriptor.js"
 import type {
+  ArchiveError,
   BlobNotFound,
   DecodeError,
   DigestMismatch,
@@ -43,6 +44,17 @@ export type Location =
       readonly reference?: string | undefined
     }
   | { readonly _tag: "Registry"; readonly reference: ImageReference }
+  | {
+      readonly _tag: "Archive"
+      /** `oci` for `oci-archive:`, `docker` for `docker-archive:`: the form written; reading detects it. */
+      readonly format: "oci" | "docker"
+      /** The tar file, plain or gzip; `-` is standard input or output (see `Options.stdin`, `stdout`). */
+      readonly file: string
+      /** As a source, the image to take; as a destination, the name or tag of the entry written. */
+      readonly reference?: string | undefined
+      /** As a destination written from a layout: more of its entries to put in the same archive. */
+      readonly entries?: ReadonlyArray<string> | undefined
+    }
 
 /**
  * Progress, for a progress display: one event per blob as it starts, moves and ends.
@@ -69,6 +81,10 @@ export interface Options {
   /** Lists what would move, and moves nothing. */
   readonly dryRun?: boolean | undefined
   readonly onProgress?: ((progress: Progress) => Effect.Effect<void>) | undefined
+  /** What an archive named `-` is read from (standard input). Without it, `-` as a source is refused. */
+  readonly stdin?: Stream.Stream<Uint8Array, ReadError> | undefined
+  /** Where an archive named `-` is written (standard output). Without it, `-` as a destination is refused. */
+  readonly stdout?: ((archive: Stream.Stream<Uint8Array, Failure>) => Effect.Effect<void, Failure>) | undefined
 }
 
 /**
@@ -103,12 +119,14 @@ export type Failure =
   | RegistryError
   | InvalidReference
   | ImageNotFound
+  | ArchiveError
 
 /**
  * Parses a location in skopeo's transport syntax: `oci:<dir>[:<name-or-tag>]` or
  * `docker://[<registry>/]<repository>[:<tag>][@<digest>]`. As skopeo does, `oci:` splits at the first colon
  * after the transport, so a directory whose path holds a colon is named by a relative path or a symlink.
- * `oci-archive:` and `docker-archive:` are refused as not supported yet.
+ * `oci-archive:<file|->[:<name-or-tag>]` and `docker-archive:<file|->[:<name>]` split the same way (a docker
+ * name keeps its own colons: `docker-archive:app.tar:registry.example:5000/app:v1`).
  *
  * @example
  * ```ts

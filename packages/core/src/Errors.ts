@@ -488,3 +488,55 @@ export class ImageNotFound extends Schema.TaggedError<ImageNotFound>("@ocidx/cor
     return `${escapeControls(this.location)}: ${escapeControls(this.detail)}`
   }
 }
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export const ArchiveReason = Schema.Literal(
+  "unsafe-path",
+  "unsafe-link",
+  "unsupported-entry",
+  "duplicate",
+  "missing-blob",
+  "digest-mismatch",
+  "size-mismatch",
+  "truncated",
+  "malformed",
+  "too-large",
+  "not-docker"
+)
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type ArchiveReason = typeof ArchiveReason.Type
+
+/**
+ * An image archive (a tar, plain or gzip) that ocidx refuses to read: an entry that could reach outside the
+ * archive (`unsafe-path`, `unsafe-link`), a device, FIFO or unknown file (`unsupported-entry`), the same
+ * entry twice with different content (`duplicate`), a descriptor naming a blob the archive lacks
+ * (`missing-blob`) or one of another size (`size-mismatch`), bytes that do not match their name
+ * (`digest-mismatch`), a cut-off tar or gzip stream (`truncated`), a broken one (`malformed`), more data than
+ * the archive's entries and descriptors allow (`too-large`), or a `manifest.json` not in docker's shape
+ * (`not-docker`). Nothing is tagged when an archive is refused.
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class ArchiveError extends Schema.TaggedError<ArchiveError>("@ocidx/core/ArchiveError")("ArchiveError", {
+  /** The archive, e.g. `image.tar` or `-` for standard input. */
+  archive: Schema.String,
+  /** The entry concerned, as the tar names it; empty for the archive as a whole. */
+  entry: Schema.String,
+  reason: ArchiveReason,
+  /** What is wrong, in words. */
+  detail: Schema.String
+}) {
+  override get message(): string {
+    const where =
+      this.entry === "" ? escapeControls(this.archive) : `${escapeControls(this.archive)}: ${quote(this.entry)}`
+    return `${where}: ${escapeControls(this.detail)}. The archive was refused; nothing was tagged.`
+  }
+}

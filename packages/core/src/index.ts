@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * as Annotations from "./Annotations.js"
+export * as Archive from "./Archive.js"
 export * as BlobStore from "./BlobStore.js"
 export * as Copy from "./Copy.js"
 export * as Credentials from "./Credentials.js"

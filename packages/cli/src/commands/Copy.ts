@@ -86,8 +86,7 @@ interface Settings {
   readonly insecure: boolean
 }
 
-const supported = ["oci:", "docker://"]
-const archives = ["oci-archive:", "docker-archive:"]
+const supported = ["oci:", "docker://", "oci-archive:", "docker-archive:"]
 
 /**
  * A `copy` argument. A word that names no transport, or one not supported yet, is a usage error (exit 2); a
@@ -96,12 +95,8 @@ const archives = ["oci-archive:", "docker-archive:"]
 const location = (argument: string, text: string) =>
   Effect.gen(function* () {
     if (!supported.some((prefix) => text.startsWith(prefix))) {
-      const archive = archives.find((prefix) => text.startsWith(prefix))
       return yield* new UsageError({
-        message:
-          archive === undefined
-            ? `${argument} ${Text.quote(text)} names no transport: use oci:<dir>[:<name-or-tag>] or docker://<registry>/<repository>[:<tag>|@<digest>].`
-            : `${argument} ${Text.quote(text)}: the ${archive.slice(0, -1)} transport is not supported yet. Use oci:<dir> or docker://<reference>.`
+        message: `${argument} ${Text.quote(text)} names no transport: use oci:<dir>[:<name-or-tag>], docker://<registry>/<repository>[:<tag>|@<digest>], oci-archive:<file>[:<name-or-tag>] or docker-archive:<file>[:<name>].`
       })
     }
     return yield* Copy.parseLocation(text)
@@ -148,7 +143,8 @@ const run = (source: Copy.Location, destination: Copy.Location, options: Setting
           referrers: options.referrers,
           jobs: options.jobs,
           dryRun: options.dryRun,
-          onProgress
+          onProgress,
+          stdin: stdio.stdin
         },
         { caFile: Option.getOrUndefined(options.caFile), insecure: options.insecure }
       )

@@ -50,7 +50,9 @@ type Services = FileSystem.FileSystem | Path.Path | IndexLock | Hasher | Registr
 
 const openLayout = (directory: string) => Layout.make({ directory })
 
-const openSource = (location: Location): Effect.Effect<ImageSource, never, Services> => {
+const openSource = (
+  location: Exclude<Location, { readonly _tag: "Archive" }>
+): Effect.Effect<ImageSource, never, Services> => {
   const label = formatLocation(location)
   return location._tag === "Layout"
     ? Effect.map(openLayout(location.directory), (layout) =>
@@ -59,7 +61,9 @@ const openSource = (location: Location): Effect.Effect<ImageSource, never, Servi
     : Effect.map(RegistryClient, (client) => RegistryTransport.source(client, label, location.reference))
 }
 
-const openDestination = (location: Location): Effect.Effect<ImageDestination, never, Services> => {
+const openDestination = (
+  location: Exclude<Location, { readonly _tag: "Archive" }>
+): Effect.Effect<ImageDestination, never, Services> => {
   const label = formatLocation(location)
   return location._tag === "Layout"
     ? Effect.map(openLayout(location.directory), (layout) =>
@@ -204,6 +208,11 @@ export const copy = (
     const referrers = options.referrers === true
     const dryRun = options.dryRun === true
     const report = options.onProgress ?? (() => Effect.void)
+    if (sourceLocation._tag === "Archive" || destinationLocation._tag === "Archive") {
+      // Loaded on first use: a program that never moves an archive never loads the tar library.
+      const archives = yield* Effect.promise(() => import("./archiveCopy.js"))
+      return yield* archives.copy(sourceLocation, destinationLocation, options)
+    }
     const source = yield* openSource(sourceLocation)
     const destination = yield* openDestination(destinationLocation)
 

@@ -35,14 +35,17 @@ export const parseLocation = (text: string): Either.Either<Location, InvalidRefe
     }))
   }
   if (text.startsWith("oci:")) return parseLayout(text.slice("oci:".length), text)
-  for (const archive of ["oci-archive:", "docker-archive:"]) {
+  for (const [archive, format] of [
+    ["oci-archive:", "oci"],
+    ["docker-archive:", "docker"]
+  ] as const) {
     if (text.startsWith(archive)) {
-      return Either.left(
-        new InvalidReference({
-          value: text,
-          problem: `the ${archive.slice(0, -1)} transport is not supported yet: use oci:<dir> or docker://<reference>`
-        })
-      )
+      return Either.map(parseLayout(text.slice(archive.length), text), (parsed) => ({
+        _tag: "Archive" as const,
+        format,
+        file: parsed._tag === "Layout" ? parsed.directory : "",
+        reference: parsed._tag === "Layout" ? parsed.reference : undefined
+      }))
     }
   }
   return Either.left(
@@ -57,4 +60,6 @@ export const parseLocation = (text: string): Either.Either<Location, InvalidRefe
 export const formatLocation = (location: Location): string =>
   location._tag === "Layout"
     ? `oci:${location.directory}${location.reference === undefined ? "" : `:${location.reference}`}`
-    : `docker://${ImageReference.format(location.reference)}`
+    : location._tag === "Archive"
+      ? `${location.format}-archive:${location.file}${location.reference === undefined ? "" : `:${location.reference}`}`
+      : `docker://${ImageReference.format(location.reference)}`

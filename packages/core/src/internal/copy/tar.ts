@@ -1,0 +1,184 @@
+/**
+ * Tar streams on modern-tar (zero dependencies, web streams: it runs wherever core runs, with no Node
+ * import). Reading detects gzip by its magic and inflates it with the standard `DecompressionStream`; writing
+ * drives modern-tar's packer from an Effect stream, so a blob is read from disk as the archive is consumed.
+ * Nothing here touches a file system: entries are handed to the caller, which decides where bytes go.
+ * @internal
+ */
+import { createTarDecoder, createTarPacker, type TarHeader } from "modern-tar"
+import { type Cause, Effect, Exit, Option, Stream } from "effect"
+import { ArchiveError } from "../../Errors.js"
+
+/** One entry of an archive being read; its body must be consumed (or drained) before the next arrives. @internal */
+export interface Entry {
+  readonly header: TarHeader
+  readonly body: Stream.Stream<Uint8Array, ArchiveError>
+}
+
+/** Bytes a tar may hold beyond its entries' bodies: headers, long-name and pax records, padding. @internal */
+export const overheadPerEntry = 64 * 1024
+/** The end-of-archive blocks and the padding some writers add to round a tar to a record size. @internal */
+export const trailerAllowance = 1024 * 1024
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/**
+ * The entries of `content` in archive order. `budget` is asked before each entry and caps the bytes the tar
+ * (decompressed) may hold up to then: a gzip bomb is cut off there, not when the disk is full.
+ * @internal
+ */
+export const entries = <E, R>(
+  content: Stream.Stream<Uint8Array, E, R>,
+  archive: string,
+  budget: () => number
+): Stream.Stream<Entry, E | ArchiveError, R> =>
+  Stream.unwrapScoped(
+    Effect.gen(function* () {
+      // The source's own failure (a ReadError, say) is what the caller hears, not the tar's view of it.
+      let sourceFailure: Option.Option<E> = Option.none()
+      let overBudget: ArchiveError | undefined
+      let gzip = false
+      const raw = yield* Stream.toReadableStreamEffect(
+        content.pipe(Stream.tapError((error) => Effect.sync(() => (sourceFailure = Option.some(error)))))
+      )
+      const reader = raw.getReader()
+      // Enough leading bytes to see the magic, then everything as it comes.
+      const head: Array<Uint8Array> = []
+      let headLength = 0
+      while (headLength < 2) {
+        const read = yield* Effect.tryPromise(() => reader.read()).pipe(Effect.orElseSucceed(() => undefined))
+        if (read === undefined || read.done) break
+        head.push(read.value)
+        headLength += read.value.length
+      }
+      if (Option.isSome(sourceFailure)) return Stream.fail(sourceFailure.value)
+      const first = head[0]
+      gzip = first !== undefined && headLength >= 2 && first[0] === 0x1f && (first[1] ?? head[1]?.[0]) === 0x8b
+      const rejoined = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const chunk of head) controller.enqueue(chunk)
+        },
+        async pull(controller) {
+          const read = await reader.read()
+          if (read.done) controller.close()
+          else controller.enqueue(read.value)
+        },
+        cancel(reason) {
+          return reader.cancel(reason)
+        }
+      })
+      let seen = 0
+      const counted = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          seen += chunk.length
+          if (seen > budget()) {
+            overBudget = new ArchiveError({
+              archive,
+              entry: "",
+              reason: "too-large",
+              detail: `it holds more data than its entries declare (over ${seen} bytes${gzip ? " once decompressed" : ""}): a gzip bomb or a corrupt archive`
+            })
+            controller.error(overBudget)
+            return
+          }
+          controller.enqueue(chunk)
+        }
+      })
+      const tar = (gzip ? rejoined.pipeThrough(new DecompressionStream("gzip")) : rejoined)
+        .pipeThrough(counted)
+        .pipeThrough(createTarDecoder({ strict: true }))
+
+      const failure = (error: unknown): E | ArchiveError => {
+        if (Option.isSome(sourceFailure)) return sourceFailure.value
+        if (overBudget !== undefined) return overBudget
+        if (error instanceof ArchiveError) return error
+        const text = errorText(error)
+        const truncated = /truncat|unexpected end|premature/i.test(text)
+        return new ArchiveError({
+          archive,
+          entry: "",
+          reason: truncated ? "truncated" : "malformed",
+          detail: truncated
+            ? `the ${gzip ? "gzip stream" : "tar"} ends early (${text})`
+            : `it is not a readable ${gzip ? "gzip-compressed " : ""}tar (${text})`
+        })
+      }
+      return Stream.fromReadableStream({ evaluate: () => tar, onError: failure }).pipe(
+        Stream.map(
+          (parsed): Entry => ({
+            header: parsed.header,
+            body: Stream.fromReadableStream({
+              evaluate: () => parsed.body,
+              onError: (error) => {
+                const mapped = failure(error)
+                return mapped instanceof ArchiveError
+                  ? mapped
+                  : new ArchiveError({
+                      archive,
+                      entry: parsed.header.name,
+                      reason: "truncated",
+                      detail: errorText(error)
+                    })
+              },
+              releaseLockOnEnd: true
+            })
+          })
+        )
+      )
+    })
+  )
+
+/** An entry to write: a fixed header (uid/gid 0, mtime 0, mode 0644) and its exact bytes. @internal */
+export interface OutEntry<E> {
+  readonly name: string
+  readonly size: number
+  readonly body: Stream.Stream<Uint8Array, E>
+}
+
+/** The header every written entry gets: nothing in it depends on who wrote the archive, or when. */
+const fixedHeader = (name: string, size: number): TarHeader => ({
+  name,
+  size,
+  type: "file",
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  uname: "",
+  gname: "",
+  mtime: new Date(0)
+})
+
+/**
+ * A tar of `items`, in their order, as a stream: each body is pulled only when the consumer reaches it.
+ * A body that fails (a blob that does not match its digest) fails the stream with its own error.
+ * @internal
+ */
+export const pack = <E>(items: Stream.Stream<OutEntry<E>, E>): Stream.Stream<Uint8Array, E> =>
+  Stream.unwrapScoped(
+    Effect.gen(function* () {
+      const { readable, controller } = createTarPacker()
+      let failed: Cause.Cause<E> | undefined
+      const write = Stream.runForEach(items, (item) =>
+        Effect.gen(function* () {
+          const writer = controller.add(fixedHeader(item.name, item.size)).getWriter()
+          yield* Stream.runForEach(item.body, (chunk) => Effect.promise(() => writer.write(chunk)))
+          yield* Effect.promise(() => writer.close())
+        })
+      )
+      yield* Effect.forkScoped(
+        Effect.onExit(write, (exit) =>
+          Effect.sync(() => {
+            if (Exit.isSuccess(exit)) controller.finalize()
+            else {
+              failed = exit.cause
+              controller.error(new Error("the archive could not be written"))
+            }
+          })
+        )
+      )
+      return Stream.fromReadableStream({
+        evaluate: () => readable,
+        onError: (error) => error
+      }).pipe(Stream.catchAll((error) => (failed === undefined ? Stream.die(error) : Stream.failCause(failed))))
+    })
+  )
