@@ -40,6 +40,8 @@ export interface ProxiedRequest {
   /** Path and query. */
   readonly path: string
   readonly hadAuthorization: boolean
+  /** The request's Range header (a resumed download), if any. */
+  readonly range: string | undefined
   /** The fault this request got, if any. */
   readonly fault: Action["kind"] | undefined
   /** The status answered (0 until known). */
@@ -131,6 +133,7 @@ export const make = (registry: {
         method,
         path,
         hadAuthorization: request.headers.authorization !== undefined,
+        range: request.headers.range,
         fault: action?.kind,
         status: 0,
         bytes: 0,
