@@ -719,6 +719,29 @@ describe("RegistryClient hardening", () => {
     }).pipe(provide())
   )
 
+  it.effect("a registry that refuses the whole blob in one PUT (416) gets it in PATCH chunks", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      const descriptor = { digest: sha256("in chunks"), size: 9 }
+      let refused = 1
+      registry.intercept((request) =>
+        request.method === "PUT" && request.url.includes("/blobs/uploads/") && refused-- > 0
+          ? new Response(null, { status: 416 })
+          : undefined
+      )
+      expect(yield* client.uploadBlob(app, descriptor, () => Stream.make(bytesOf("in chunks")))).toBe("uploaded")
+      expect(registry.requests().map((request) => request.method)).toEqual([
+        "HEAD",
+        "POST",
+        "PUT",
+        "POST",
+        "PATCH",
+        "PUT"
+      ])
+      expect(decoder.decode(registry.blob("team/app", descriptor.digest))).toBe("in chunks")
+    }).pipe(provide())
+  )
+
   it.effect("an error names the request without the upload's signed state", () =>
     Effect.gen(function* () {
       const { client } = yield* clientAndRegistry
