@@ -1,7 +1,9 @@
 /**
  * Test doubles for programs built on ocidx: an in-memory FileSystem with injectable faults and an
  * in-memory IndexLock whose holders and history can be inspected, and `layer`, which provides both with
- * ready layouts, directories and files laid out in one call. ocidx's own tests use exactly these.
+ * ready layouts, directories and files laid out in one call; and an in-memory OCI registry
+ * (`layerRegistry`, `layerRegistryClient`) to run the real `RegistryClient` against, offline. ocidx's own
+ * tests use exactly these.
  *
  * @since 0.1.0
  */
