@@ -152,7 +152,7 @@ describe.concurrent("ocidx copy between layouts", () => {
       const cases: ReadonlyArray<readonly [ReadonlyArray<string>, number, string]> = [
         [["copy", src, `oci:${dir}/x`], 2, `ocidx: source "${src}" names no transport`],
         [["copy", `oci:${src}:v1`, `tar:${dir}/x`], 2, `ocidx: destination "tar:${dir}/x" names no transport`],
-        [["copy", `oci-archive:${dir}/a.tar`, `oci:${dir}/x`], 2, "the oci-archive transport is not supported yet"],
+        [["copy", `oci-archive:${dir}/a.tar`, `oci:${dir}/x`], 74, `${dir}/a.tar`],
         [["copy", `oci:${src}:v1`, `oci:${dir}/x`, "--jobs", "0"], 2, "--jobs: 0 is not a number of blobs at once"],
         [["copy", `oci:${src}:v1`, `oci:${dir}/x`, "--jobs", "many"], 2, "many"],
         [["copy", `oci:${src}:v1`, `oci:${dir}/x`, "--platform", "linux"], 2, "--platform"],
@@ -191,7 +191,9 @@ describe.concurrent("ocidx copy between layouts", () => {
         ["copy", `oci:${src}:v1`, `oci:${dir}/a:v1`],
         ["--lock-timeout", "5s", "copy", `oci:${src}:v1`, `oci:${dir}/b:v1`],
         ["pull", "--help"],
-        ["push", "--help"]
+        ["push", "--help"],
+        ["import", "--help"],
+        ["export", "--help"]
       ]) {
         expect(yield* startedBy(args), args.join(" ")).toBe("esm")
       }

@@ -71,7 +71,7 @@ describe("Copy.parseLocation", () => {
     expect(Either.map(Copy.parseLocation("oci:x:v1"), Copy.formatLocation)).toEqual(Either.right("oci:x:v1"))
   })
 
-  it("refuses unknown transports, archives (not yet), an empty directory and a bad reference", () => {
+  it("refuses unknown transports, an empty directory and a bad reference", () => {
     const problem = (text: string) =>
       Either.match(Copy.parseLocation(text), {
         onLeft: (error) => `${error._tag}: ${error.problem}`,
@@ -79,9 +79,9 @@ describe("Copy.parseLocation", () => {
       })
     expect(problem("/plain/dir")).toMatch(/^InvalidReference: expected a transport/)
     expect(problem("docker:alpine")).toMatch(/^InvalidReference: expected a transport/)
-    expect(problem("oci-archive:x.tar")).toMatch(/^InvalidReference: the oci-archive transport is not supported yet/)
-    expect(problem("docker-archive:x.tar")).toMatch(
-      /^InvalidReference: the docker-archive transport is not supported yet/
+    expect(problem("oci-archive:x.tar")).toBe("ok")
+    expect(Copy.parseLocation("docker-archive:x.tar:registry.example:5000/app:v1")).toEqual(
+      Either.right({ _tag: "Archive", format: "docker", file: "x.tar", reference: "registry.example:5000/app:v1" })
     )
     expect(problem("oci:")).toBe("InvalidReference: the layout directory is missing")
     expect(problem("docker://Upper/Case")).toMatch(/^InvalidReference: the repository name must be lowercase/)

@@ -29,6 +29,8 @@ export const copy = (
   Effect.gen(function* () {
     if (source._tag === "Archive" && destination._tag === "Layout") {
       const fs = yield* FileSystem.FileSystem
+      // A missing archive is found before the destination layout is created.
+      if (source.file !== "-") yield* Effect.mapError(fs.stat(source.file), ReadError.fromPlatformError(source.file))
       const content: Stream.Stream<Uint8Array, Failure> =
         source.file === "-"
           ? (options.stdin ??
