@@ -165,6 +165,30 @@ describe("BuildKit cache directories", () => {
     }).pipe(provideFresh)
   )
 
+  it.effect("the older form with Docker media types (oci-mediatypes=false) is read, sized and pruned alike", () =>
+    Effect.gen(function* () {
+      const cache = cacheDirectory([
+        { form: "index", docker: true, layers: ["base", "old 1"], tag: "old" },
+        { form: "index", docker: true, layers: ["base", "new 1"], tag: "latest" }
+      ])
+      const { layout, memory } = yield* env
+      yield* seed(memory, cache, [5, 1])
+      const ingestBefore = ingestFiles(memory, cache)
+      expect(errorCodes(yield* layout.verify({ strict: true }))).toEqual([])
+      const sizes = yield* layout.sizes
+      expect(sizes.map((size) => size.unique)).toEqual([
+        [...onlyThese(cache, [0]).values()].reduce((sum, n) => sum + n, 0),
+        [...onlyThese(cache, [1]).values()].reduce((sum, n) => sum + n, 0)
+      ])
+      const report = yield* layout.prune({ keepLast: 1, grace: 0 })
+      expect(tagsOf(report.removed)).toEqual(["old"])
+      expect(report.blobs.map((blob) => blob.digest).sort()).toEqual([...onlyThese(cache, [0]).keys()].sort())
+      expect((yield* layout.gc({ grace: 0 })).removed).toEqual([])
+      expect(errorCodes(yield* layout.verify({ strict: true }))).toEqual([])
+      expect(ingestFiles(memory, cache)).toEqual(ingestBefore)
+    }).pipe(provideFresh)
+  )
+
   it.effect("a missing index.json fails with ReadError not-found, an unreadable manifest with UnreadableManifest", () =>
     Effect.gen(function* () {
       const cache = cacheDirectory(exports)

@@ -20,6 +20,9 @@ export const cacheConfigMediaType = "application/vnd.buildkit.cacheconfig.v0"
 export const layerMediaType = "application/vnd.oci.image.layer.v1.tar+gzip"
 export const manifestMediaType = "application/vnd.oci.image.manifest.v1+json"
 export const indexMediaType = "application/vnd.oci.image.index.v1+json"
+/** With `oci-mediatypes=false` (which implies the older form), buildkit writes Docker media types. */
+export const dockerLayerMediaType = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+export const dockerManifestListMediaType = "application/vnd.docker.distribution.manifest.list.v2+json"
 export const refNameKey = "org.opencontainers.image.ref.name"
 
 export interface Descriptor {
@@ -32,6 +35,8 @@ export interface Descriptor {
 /** One export: `manifest` is the current form, `index` the older one. */
 export interface Export {
   readonly form: "manifest" | "index"
+  /** Docker media types (`oci-mediatypes=false`); the older form only, as buildkit allows. */
+  readonly docker?: boolean
   /** Layer contents; the same content in two exports is one shared blob. */
   readonly layers: ReadonlyArray<string>
   /** index.json tag; buildkit's default is `latest`. */
@@ -66,7 +71,7 @@ export const cacheDirectory = (exports: ReadonlyArray<Export>): CacheDirectory =
   for (const cacheExport of exports) {
     const layers = cacheExport.layers.map((content) => {
       const bytes = utf8(content)
-      return put(bytes, layerMediaType, {
+      return put(bytes, cacheExport.docker ? dockerLayerMediaType : layerMediaType, {
         "buildkit/createdat": createdAt,
         "containerd.io/uncompressed": sha256(utf8(`uncompressed ${content}`))
       })
@@ -90,6 +95,7 @@ export const cacheDirectory = (exports: ReadonlyArray<Export>): CacheDirectory =
       }))
     }
     const configDescriptor = put(utf8(JSON.stringify(config)), cacheConfigMediaType)
+    const listType = cacheExport.docker ? dockerManifestListMediaType : indexMediaType
     const root =
       cacheExport.form === "manifest"
         ? put(
@@ -97,10 +103,8 @@ export const cacheDirectory = (exports: ReadonlyArray<Export>): CacheDirectory =
             manifestMediaType
           )
         : put(
-            utf8(
-              JSON.stringify({ schemaVersion: 2, mediaType: indexMediaType, manifests: [...layers, configDescriptor] })
-            ),
-            indexMediaType
+            utf8(JSON.stringify({ schemaVersion: 2, mediaType: listType, manifests: [...layers, configDescriptor] })),
+            listType
           )
     const reached = new Map<string, number>([
       [root.digest, root.size],
