@@ -57,6 +57,12 @@ describe.skipIf(skip !== undefined).concurrent.each(["none", "htpasswd", "token"
     // Digests both ways and refused credentials are proved in every configuration; what does not depend on
     // the auth scheme runs once, under token auth, where a mount needs a token scoped to both repositories.
 
+    /** The registry's password in every form, and every token the issuer has handed out so far. */
+    const secrets = (): ReadonlyArray<string> => [
+      ...secretsOf(registry.username, registry.password),
+      ...(registry.issuer?.requests().flatMap((request) => (request.token === undefined ? [] : [request.token])) ?? [])
+    ]
+
     /** ocidx's environment, with the registry's user and password in a temp `$DOCKER_CONFIG`. */
     const loggedIn = (home: string) => credentialEnv(home, registry.dockerConfig(registry.username, registry.password))
     const skopeoCreds = (flag: "--creds" | "--src-creds" | "--dest-creds") =>
@@ -94,7 +100,7 @@ describe.skipIf(skip !== undefined).concurrent.each(["none", "htpasswd", "token"
           `${image.layout}:v1`,
           `${registry.host}/e2e/push:v1`
         ])
-        expectNoSecret([pushed.stdout, pushed.stderr], secretsOf(registry.username, registry.password))
+        expectNoSecret([pushed.stdout, pushed.stderr], secrets())
 
         const back = NodePath.join(dir, "back")
         yield* skopeoPull("e2e/push:v1", back, "v1")
@@ -112,7 +118,7 @@ describe.skipIf(skip !== undefined).concurrent.each(["none", "htpasswd", "token"
         yield* skopeoPush(image.layout, "v1", "e2e/pull:v1")
         const out = NodePath.join(dir, "out")
         const pulled = yield* expectExit(0, loggedIn(dir), ["pull", `${registry.host}/e2e/pull:v1`, `${out}:v1`])
-        expectNoSecret([pulled.stdout, pulled.stderr], secretsOf(registry.username, registry.password))
+        expectNoSecret([pulled.stdout, pulled.stderr], secrets())
         expect(entryOf(out, "v1")?.digest).toBe(image.manifest.digest)
         const local = JSON.parse(yield* runOk(skopeoBin, ["inspect", `oci:${image.layout}:v1`]))
         const arrived = JSON.parse(yield* runOk(skopeoBin, ["inspect", `oci:${out}:v1`]))
@@ -242,7 +248,6 @@ describe.skipIf(skip !== undefined).concurrent.each(["none", "htpasswd", "token"
           const image = yield* singleImage(dir, { "l.txt": "logged in\n" })
           const dockerConfig = NodePath.join(dir, "docker-config")
           const env = credentialEnv(dir, dockerConfig)
-          const secrets = secretsOf(registry.username, registry.password)
           const ref = `${registry.host}/e2e/login:v1`
           const login = yield* expectExit(
             0,
@@ -250,9 +255,9 @@ describe.skipIf(skip !== undefined).concurrent.each(["none", "htpasswd", "token"
             ["login", registry.host, "-u", registry.username, "--password-stdin"],
             `${registry.password}\n`
           )
-          expectNoSecret([login.stdout, login.stderr], secrets)
+          expectNoSecret([login.stdout, login.stderr], secrets())
           const pushed = yield* expectExit(0, env, ["push", `${image.layout}:v1`, ref])
-          expectNoSecret([pushed.stdout, pushed.stderr], secrets)
+          expectNoSecret([pushed.stdout, pushed.stderr], secrets())
           const inspected = JSON.parse(
             yield* runOk(skopeoBin, [
               "inspect",
@@ -278,15 +283,12 @@ describe.skipIf(skip !== undefined).concurrent.each(["none", "htpasswd", "token"
           const wrongPassword = "wrong-Pa55-not-this-one"
           const wrong = credentialEnv(dir, registry.dockerConfig(registry.username, wrongPassword))
           const none = credentialEnv(dir, NodeFs.mkdtempSync(NodePath.join(dir, "no-credentials-")))
-          const secrets = [
-            ...secretsOf(registry.username, wrongPassword),
-            ...secretsOf(registry.username, registry.password)
-          ]
+          const allSecrets = () => [...secretsOf(registry.username, wrongPassword), ...secrets()]
 
           for (const env of [wrong, none]) {
             const pushed = yield* expectExit(77, env, ["push", `${image.layout}:v1`, `${registry.host}/e2e/refused:v1`])
             expectOneErrorLine(pushed.stderr, registry.host)
-            expectNoSecret([pushed.stdout, pushed.stderr], secrets)
+            expectNoSecret([pushed.stdout, pushed.stderr], allSecrets())
           }
           const tagged = yield* run(skopeoBin, [
             "inspect",
@@ -302,7 +304,7 @@ describe.skipIf(skip !== undefined).concurrent.each(["none", "htpasswd", "token"
             const out = NodePath.join(dir, `out-${env === wrong ? "wrong" : "none"}`)
             const pulled = yield* expectExit(77, env, ["pull", `${registry.host}/e2e/private:v1`, `${out}:v1`])
             expectOneErrorLine(pulled.stderr, registry.host)
-            expectNoSecret([pulled.stdout, pulled.stderr], secrets)
+            expectNoSecret([pulled.stdout, pulled.stderr], allSecrets())
             expect(entryOf(out, "v1")).toBeUndefined()
           }
         })

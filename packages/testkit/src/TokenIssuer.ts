@@ -29,6 +29,8 @@ export interface TokenRequest {
   readonly hadAuthorization: boolean
   /** 200 with a token, or 401. */
   readonly status: number
+  /** The token issued, so tests can check that no output ever shows it. */
+  readonly token: string | undefined
 }
 
 export interface TokenIssuerOptions {
@@ -162,13 +164,14 @@ export const make = (dir: string, options: TokenIssuerOptions): Effect.Effect<To
       const scopes = url.searchParams.getAll("scope").flatMap((scope) => scope.split(" "))
       const authorization = request.headers.authorization
       const basic = basicUser(authorization)
-      const record = (status: number) =>
+      const record = (status: number, token?: string) =>
         requests.push({
           service: url.searchParams.get("service"),
           scopes,
           user: basic?.user,
           hadAuthorization: authorization !== undefined,
-          status
+          status,
+          token
         })
       if (url.pathname !== "/token" || request.method !== "GET") {
         record(404)
@@ -189,7 +192,7 @@ export const make = (dir: string, options: TokenIssuerOptions): Effect.Effect<To
         .map((asked) => ({ ...asked, actions: grant(user, asked) }))
         .filter((granted) => granted.actions.length > 0)
       const token = sign(user, access)
-      record(200)
+      record(200, token)
       response.writeHead(200, { "content-type": "application/json" })
       response.end(
         JSON.stringify({
