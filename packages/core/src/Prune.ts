@@ -75,6 +75,11 @@ export interface PruneOptions extends Rules {
   readonly dryRun?: boolean | undefined
   /** gc's grace period for the blobs it collects afterwards (see `GcOptions.grace`). Default one hour. */
   readonly grace?: Duration.DurationInput | undefined
+  /**
+   * As `GcOptions.force`: go on when a reachable manifest cannot be read (the entry is then judged by what
+   * could be read, and the blobs only it references may go), or when index.json is blank.
+   */
+  readonly force?: boolean | undefined
 }
 
 /**

@@ -189,24 +189,35 @@ describe("BuildKit cache directories", () => {
     }).pipe(provideFresh)
   )
 
-  it.effect("a missing index.json fails with ReadError not-found, an unreadable manifest with UnreadableManifest", () =>
-    Effect.gen(function* () {
-      const cache = cacheDirectory(exports)
-      const { layout, memory } = yield* env
-      const fs = yield* FileSystem.FileSystem
-      for (const [path, bytes] of cache.files)
-        if (path !== "index.json") memory.writeText(`${directory}/${path}`, bytes)
-      const missing = yield* Effect.exit(layout.prune({ keepLast: 0 }))
-      expect(missing).toEqual(
-        Exit.fail(expect.objectContaining({ _tag: "ReadError", reason: "not-found", path: indexPath }))
-      )
-      memory.writeText(indexPath, cache.files.get("index.json") ?? "")
-      const root = cache.entries[2]?.digest ?? ""
-      yield* fs.remove(blobPath(root)).pipe(Effect.orDie)
-      const before = snapshot(memory)
-      const unreadable = yield* Effect.exit(layout.prune({ keepLast: 0, grace: 0 }))
-      expect(unreadable).toEqual(Exit.fail(expect.objectContaining({ _tag: "UnreadableManifest", digest: root })))
-      expect(snapshot(memory)).toEqual(before)
-    }).pipe(provideFresh)
+  it.effect(
+    "a missing index.json fails with ReadError not-found, an unreadable manifest with UnreadableManifest, a blank index.json with DecodeError blank; force goes on as gc's does",
+    () =>
+      Effect.gen(function* () {
+        const cache = cacheDirectory(exports)
+        const { layout, memory } = yield* env
+        const fs = yield* FileSystem.FileSystem
+        for (const [path, bytes] of cache.files)
+          if (path !== "index.json") memory.writeText(`${directory}/${path}`, bytes)
+        const missing = yield* Effect.exit(layout.prune({ keepLast: 0 }))
+        expect(missing).toEqual(
+          Exit.fail(expect.objectContaining({ _tag: "ReadError", reason: "not-found", path: indexPath }))
+        )
+        memory.writeText(indexPath, cache.files.get("index.json") ?? "")
+        const root = cache.entries[2]?.digest ?? ""
+        yield* fs.remove(blobPath(root)).pipe(Effect.orDie)
+        const before = snapshot(memory)
+        const unreadable = yield* Effect.exit(layout.prune({ keepLast: 0, grace: 0 }))
+        expect(unreadable).toEqual(Exit.fail(expect.objectContaining({ _tag: "UnreadableManifest", digest: root })))
+        expect(snapshot(memory)).toEqual(before)
+        // With force, as gc --force: the entry is judged by what could be read, and everything goes here.
+        const forced = yield* layout.prune({ keepLast: 0, grace: 0, force: true })
+        expect(tagsOf(forced.removed)).toEqual(["main", "pr-1", "pr-2", "pr-3"])
+        expect(Object.keys(memory.files()).filter((path) => path.startsWith(`${directory}/blobs/`))).toEqual([])
+        // A blank index.json is refused as gc refuses it, and forced it is an empty index.
+        memory.writeText(indexPath, "  \n")
+        const blank = yield* Effect.exit(layout.prune({ keepLast: 0 }))
+        expect(blank).toEqual(Exit.fail(expect.objectContaining({ _tag: "DecodeError", reason: "blank" })))
+        expect((yield* layout.prune({ keepLast: 0, force: true })).removed).toEqual([])
+      }).pipe(provideFresh)
   )
 })

@@ -1,6 +1,6 @@
 /**
  * `ocidx prune <dir> [--keep <name-or-tag>]... [--keep-last n] [--older-than <duration>] [--max-size <size>]
- * [--dry-run] [--json] [--grace <duration>]`: removes index entries by policy under the exclusive lock, then
+ * [--dry-run] [--json] [--grace <duration>] [--force]`: removes index entries by policy under the exclusive lock, then
  * collects what became unreachable as `gc` does. How the rules combine is `Prune`'s (core) to say, and
  * docs/cli.md's to show.
  *
@@ -161,11 +161,16 @@ export const prune = Command.make(
       Options.optional
     ),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Report what would be removed; change nothing.")),
+    force: Options.boolean("force").pipe(
+      Options.withDescription(
+        "As gc --force: go on when a reachable manifest cannot be read (the entry is judged by what could be read, and the blobs only it references may go), or when index.json is blank."
+      )
+    ),
     json: Flags.json,
     grace: Flags.grace,
     lockTimeout: Flags.lockTimeout
   },
-  ({ directory, dryRun, grace, json, keep, keepLast, maxSize, olderThan }) =>
+  ({ directory, dryRun, force, grace, json, keep, keepLast, maxSize, olderThan }) =>
     Effect.gen(function* () {
       if (Option.isNone(keepLast) && Option.isNone(olderThan) && Option.isNone(maxSize)) {
         return yield* new UsageError({
@@ -181,6 +186,7 @@ export const prune = Command.make(
         olderThan: Option.getOrUndefined(olderThan),
         maxSize: Option.getOrUndefined(maxSize),
         dryRun,
+        force,
         grace: Option.getOrUndefined(grace)
       })
       yield* stdio.out(json ? Output.json(pruneJson(report)) : pruneText(directory, report))

@@ -34,7 +34,7 @@ const mtimeOf = (deps: Gc.Deps, digest: Digest) => {
  * A manifest that cannot be read fails, as it fails gc: what it references is unknown.
  * @internal
  */
-export const entriesOf = (deps: Gc.Deps, index: ImageIndex) =>
+export const entriesOf = (deps: Gc.Deps, index: ImageIndex, options?: { readonly force?: boolean | undefined }) =>
   Effect.gen(function* () {
     const reads = new Map<Digest, Either.Either<Content, ContentFailure>>()
     const content = (descriptor: Descriptor): Effect.Effect<Content, ContentFailure> => {
@@ -54,17 +54,20 @@ export const entriesOf = (deps: Gc.Deps, index: ImageIndex) =>
           [descriptor],
           content,
           (unreadable, error) =>
-            Effect.fail(
-              new UnreadableManifest({
-                path: deps.blobs.pathOf(unreadable.digest),
-                digest: unreadable.digest,
-                cause: error
-              })
-            ),
+            options?.force
+              ? Effect.void
+              : Effect.fail(
+                  new UnreadableManifest({
+                    path: deps.blobs.pathOf(unreadable.digest),
+                    digest: unreadable.digest,
+                    cause: error
+                  })
+                ),
           {
             indexPath: deps.index.indexPath,
             // Too deep, what lies below is unknown, as for gc; a claimed cycle leaves the set whole.
-            onGraphError: (error) => (error.reason === "too-deep" ? Effect.fail(error) : Effect.void),
+            onGraphError: (error) =>
+              error.reason === "too-deep" && !options?.force ? Effect.fail(error) : Effect.void,
             concurrency: ioConcurrency
           }
         )
@@ -79,17 +82,17 @@ export const entriesOf = (deps: Gc.Deps, index: ImageIndex) =>
   })
 
 /** A sweep must not take a missing or blank index.json for an empty one. */
-const checkSource = (deps: Gc.Deps, source: IndexSource) => {
+const checkSource = (deps: Gc.Deps, source: IndexSource, force: boolean) => {
   if (source.kind === "missing") return Effect.fail(new ReadError({ path: deps.index.indexPath, reason: "not-found" }))
-  if (source.kind === "blank") return Effect.fail(Gc.blankIndex(deps.index.indexPath))
+  if (source.kind === "blank" && !force) return Effect.fail(Gc.blankIndex(deps.index.indexPath))
   return Effect.void
 }
 
 /** The entries the rules remove from `current`, and the index without them (`current` itself when none). */
 const plan = (deps: Gc.Deps, options: PruneOptions, current: ImageIndex, source: IndexSource) =>
   Effect.gen(function* () {
-    yield* checkSource(deps, source)
-    const entries = yield* entriesOf(deps, current)
+    yield* checkSource(deps, source, options.force ?? false)
+    const entries = yield* entriesOf(deps, current, options)
     // File mtimes come from the real clock, so ages are measured against it, as gc measures its grace.
     const chosen = Policy.select(entries, options, Date.now())
     const positions = new Set(chosen.map((entry) => entry.position))
@@ -103,7 +106,7 @@ const plan = (deps: Gc.Deps, options: PruneOptions, current: ImageIndex, source:
 /** @internal */
 export const run = (deps: Gc.Deps, options: PruneOptions) =>
   Effect.gen(function* () {
-    const gcOptions = { grace: options.grace }
+    const gcOptions = { grace: options.grace, force: options.force }
     if (options.dryRun) {
       // One index seen throughout, and nothing written: gc's dry run over the index the prune would write.
       return yield* deps.index.inspect((current, source) =>
