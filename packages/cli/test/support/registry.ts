@@ -133,16 +133,17 @@ export const multiArchImage = (dir: string) =>
     yield* umoci.remove(layout, "base")
     const platformEntry = (architecture: string) => {
       const entry = entryOf(layout, architecture)
-      if (entry === undefined) throw new Error(`umoci wrote no ${architecture}`)
-      return {
-        mediaType: entry.mediaType,
-        digest: entry.digest,
-        size: entry.size,
-        platform: { architecture, os: "linux" }
-      }
+      return entry === undefined
+        ? Effect.dieMessage(`umoci wrote no ${architecture}`)
+        : Effect.succeed({
+            mediaType: entry.mediaType,
+            digest: entry.digest,
+            size: entry.size,
+            platform: { architecture, os: "linux" }
+          })
     }
-    const amd64 = platformEntry("amd64")
-    const arm64 = platformEntry("arm64")
+    const amd64 = yield* platformEntry("amd64")
+    const arm64 = yield* platformEntry("arm64")
     const bytes = JSON.stringify({ schemaVersion: 2, mediaType: indexType, manifests: [amd64, arm64] })
     const digest = sha256(bytes)
     NodeFs.writeFileSync(blobFile(layout, digest), bytes)
