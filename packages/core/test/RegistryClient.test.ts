@@ -799,6 +799,35 @@ describe("RegistryClient hardening", () => {
     })
   )
 
+  it.effect("a certificate that cannot be verified is not retried, and the error says what to pass", () =>
+    Effect.gen(function* () {
+      const attempts: Array<string> = []
+      const tlsRefused = Layer.succeed(
+        HttpClient.HttpClient,
+        HttpClient.make((request, url) => {
+          attempts.push(url.protocol)
+          return Effect.fail(
+            new HttpClientError.RequestError({
+              request,
+              reason: "Transport",
+              cause: Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" })
+            })
+          )
+        })
+      )
+      const client = yield* Effect.provide(
+        RegistryClient.RegistryClient,
+        RegistryClient.layer({ retry: fastRetries }).pipe(
+          Layer.provide(Layer.mergeAll(tlsRefused, Credentials.layerStatic(), Hasher.layerWebCrypto))
+        )
+      )
+      const failure = yield* failureOf(withClock(client.ping("registry.test")))
+      expect(failure.reason).toBe("unavailable")
+      expect(failure.error.detail).toContain("--ca-file")
+      expect(attempts).toEqual(["https:"])
+    })
+  )
+
   it.effect("a registry that never answers is retried, then unavailable", () =>
     Effect.gen(function* () {
       const silent = yield* Effect.provide(

@@ -46,7 +46,9 @@ class Transient {
   readonly _tag = "Transient"
   constructor(
     readonly error: RegistryError,
-    readonly retryAfter: Duration.Duration | undefined
+    readonly retryAfter: Duration.Duration | undefined,
+    /** A failed TLS handshake is not tried again (it fails the same way) but may still fall back to http. */
+    readonly retryable: boolean = true
   ) {}
 }
 
@@ -57,7 +59,10 @@ class BodyFailed {
 
 type Failure = RegistryError | Transient | BodyFailed
 
-const isTransient = (failure: Failure): boolean => failure._tag === "Transient"
+const isTransient = (failure: Failure): boolean => failure._tag === "Transient" && failure.retryable
+
+/** Node's codes for a TLS handshake that failed: an unverifiable certificate, or no TLS at the other end. */
+const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_(?:GET|VERIFY)|ERR_TLS|ERR_SSL|EPROTO|HOSTNAME_MISMATCH|ALTNAME/
 
 const pullScope = (repository: string): string => `repository:${repository}:pull`
 const pushScope = (repository: string): string => `repository:${repository}:pull,push`
@@ -245,16 +250,23 @@ export const make = (
         typeof inner === "object" && inner !== null && "code" in inner && typeof inner.code === "string"
           ? inner.code
           : undefined
+      const tls = code !== undefined && tlsFailure.test(code)
       return new Transient(
         new RegistryError({
           registry,
           reason: "unavailable",
           request: Http.describeRequest(method, url),
-          detail: code === undefined ? "the connection failed" : `the connection failed (${code})`,
+          detail:
+            code === undefined
+              ? "the connection failed"
+              : tls
+                ? `the TLS handshake failed (${code}): for a registry whose certificate a private CA signed, pass --ca-file with that CA; for one without TLS, or to accept any certificate, --insecure`
+                : `the connection failed (${code})`,
           // The underlying socket error only: the request object holds the Authorization header.
           cause: inner instanceof Error ? new Error(inner.message) : undefined
         }),
-        undefined
+        undefined,
+        !tls
       )
     }
 
