@@ -169,6 +169,33 @@ describe("ocidx prune on BuildKit cache directories", () => {
   )
 })
 
+describe("ocidx prune when a manifest cannot be read", () => {
+  it.scopedLive(
+    "exits 65 and changes nothing, as gc does; --force judges the entry by what could be read",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const written = cache()
+        writeAged(dir, written, [10, 5, 3, 1])
+        const root = written.entries[1]?.digest ?? ""
+        NodeFs.rmSync(blobPath(dir, root))
+        const before = snapshot(dir)
+        const refused = yield* ocidx(["prune", dir, "--keep-last", "2", "--grace", "0"])
+        expect(refused.code).toBe(65)
+        expect(refused.stderr).toContain(`the manifest ${root} is reachable from index.json but cannot be read`)
+        expect(refused.stderr).toContain("Pass --force")
+        expect(snapshot(dir)).toEqual(before)
+        // Its manifest gone, pr-1 counts as the oldest: it goes, with main.
+        const forced = JSON.parse(
+          (yield* ocidxExpect(0, ["prune", dir, "--keep-last", "2", "--grace", "0", "--force", "--json"])).stdout
+        )
+        expect(tags(forced.removed)).toEqual(["main", "pr-1"])
+        expect(JSON.parse((yield* ocidxExpect(0, ["verify", dir, "--strict", "--json"])).stdout).ok).toBe(true)
+      }),
+    120_000
+  )
+})
+
 describe("ocidx prune: usage", () => {
   it("parses sizes: K/M/G/T and KiB... binary, KB... decimal, any case", () => {
     const bytes = (text: string) => Either.getOrUndefined(parseByteSize(text))
