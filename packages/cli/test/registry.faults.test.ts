@@ -1,10 +1,11 @@
 /**
  * `ocidx` pulling through a fault proxy in front of a real registry (htpasswd Basic auth, so every request
- * carries credentials): 429 with `Retry-After`, 503s and a connection reset mid-blob are retried to success;
- * a blob with the wrong bytes gives 65 and tags nothing; a blob redirected (307) to another origin is fetched
- * without the Authorization header there (with Basic and with token auth); a pull killed with SIGKILL mid-blob
- * leaves no tag and a layout that verifies, and the rerun skips the blobs that arrived. Skipped, with a
- * message, where docker-registry, htpasswd, openssl, skopeo or umoci is missing.
+ * carries credentials): 429 with `Retry-After`, 503s and a connection reset mid-blob are retried to success
+ * (pulling, and a push's upload and manifest PUT); a blob with the wrong bytes gives 65 and tags nothing; a
+ * blob redirected (307) to another origin is fetched without the Authorization header there (with Basic and
+ * with token auth); a pull killed with SIGKILL mid-blob leaves no tag and a layout that verifies, and the
+ * rerun skips the blobs that arrived. Skipped, with a message, where docker-registry, htpasswd, openssl,
+ * skopeo or umoci is missing.
  */
 import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
@@ -137,6 +138,38 @@ describe.skipIf(skip !== undefined).concurrent("ocidx through a fault proxy", ()
         expect(gets.at(-1)?.status).toBe(200)
         expect(gets.at(-1)?.completed).toBe(true)
       }
+    })
+  )
+
+  it.scopedLive("a push retries a 503 on an upload and a 429 with Retry-After on the manifest PUT", () =>
+    Effect.gen(function* () {
+      const { registry, proxy, env, image } = yield* setup("htpasswd", "faults/push-source", {
+        "p.txt": "pushed through faults\n"
+      })
+      proxy.fault({ method: "POST", path: /\/blobs\/uploads\//, times: 1, action: { kind: "status", status: 503 } })
+      proxy.fault({
+        method: "PUT",
+        path: /\/manifests\/v1$/,
+        times: 1,
+        action: { kind: "status", status: 429, retryAfter: 1 }
+      })
+      yield* expectExit(0, env, ["push", `${image.layout}:v1`, `${proxy.host}/faults/pushed:v1`])
+      const injected = proxy.requests().filter((request) => request.fault === "status")
+      expect(injected.map((request) => `${request.method} ${request.status}`).sort()).toEqual(["POST 503", "PUT 429"])
+      const manifestPuts = proxy
+        .requests()
+        .filter((request) => request.method === "PUT" && request.path.endsWith("/manifests/v1"))
+      expect(manifestPuts.at(-1)?.status).toBe(201)
+      const arrived = JSON.parse(
+        yield* runOk(skopeoBin, [
+          "inspect",
+          "--tls-verify=false",
+          "--creds",
+          `${registry.username}:${registry.password}`,
+          `docker://${registry.host}/faults/pushed:v1`
+        ])
+      )
+      expect(arrived.Digest).toBe(image.manifest.digest)
     })
   )
 
