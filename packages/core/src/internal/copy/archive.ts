@@ -77,7 +77,8 @@ const documents = new Set(["oci-layout", "index.json", "manifest.json", "reposit
 const hex64 = "[a-f0-9]{64}"
 const blobPath = /^blobs\/([a-z0-9]+)\/([a-f0-9]+)$/
 const dockerConfigPath = new RegExp(`^${hex64}\\.json$`)
-const dockerLayerPath = new RegExp(`^${hex64}/layer\\.tar$`)
+// `<id>/layer.tar` as docker save writes it; `<hex>.tar` as skopeo's docker-archive: writes it.
+const dockerLayerPath = new RegExp(`^(${hex64}/layer|${hex64})\\.tar$`)
 const dockerIgnoredPath = new RegExp(`^${hex64}/(json|VERSION)$`)
 const knownDirectory = new RegExp(`^(blobs|blobs/[a-z0-9]+|${hex64})$`)
 
