@@ -113,8 +113,9 @@ export const RegistryClient: Context.Tag<RegistryClient, RegistryClient> =
 export interface Options {
   /**
    * Registries (as `ImageReference.registry` names them) that may be spoken to in plain http when https
-   * fails, or `true` for every registry. Loopback registries (`localhost`, `127.0.0.0/8`, `::1`) always use
-   * plain http. Accepting an unverified certificate is the HTTP client's part (`NodeRegistry` does it).
+   * cannot connect, or `true` for every registry. Loopback registries (`localhost`, `127.0.0.0/8`, `::1`)
+   * always may, as in docker. Accepting an unverified certificate is the HTTP client's part (`NodeRegistry`
+   * does it).
    */
   readonly insecure?: ReadonlyArray<string> | boolean | undefined
   /**

@@ -1,11 +1,17 @@
 import { createHash } from "node:crypto"
+import * as Fs from "node:fs"
 import * as Http from "node:http"
+import * as Https from "node:https"
+import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Credentials from "@ocidx/core/Credentials"
 import * as Digest from "@ocidx/core/Digest"
 import * as RegistryClient from "@ocidx/core/RegistryClient"
 import { Effect, Layer, Option, Stream } from "effect"
 import * as NodeRegistry from "../src/NodeRegistry.js"
+import { runOk } from "@ocidx/testkit/Processes"
+import { tempDir } from "@ocidx/testkit/TempDir"
+import { opensslPath } from "@ocidx/testkit/Tools"
 
 const blockBytes = 64 * 1024
 const blobBytes = 64 * 1024 * 1024
@@ -187,5 +193,70 @@ describe("NodeRegistry", () => {
       )
       expect([failure._tag, failure.path]).toEqual(["ReadError", "/nonexistent/ca.pem"])
     })
+  )
+
+  it.scopedLive.skipIf(opensslPath === undefined)(
+    "a TLS registry on loopback: https with --ca-file, refused without it (no fallback to http), accepted with --insecure",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const key = NodePath.join(dir, "key.pem")
+        const cert = NodePath.join(dir, "cert.pem")
+        yield* runOk(opensslPath ?? "openssl", [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-keyout",
+          key,
+          "-out",
+          cert,
+          "-days",
+          "1",
+          "-subj",
+          "/CN=localhost",
+          "-addext",
+          "subjectAltName=DNS:localhost,IP:127.0.0.1"
+        ])
+        const schemes: Array<string> = []
+        const server = yield* Effect.acquireRelease(
+          Effect.async<Https.Server>((resume) => {
+            const created = Https.createServer(
+              { key: Fs.readFileSync(key), cert: Fs.readFileSync(cert) },
+              (_request, response) => {
+                schemes.push("https")
+                response.writeHead(200, { "content-type": "application/json" })
+                response.end("{}")
+              }
+            )
+            created.listen(0, "127.0.0.1", () => resume(Effect.succeed(created)))
+          }),
+          (created) =>
+            Effect.async<void>((resume) => {
+              created.closeAllConnections()
+              created.close(() => resume(Effect.void))
+            })
+        )
+        const address = server.address()
+        const name = `localhost:${typeof address === "object" && address !== null ? address.port : 0}`
+        const clientWith = (options: NodeRegistry.Options) =>
+          Effect.provide(
+            RegistryClient.RegistryClient,
+            NodeRegistry.layerWithoutCredentials({ retry: { attempts: 2, baseDelay: "10 millis" }, ...options }).pipe(
+              Layer.provide(Credentials.layerStatic())
+            )
+          )
+        yield* (yield* clientWith({ caFile: cert })).ping(name)
+        expect(schemes).toEqual(["https"])
+        const refused = yield* Effect.flip((yield* clientWith({})).ping(name))
+        expect(refused.reason).toBe("unavailable")
+        expect(refused.detail).toContain("--ca-file")
+        expect(refused.request).toBe(`GET https://${name}/v2/`)
+        yield* (yield* clientWith({ insecure: true })).ping(name)
+        expect(schemes).toEqual(["https", "https"])
+      })
   )
 })

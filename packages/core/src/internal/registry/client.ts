@@ -48,7 +48,9 @@ class Transient {
     readonly error: RegistryError,
     readonly retryAfter: Duration.Duration | undefined,
     /** A failed TLS handshake is not tried again (it fails the same way) but may still fall back to http. */
-    readonly retryable: boolean = true
+    readonly retryable: boolean = true,
+    /** Whether plain http may be tried instead: not when the other end speaks TLS with a bad certificate. */
+    readonly fallback: boolean = true
   ) {}
 }
 
@@ -63,6 +65,7 @@ const isTransient = (failure: Failure): boolean => failure._tag === "Transient" 
 
 /** Node's codes for a TLS handshake that failed: an unverifiable certificate, or no TLS at the other end. */
 const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_(?:GET|VERIFY)|ERR_TLS|ERR_SSL|EPROTO|HOSTNAME_MISMATCH|ALTNAME/
+const certificateFailure = /CERT|SELF_SIGNED|UNABLE_TO_(?:GET|VERIFY)|HOSTNAME_MISMATCH|ALTNAME/
 
 const pullScope = (repository: string): string => `repository:${repository}:pull`
 const pushScope = (repository: string): string => `repository:${repository}:pull,push`
@@ -266,15 +269,16 @@ export const make = (
           cause: inner instanceof Error ? new Error(inner.message) : undefined
         }),
         undefined,
-        !tls
+        !tls,
+        code === undefined || !certificateFailure.test(code)
       )
     }
 
     const baseUrl = (registry: string): Effect.Effect<string> =>
-      Effect.map(Ref.get(schemes), (known) => {
-        const scheme = known.get(registry) ?? (ImageReference.isLoopback(registry) ? "http" : "https")
-        return `${scheme}://${ImageReference.endpoint(registry)}`
-      })
+      Effect.map(
+        Ref.get(schemes),
+        (known) => `${known.get(registry) ?? "https"}://${ImageReference.endpoint(registry)}`
+      )
 
     /**
      * One exchange, following redirects itself: the Authorization header goes only to the origin it was
@@ -490,11 +494,12 @@ export const make = (
       })
 
     /**
-     * An attempt. An `--insecure` registry is tried in https first; when https cannot connect, plain http is
-     * used from then on (as docker does).
+     * An attempt. A loopback or `--insecure` registry is tried in https first; when https cannot connect (or
+     * the other end does not speak TLS), plain http is used from then on, as docker does. A certificate that
+     * fails verification is reported: the registry speaks TLS, and http would not help.
      */
     const send = (registry: string, call: Call): Effect.Effect<HttpClientResponse.HttpClientResponse, Failure> =>
-      !isInsecure(registry) || ImageReference.isLoopback(registry)
+      !isInsecure(registry) && !ImageReference.isLoopback(registry)
         ? attempt(registry, call)
         : Effect.flatMap(Ref.get(schemes), (known) => {
             if (known.has(registry)) return attempt(registry, call)
@@ -503,7 +508,7 @@ export const make = (
             return attempt(registry, call).pipe(
               Effect.tap(() => settle("https")),
               Effect.catchIf(
-                (failure) => failure._tag === "Transient" && failure.error.status === undefined,
+                (failure) => failure._tag === "Transient" && failure.error.status === undefined && failure.fallback,
                 () => Effect.zipRight(settle("http"), attempt(registry, call))
               )
             )
