@@ -356,7 +356,8 @@ export const MemoryRegistry: Context.Tag<MemoryRegistry, MemoryRegistry> = Conte
 
 /**
  * An OCI distribution registry (spec 1.1) in memory, as an `HttpClient` that answers for every host:
- * manifests by tag and digest, blobs (with `Range`), uploads (POST, PATCH with `Content-Range`, PUT with
+ * manifests by tag and digest (a manifest put before its blobs, or an index before its manifests, is refused
+ * as distribution refuses it), blobs (with `Range`), uploads (POST, PATCH with `Content-Range`, PUT with
  * `digest`; each answer names a new `Location` that must be followed), cross-repository mounts, tag lists
  * with `Link` pagination, the referrers API, and Basic or Bearer auth. Put `RegistryClient.layer()` on top to
  * test a program that moves images, offline. Fresh each time it is built.

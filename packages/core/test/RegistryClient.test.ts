@@ -62,9 +62,13 @@ const credentials = { "registry.test": { _tag: "Password", ...basicAuth } } as c
 describe("RegistryClient on the in-memory registry", () => {
   it.effect("puts and gets manifests by tag and digest, with the digest over the exact bytes", () =>
     Effect.gen(function* () {
-      const { client } = yield* clientAndRegistry
+      const { client, registry } = yield* clientAndRegistry
       const text = `${manifestText(sha256("{}"), [])}\n`
       const bytes = bytesOf(text)
+      // As distribution does, the registry refuses a manifest whose blobs are not there yet.
+      const early = yield* failureOf(client.putManifest(app, "v1", { mediaType: MediaType.ociManifest, bytes }))
+      expect([early.reason, early.error.status, early.error.code]).toEqual(["protocol", 400, "MANIFEST_BLOB_UNKNOWN"])
+      yield* registry.putBlob("team/app", "{}")
       const digest = yield* client.putManifest(app, "v1", { mediaType: MediaType.ociManifest, bytes })
       expect(digest).toBe(sha256(bytes))
       const byTag = yield* client.getManifest(app, "v1")

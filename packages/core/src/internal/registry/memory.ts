@@ -146,6 +146,43 @@ export const make = (
     }
   }
 
+  /**
+   * What a manifest names that the repository lacks, as distribution refuses it: a config or layer blob
+   * (`MANIFEST_BLOB_UNKNOWN`), or an index's manifest (`MANIFEST_UNKNOWN`). Children go first.
+   */
+  const missingChildren = (
+    name: string,
+    bytes: Uint8Array
+  ): { readonly code: string; readonly digest: string } | undefined => {
+    let document: unknown
+    try {
+      document = JSON.parse(decoder.decode(bytes))
+    } catch {
+      return undefined
+    }
+    if (typeof document !== "object" || document === null) return undefined
+    const digests = (list: unknown): Array<string> =>
+      Array.isArray(list)
+        ? list.flatMap((item: unknown) =>
+            typeof item === "object" && item !== null && "digest" in item && typeof item.digest === "string"
+              ? [item.digest]
+              : []
+          )
+        : []
+    const target = repos.get(name)
+    const blobsNamed = [
+      ...digests("config" in document ? [document.config] : []),
+      ...digests("layers" in document ? document.layers : [])
+    ]
+    for (const digest of blobsNamed) {
+      if (!target?.blobs.has(digest)) return { code: "MANIFEST_BLOB_UNKNOWN", digest }
+    }
+    for (const digest of digests("manifests" in document ? document.manifests : [])) {
+      if (!target?.manifests.has(digest)) return { code: "MANIFEST_UNKNOWN", digest }
+    }
+    return undefined
+  }
+
   const readBody = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<Uint8Array, unknown> => {
     const body = request.body
     switch (body._tag) {
@@ -268,6 +305,8 @@ export const make = (
             return fail(400, "DIGEST_INVALID", "provided digest did not match uploaded content")
           }
           const mediaType = headers["content-type"] ?? MediaType.ociManifest
+          const missing = missingChildren(name, body)
+          if (missing !== undefined) return fail(400, missing.code, `${missing.digest} is not in the repository`)
           storeManifest(name, reference, { mediaType, bytes: body.slice(), digest })
           stats.manifestPuts++
           return reply(201, undefined, {
