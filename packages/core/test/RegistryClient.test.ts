@@ -621,6 +621,15 @@ describe("RegistryClient redirects", () => {
     }).pipe(provide({ auth: basicAuth, credentials }))
   )
 
+  it.effect("a ping answered 404 is not a registry: protocol, not not-found", () =>
+    Effect.gen(function* () {
+      const { client, registry } = yield* clientAndRegistry
+      registry.intercept(() => new Response("<html>", { status: 404 }))
+      const failure = yield* failureOf(client.ping("registry.test"))
+      expect([failure.reason, failure.error.status]).toEqual(["protocol", 404])
+    }).pipe(provide())
+  )
+
   it.effect("stops after 5 redirects with a protocol error", () =>
     Effect.gen(function* () {
       const { client, registry } = yield* clientAndRegistry

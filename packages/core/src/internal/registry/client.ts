@@ -18,6 +18,8 @@ export const maxManifestBytes = 4 * 1024 * 1024
 
 /** A page of tags or referrers, or a token answer, is small; this only guards against a runaway body. */
 const maxDocumentBytes = 4 * 1024 * 1024
+/** A page of tags or referrers: some registries answer every tag of a large repository in one page. */
+const maxListBytes = 32 * 1024 * 1024
 
 const maxRedirects = 5
 
@@ -1148,7 +1150,7 @@ export const make = (
             Effect.gen(function* () {
               const response = yield* send(registry, call)
               if (response.status !== 200) return yield* failWith(registry, response)
-              return { response, bytes: yield* readDocument(registry, response) }
+              return { response, bytes: yield* readDocument(registry, response, maxListBytes) }
             })
           )
         )
@@ -1198,7 +1200,7 @@ export const make = (
                 yield* Http.discard(response)
                 return undefined
               }
-              return { response, bytes: yield* readDocument(registry, response) }
+              return { response, bytes: yield* readDocument(registry, response, maxListBytes) }
             })
           )
         )
@@ -1256,6 +1258,10 @@ export const make = (
     const ping = Effect.fn("RegistryClient.ping")(function* (registryName: string) {
       const registry = ImageReference.normaliseRegistry(registryName)
       const response = yield* orDieBody(retrying(send(registry, { method: "GET", url: "/v2/", scopes: [] })))
+      if (response.status === 404) {
+        yield* Http.discard(response)
+        return yield* Effect.fail(protocolError(registry, response, "there is no registry API (/v2/) at this address"))
+      }
       if (response.status !== 200) return yield* failWith(registry, response)
       yield* Http.discard(response)
     })
