@@ -57,7 +57,7 @@ export interface ReadResult {
 }
 
 /**
- * Reads the archive `content` into the layout at `directory` (created when missing), in one pass: every blob
+ * Reads the archive `content` into the layout at `directory` (created by the first blob stored), in one pass: every blob
  * through its BlobStore (verified against the digest its path names, or hashed when a legacy docker archive
  * names files by id), and the names last, in one `StoreIndex.putAll` under the lock. `index.json` may come
  * first or last; a legacy docker archive becomes an OCI manifest with its config kept byte for byte; a Docker
@@ -76,11 +76,7 @@ export const read = <E, R>(
   directory: string,
   options?: ReadOptions
 ): Effect.Effect<ReadResult, E | Failure | ArchiveError, R | FileSystem.FileSystem | Path.Path | IndexLock | Hasher> =>
-  Effect.gen(function* () {
-    const layout = yield* Layout.make({ directory })
-    yield* layout.init
-    return yield* internal.read(content, archive, layout, options)
-  })
+  Effect.flatMap(Layout.make({ directory }), (layout) => internal.read(content, archive, layout, options))
 
 /**
  * The archive form `write` produces: `oci` (an OCI image layout) or `docker` (the Docker 25+ form `docker

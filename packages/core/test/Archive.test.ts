@@ -5,9 +5,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Archive from "@ocidx/core/Archive"
+import * as Digest from "@ocidx/core/Digest"
 import * as Layout from "@ocidx/core/Layout"
 import * as Reference from "@ocidx/core/Reference"
-import { Chunk, Effect, Either, Stream } from "effect"
+import { Chunk, Effect, Either, Schema, Stream } from "effect"
 import { packTar, type TarEntry, unpackTar } from "modern-tar"
 import { digestOf, directory, provideFresh } from "./support/layouts.js"
 
@@ -175,7 +176,7 @@ describe("Archive.read", () => {
         const manifest = JSON.parse(new TextDecoder().decode(yield* layout.blobs.get(only.descriptor.digest)))
         expect(manifest.config).toEqual({ ...img.configDesc })
         expect(manifest.layers).toEqual([img.layerDesc, img.layerDesc])
-        expect(yield* layout.blobs.get(img.configDesc.digest)).toEqual(img.config)
+        expect(yield* layout.blobs.get(Schema.decodeSync(Digest.Digest)(img.configDesc.digest))).toEqual(img.config)
         const { entries: listed, ok } = yield* state
         expect(ok).toBe(true)
         expect(listed[0]?.platform).toEqual({ os: "linux", architecture: "amd64" })

@@ -186,6 +186,9 @@ export const read = <E, R>(
     const described = new Map<string, Descriptor>()
     const skipped: Array<Descriptor> = []
     let bytes = 0
+    // The layout is created (where missing) by the first write, so an archive refused early leaves no trace.
+    let prepared = false
+    const prepare = Effect.suspend(() => (prepared ? Effect.void : Effect.tap(layout.init, () => (prepared = true))))
     let budget = Tar.trailerAllowance + Tar.overheadPerEntry
 
     const learn = (raw: unknown) => {
@@ -233,6 +236,7 @@ export const read = <E, R>(
           })
         )
         // A blob the layout already has is skipped, as a copy skips it: the layout's bytes are the named ones.
+        yield* prepare
         const present = expected === undefined ? false : yield* layout.blobs.has(expected)
         const info =
           present && expected !== undefined
@@ -519,6 +523,7 @@ export const read = <E, R>(
       }
       chosen = [{ descriptor: only.descriptor, names: options.tags }]
     }
+    yield* prepare
     yield* layout.index.putAll(chosen.map((image) => ({ descriptor: image.descriptor, names: image.names })))
     const describe = (d: Descriptor) => described.get(d.digest) ?? d
     return { images: chosen, copied: copied.map(describe), skipped: skipped.map(describe), bytes }

@@ -50,7 +50,6 @@ export const copy = (
           problem: "--platform does not narrow an archive: import it whole, then copy the platform out of the layout"
         })
       }
-      yield* layout.init
       const read = yield* Archive.read(content, label(source), layout, {
         select: source.reference,
         tags,
