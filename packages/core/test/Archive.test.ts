@@ -360,6 +360,26 @@ describe("Archive.write", () => {
     )
   )
 
+  it.effect("several names give one archive holding them all, each blob once", () =>
+    provideFresh(
+      Effect.gen(function* () {
+        const one = image("one")
+        const two = image("two")
+        yield* read(yield* tar(containerdOrder(one)))
+        yield* read(yield* tar(containerdOrder(two, buildxIndex(two.manifestDesc, "docker.io/library/app:v2", "v2"))))
+        const written = yield* Archive.write(directory, ["v1", "docker.io/library/app:v2"])
+        const bytes = concat(yield* Stream.runCollect(written.archive))
+        const entries = yield* Effect.promise(() => unpackTar(bytes))
+        const index = JSON.parse(new TextDecoder().decode(entries.find((e) => e.header.name === "index.json")?.data))
+        expect(index.manifests.map((m: { digest: string }) => m.digest)).toEqual([
+          one.manifestDesc.digest,
+          two.manifestDesc.digest
+        ])
+        expect(entries.filter((e) => e.header.name.startsWith("blobs/"))).toHaveLength(6)
+      })
+    )
+  )
+
   it.effect("a name the layout lacks is ImageNotFound", () =>
     provideFresh(
       Effect.gen(function* () {
