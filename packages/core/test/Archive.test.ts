@@ -229,7 +229,7 @@ describe("Archive.read refuses hostile and broken archives", () => {
       "a hard link to an absolute path",
       () =>
         tar([
-          { header: { name: "blobs/sha256/" + "d".repeat(64), size: 0, type: "link", linkname: "/etc/shadow" } },
+          { header: { name: `blobs/sha256/${"d".repeat(64)}`, size: 0, type: "link", linkname: "/etc/shadow" } },
           ...good
         ]),
       "unsafe-link",
@@ -247,7 +247,7 @@ describe("Archive.read refuses hostile and broken archives", () => {
     ],
     [
       "a device",
-      () => tar([{ header: { name: "blobs/sha256/" + "e".repeat(64), size: 0, type: "character-device" } }, ...good]),
+      () => tar([{ header: { name: `blobs/sha256/${"e".repeat(64)}`, size: 0, type: "character-device" } }, ...good]),
       "unsupported-entry",
       `blobs/sha256/${"e".repeat(64)}`
     ],
