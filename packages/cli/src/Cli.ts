@@ -149,6 +149,13 @@ const runArgs = (
     }
   })
 
+// The subcommand `argv` names (`gc`, `blob put`): hints name only the flags it has.
+const commandOf = (argv: ReadonlyArray<string>): string =>
+  Help.locate(commandTree, argv.slice(2))
+    .path.slice(1)
+    .map((command) => command.name)
+    .join(" ")
+
 /**
  * Runs `ocidx` on `argv` (as `process.argv`: the first two elements are the runtime and the script) and
  * returns the exit code, after printing the error, if any, to standard error.
@@ -159,7 +166,7 @@ const runArgs = (
 export const run = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode.ExitCode, never, Environment> =>
   runArgs(argv).pipe(
     Effect.as<ExitCode.Outcome>({ code: ExitCode.ExitCode.ok, message: Option.none() }),
-    Effect.catchAllCause((cause) => Effect.succeed(ExitCode.fromCause(cause))),
+    Effect.catchAllCause((cause) => Effect.succeed(ExitCode.fromCause(cause, commandOf(argv)))),
     Effect.tap((outcome) =>
       Option.match(outcome.message, {
         onNone: () => Effect.void,

@@ -22,7 +22,7 @@ import type {
   WriteError
 } from "@ocidx/core/Errors"
 import * as Text from "@ocidx/core/Text"
-import { Cause, Option, Predicate } from "effect"
+import { Cause, Option } from "effect"
 import type { BrokenPipe, InvalidInput, NotFound, UsageError, VerifyFailed } from "./CliError.js"
 
 /**
@@ -106,13 +106,7 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
     case "RegistryError":
       return registryCodes[failure.reason]
     case "CredentialError":
-      // Credentials that cannot be had: a config file that cannot be read or written is I/O, one that does
-      // not decode is bad data; a helper's refusal, or none to give, is not allowed.
-      return Predicate.isTagged(failure.cause, "ReadError") || Predicate.isTagged(failure.cause, "WriteError")
-        ? ExitCode.ioError
-        : Predicate.isTagged(failure.cause, "DecodeError")
-          ? ExitCode.dataError
-          : ExitCode.noPermission
+      return credentialCodes[failure.reason]
     case "VerifyFailed":
       return failure.lockBusy ? ExitCode.tempFail : ExitCode.notFound
     case "UsageError":
@@ -136,6 +130,15 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
   }
 }
 
+// A config file that cannot be read or written is I/O, an invalid one (or name) is bad data; a helper that
+// fails, or nowhere to keep credentials, leaves none to give: not allowed.
+const credentialCodes: Record<CredentialError["reason"], ExitCode> = {
+  io: ExitCode.ioError,
+  invalid: ExitCode.dataError,
+  helper: ExitCode.noPermission,
+  "no-config": ExitCode.noPermission
+}
+
 const registryCodes: Record<RegistryError["reason"], ExitCode> = {
   unauthorized: ExitCode.noPermission,
   denied: ExitCode.noPermission,
@@ -149,28 +152,32 @@ const registryCodes: Record<RegistryError["reason"], ExitCode> = {
 
 /**
  * What to tell the user about a failure, or `None` when it has been told already (`Cli.run` prints the
- * usage errors @effect/cli finds as it parses, and a reader that closed stdout wants silence).
+ * usage errors @effect/cli finds as it parses, and a reader that closed stdout wants silence). `command` is
+ * the subcommand that failed (`gc`, `blob put`), so a hint names only flags it has.
  *
  * @since 0.1.0
  * @category conversions
  */
-export const messageOf = (failure: Failure | ValidationError): Option.Option<string> => {
+export const messageOf = (failure: Failure | ValidationError, command?: string): Option.Option<string> => {
   if (isValidationError(failure) || failure._tag === "BrokenPipe") return Option.none()
-  const hint = hintOf(failure)
+  const hint = hintOf(failure, command)
   // Messages quote what they echo; escaping each line again is the last guard that no control character
   // from a file or an argument reaches the terminal (escaping escaped text changes nothing).
   const message = failure.message.split("\n").map(Text.escapeControls).join("\n")
   return Option.some(hint === undefined ? message : `${message} ${hint}`)
 }
 
+// The commands that take --force; a hint never suggests a flag the command that failed does not have.
+const forceCommands: ReadonlySet<string> = new Set(["gc", "prune"])
+
 /**
  * What the command line adds to a core error's message: core speaks library terms, and only the CLI knows
- * its own flags and commands.
+ * its own flags and commands. `command` is the subcommand that failed, as for `messageOf`.
  *
  * @since 0.1.0
  * @category conversions
  */
-export const hintOf = (failure: Failure): string | undefined => {
+export const hintOf = (failure: Failure, command?: string): string | undefined => {
   switch (failure._tag) {
     case "LockError":
       if (failure.reason === "timeout") return "Raise --lock-timeout to wait longer."
@@ -181,12 +188,16 @@ export const hintOf = (failure: Failure): string | undefined => {
     case "BlobNotFound":
       return "`ocidx blob put` adds a blob."
     case "UnreadableManifest":
-      return "Pass --force to collect anyway."
+      // Only gc and prune refuse it (`ls --sizes` fails too, and has no --force).
+      return failure.operation === "gc" || failure.operation === "prune" ? "Pass --force to collect anyway." : undefined
     case "DecodeError":
       // Only gc refuses a blank index.json; everything else reads it as empty.
       return failure.reason === "blank" ? "Pass --force to collect anyway." : undefined
     case "GraphError":
-      return failure.reason === "too-deep" ? "gc sweeps anyway with --force." : undefined
+      // get, cat, ls --sizes, copy and verify meet it too; only gc and prune can go on past it.
+      return failure.reason === "too-deep" && command !== undefined && forceCommands.has(command)
+        ? "Pass --force to collect anyway."
+        : undefined
     case "ImageNotFound":
       return failure.reason === "no-entry" && failure.location.startsWith("oci:")
         ? "List the entries with `ocidx ls`."
@@ -219,12 +230,12 @@ export interface Outcome {
  * @since 0.1.0
  * @category conversions
  */
-export const fromCause = (cause: Cause.Cause<Failure | ValidationError>): Outcome => {
+export const fromCause = (cause: Cause.Cause<Failure | ValidationError>, command?: string): Outcome => {
   if (Cause.isInterruptedOnly(cause)) return { code: ExitCode.sigint, message: Option.none() }
   if (Cause.isDie(cause)) return { code: ExitCode.software, message: Option.some(defectMessage(cause)) }
   return Option.match(Cause.failureOption(cause), {
     onNone: () => ({ code: ExitCode.software, message: Option.some(defectMessage(cause)) }),
-    onSome: (failure) => ({ code: fromFailure(failure), message: messageOf(failure) })
+    onSome: (failure) => ({ code: fromFailure(failure), message: messageOf(failure, command) })
   })
 }
 

@@ -3,8 +3,12 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import { describe, expect, it } from "@effect/vitest"
 import {
   BlobNotFound,
+  CredentialError,
+  CredentialReason,
   DecodeError,
   DigestMismatch,
+  GraphError,
+  ImageNotFound,
   InvalidReference,
   LockError,
   ReadError,
@@ -29,7 +33,12 @@ describe("ExitCode", () => {
       new DigestMismatch({ path: "/l/blobs/sha256/ab", expectedDigest: "sha256:ab", actualSize: 3 }),
       65
     ],
-    ["UnreadableManifest", new UnreadableManifest({ path: "/l/blobs/sha256/ab", digest: "sha256:ab", cause: "c" }), 65],
+    [
+      "UnreadableManifest",
+      new UnreadableManifest({ path: "/l/blobs/sha256/ab", digest: "sha256:ab", operation: "gc", cause: "c" }),
+      65
+    ],
+    ["ImageNotFound", new ImageNotFound({ location: "oci:/l", reason: "no-entry", detail: "d" }), 1],
     ["InvalidInput", new InvalidInput({ message: "x" }), 65],
     ["ReadError", new ReadError({ path: "/l/index.json", reason: "permission" }), 74],
     ["WriteError", new WriteError({ path: "/l/index.json", reason: "no-space" }), 74],
@@ -58,7 +67,11 @@ describe("ExitCode", () => {
       [new WriteError({ path: "/l/index.json", reason: "not-found" }), "A new layout is created with `ocidx init`."],
       [new BlobNotFound({ path: "/l/blobs/sha256/ab", digest: "sha256:ab" }), "`ocidx blob put` adds a blob."],
       [
-        new UnreadableManifest({ path: "/l/blobs/sha256/ab", digest: "sha256:ab", cause: "c" }),
+        new UnreadableManifest({ path: "/l/blobs/sha256/ab", digest: "sha256:ab", operation: "gc", cause: "c" }),
+        "Pass --force to collect anyway."
+      ],
+      [
+        new UnreadableManifest({ path: "/l/blobs/sha256/ab", digest: "sha256:ab", operation: "prune", cause: "c" }),
         "Pass --force to collect anyway."
       ]
     ]
@@ -68,6 +81,46 @@ describe("ExitCode", () => {
     }
     const plain = new ReadError({ path: "/l/index.json", reason: "permission" })
     expect(ExitCode.messageOf(plain)).toEqual(Option.some(plain.message))
+  })
+
+  it("a CredentialError's code follows its reason: io 74, invalid 65, a helper or no config.json 77", () => {
+    const codes: Record<CredentialReason, number> = { io: 74, invalid: 65, helper: 77, "no-config": 77 }
+    for (const reason of CredentialReason.literals) {
+      const error = new CredentialError({ registry: "ghcr.io", operation: "store", reason, source: "s", detail: "d" })
+      expect(ExitCode.fromFailure(error), reason).toBe(codes[reason])
+    }
+    // The code is the reason's, whatever the cause: a helper that failed to read its own file is still 77.
+    const helper = new CredentialError({
+      registry: "ghcr.io",
+      operation: "get",
+      reason: "helper",
+      source: "docker-credential-x",
+      detail: "d",
+      cause: new ReadError({ path: "/x", reason: "permission" })
+    })
+    expect(ExitCode.fromFailure(helper)).toBe(77)
+  })
+
+  it("a hint names only flags the command that failed has", () => {
+    const unreadable = (operation: "gc" | "prune" | "sizes" | "reachable") =>
+      new UnreadableManifest({ path: "/l/blobs/sha256/ab", digest: "sha256:ab", operation, cause: "c" })
+    // ls --sizes fails on an unreadable manifest too, and has no --force.
+    expect(ExitCode.hintOf(unreadable("sizes"), "ls")).toBeUndefined()
+    expect(ExitCode.hintOf(unreadable("reachable"))).toBeUndefined()
+    expect(ExitCode.hintOf(unreadable("gc"), "gc")).toBe("Pass --force to collect anyway.")
+    const tooDeep = new GraphError({ path: "/l/index.json", reason: "too-deep", digests: ["sha256:ab"] })
+    for (const command of ["get", "cat", "ls", "verify", "copy", undefined]) {
+      expect(ExitCode.hintOf(tooDeep, command), String(command)).toBeUndefined()
+      expect(ExitCode.fromCause(Cause.fail(tooDeep), command)).toEqual({
+        code: 65,
+        message: Option.some(tooDeep.message)
+      })
+    }
+    for (const command of ["gc", "prune"]) {
+      expect(ExitCode.messageOf(tooDeep, command)).toEqual(
+        Option.some(`${tooDeep.message} Pass --force to collect anyway.`)
+      )
+    }
   })
 
   it("a usage error is exit 2, and not printed again (@effect/cli printed it)", () => {

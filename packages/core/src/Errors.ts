@@ -295,19 +295,41 @@ export class DigestMismatch extends Schema.TaggedError<DigestMismatch>("@ocidx/c
 }
 
 /**
+ * What needed the whole graph when a manifest could not be read: `gc`, `prune` (both refuse to delete
+ * anything rather than guess), `sizes` (the entry sizes) or `reachable` (the set of reachable blobs).
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export const GraphOperation = Schema.Literal("gc", "prune", "sizes", "reachable")
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type GraphOperation = typeof GraphOperation.Type
+
+const unreadableOutcomes: Record<GraphOperation, string> = {
+  gc: "gc deleted nothing. Restore the blob, or force the collection.",
+  prune: "prune removed nothing. Restore the blob, or force the prune.",
+  sizes: "the sizes cannot be counted. Restore the blob.",
+  reachable: "what it references is unknown. Restore the blob."
+}
+
+/**
  * A manifest or nested index that the index reaches cannot be read or decoded, so the set of reachable
- * blobs is unknown: gc refuses to delete anything rather than guess.
+ * blobs is unknown: gc and prune refuse to delete anything rather than guess.
  *
  * @since 0.1.0
  * @category error
  */
 export class UnreadableManifest extends Schema.TaggedError<UnreadableManifest>("@ocidx/core/UnreadableManifest")(
   "UnreadableManifest",
-  { path: Schema.String, digest: Schema.String, cause: Schema.Defect }
+  { path: Schema.String, digest: Schema.String, operation: GraphOperation, cause: Schema.Defect }
 ) {
   override get message(): string {
     const cause = describeCause(this.cause)
-    return `${escapeControls(this.path)}: the manifest ${escapeControls(this.digest)} is reachable from index.json but cannot be read (${cause}); gc deleted nothing. Restore the blob, or force the collection.`
+    return `${escapeControls(this.path)}: the manifest ${escapeControls(this.digest)} is reachable from index.json but cannot be read (${cause}); ${unreadableOutcomes[this.operation]}`
   }
 }
 
@@ -436,8 +458,46 @@ const registryAdvice: Record<RegistryReason, string> = {
 }
 
 /**
- * Credentials could not be read or stored: a credential helper failed, or a config file is unreadable.
- * Never holds a secret.
+ * What was being done with credentials: `get` (before talking to a registry), `store` (login) or `erase`
+ * (logout).
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export const CredentialOperation = Schema.Literal("get", "store", "erase")
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type CredentialOperation = typeof CredentialOperation.Type
+
+/**
+ * Why credentials could not be had: `io`, a config file cannot be read or written; `invalid`, a config file,
+ * a registry name or a user name is not valid; `helper`, a credential helper is missing, failed or answered
+ * something else than its protocol; `no-config`, there is no config.json to write (neither `DOCKER_CONFIG`
+ * nor `HOME` is set).
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export const CredentialReason = Schema.Literal("io", "invalid", "helper", "no-config")
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
+export type CredentialReason = typeof CredentialReason.Type
+
+const credentialVerbs: Record<CredentialOperation, string> = {
+  get: "get credentials for",
+  store: "store credentials for",
+  erase: "erase credentials for"
+}
+
+/**
+ * Credentials could not be read, stored or erased: a credential helper failed, or a config file is
+ * unreadable, unwritable or invalid. Never holds a secret.
  *
  * @since 0.1.0
  * @category error
@@ -446,14 +506,17 @@ export class CredentialError extends Schema.TaggedError<CredentialError>("@ocidx
   "CredentialError",
   {
     registry: Schema.String,
-    /** The config file or the helper (`docker-credential-<name>`) involved. */
-    source: Schema.String,
+    operation: CredentialOperation,
+    reason: CredentialReason,
+    /** The config file or the helper (`docker-credential-<name>`) involved; none for a name given that is invalid. */
+    source: Schema.optional(Schema.String),
     detail: Schema.String,
     cause: Schema.optional(Schema.Defect)
   }
 ) {
   override get message(): string {
-    return `${escapeControls(this.source)}: cannot get credentials for ${escapeControls(this.registry)}: ${escapeControls(this.detail)}.`
+    const where = this.source === undefined ? "" : ` in ${escapeControls(this.source)}`
+    return `cannot ${credentialVerbs[this.operation]} ${escapeControls(this.registry)}${where}: ${escapeControls(this.detail)}.`
   }
 }
 

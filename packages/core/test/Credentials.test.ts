@@ -117,7 +117,7 @@ const run = <A, E>(
 const config = (value: unknown) => JSON.stringify(value)
 
 const expectNoSecret = (error: CredentialError, ...secrets: ReadonlyArray<string>) => {
-  for (const text of [error.message, String(error), JSON.stringify(error), error.detail, error.source]) {
+  for (const text of [error.message, String(error), JSON.stringify(error), error.detail, error.source ?? ""]) {
     for (const s of [secret, base64(`user:${secret}`), ...secrets]) expect(text).not.toContain(s)
   }
 }
@@ -285,6 +285,12 @@ describe("Credentials", () => {
             const error = yield* Effect.flip(credentials.get("ghcr.io"))
             expect(error._tag).toBe("CredentialError")
             expect(error.source).toBe(`${home}/.docker/config.json`)
+            expect(error).toMatchObject({ operation: "get", reason: "invalid" })
+            expect(error.message).toMatch(
+              new RegExp(
+                `^cannot get credentials for ghcr\\.io in ${home}/\\.docker/config\\.json: it is not a valid JSON`
+              )
+            )
             expect(error.detail).toContain("not a valid JSON file")
             expect(error.cause).toMatchObject({ _tag: "DecodeError", reason: "json" })
             expectNoSecret(error)
@@ -315,6 +321,7 @@ describe("Credentials", () => {
           Effect.gen(function* () {
             const error = yield* Effect.flip(credentials.get("ghcr.io"))
             expect(error.detail).toContain('auths["ghcr.io"].auth')
+            expect(error).toMatchObject({ operation: "get", reason: "invalid" })
             expectNoSecret(error, base64(secret))
           })
       )
@@ -329,6 +336,7 @@ describe("Credentials", () => {
           })
         )
         expect(error._tag).toBe("CredentialError")
+        expect(error).toMatchObject({ operation: "get", reason: "io" })
         expect(error.cause).toMatchObject({ _tag: "ReadError", reason: "permission" })
       })
     )
@@ -338,6 +346,9 @@ describe("Credentials", () => {
         Effect.gen(function* () {
           const error = yield* Effect.flip(credentials.get("__proto__"))
           expect(error._tag).toBe("CredentialError")
+          expect(error).toMatchObject({ operation: "get", reason: "invalid" })
+          expect(error.source).toBeUndefined()
+          expect(error.message).toMatch(/^cannot get credentials for __proto__: .*host\[:port\]/)
           expect(error.detail).toContain("host[:port]")
         })
       )
@@ -429,6 +440,7 @@ describe("Credentials", () => {
           const error = yield* Effect.flip(credentials.get("ghcr.io"))
           expect(error._tag).toBe("CredentialError")
           expect(error.source).toBe("docker-credential-desktop")
+          expect(error).toMatchObject({ operation: "get", reason: "helper" })
           expect(error.detail).toContain("not installed or not on PATH")
           expect(error.message).toContain("docker-credential-desktop")
         })
@@ -566,6 +578,10 @@ describe("Credentials", () => {
           )
         const locked = yield* failing("keychain is locked\n")
         expect(locked.detail).toBe('"store" exited with code 1: keychain is locked')
+        expect(locked).toMatchObject({ operation: "store", reason: "helper" })
+        expect(locked.message).toBe(
+          'cannot store credentials for ghcr.io in docker-credential-f: "store" exited with code 1: keychain is locked.'
+        )
         const echoed = yield* failing(`bad secret ${secret}\n`)
         expect(echoed.detail).toBe('"store" exited with code 1')
         expectNoSecret(echoed)
@@ -586,6 +602,10 @@ describe("Credentials", () => {
           )
           expect(error._tag).toBe("CredentialError")
           expect(error.source).toBe(path)
+          expect(error).toMatchObject({ operation: "store", reason: "io" })
+          expect(error.message.startsWith(`cannot store credentials for ghcr.io in ${path}: cannot write it`)).toBe(
+            true
+          )
           expect(error.cause).toMatchObject({ _tag: "WriteError", reason: "read-only" })
           expect(after).toBe(before)
           expectNoSecret(error)
@@ -597,6 +617,8 @@ describe("Credentials", () => {
         Effect.gen(function* () {
           const error = yield* Effect.flip(credentials.store("ghcr.io", { username: "a:b", password: secret }))
           expect(error.detail).toContain("cannot contain ':'")
+          expect(error).toMatchObject({ operation: "store", reason: "invalid" })
+          expect(error.source).toBeUndefined()
           expectNoSecret(error)
         })
       )
@@ -608,6 +630,11 @@ describe("Credentials", () => {
           expect(yield* credentials.get("ghcr.io")).toEqual(Option.none())
           const error = yield* Effect.flip(credentials.store("ghcr.io", { username: "u", password: "p" }))
           expect(error.detail).toContain("neither DOCKER_CONFIG nor HOME is set")
+          expect(error).toMatchObject({ operation: "store", reason: "no-config" })
+          expect(yield* Effect.flip(credentials.erase("ghcr.io"))).toMatchObject({
+            operation: "erase",
+            reason: "no-config"
+          })
         })
       )
     )
@@ -656,6 +683,39 @@ describe("Credentials", () => {
             })
         )
         expect(held.size).toBe(0)
+      })
+    )
+
+    it.effect("a failure to erase says so: a config.json that cannot be written, a helper that fails", () =>
+      Effect.gen(function* () {
+        const unwritable = yield* run(
+          { files: { [path]: config({ auths: { "ghcr.io": { auth: base64(`u:${secret}`) } } }) } },
+          ({ credentials, memory }) =>
+            Effect.gen(function* () {
+              memory.setReadOnly(true)
+              return yield* Effect.flip(credentials.erase("ghcr.io"))
+            })
+        )
+        expect(unwritable).toMatchObject({ _tag: "CredentialError", operation: "erase", reason: "io", source: path })
+        expect(unwritable.message.startsWith(`cannot erase credentials for ghcr.io in ${path}: cannot write it`)).toBe(
+          true
+        )
+        expectNoSecret(unwritable)
+        const helper = yield* run(
+          {
+            files: { [path]: config({ credsStore: "f" }) },
+            helpers: { "docker-credential-f": () => ({ exitCode: 1, stdout: "keychain is locked\n" }) }
+          },
+          ({ credentials }) => Effect.flip(credentials.erase("ghcr.io"))
+        )
+        expect(helper).toMatchObject({ operation: "erase", reason: "helper", source: "docker-credential-f" })
+        expect(helper.message).toBe(
+          'cannot erase credentials for ghcr.io in docker-credential-f: "erase" exited with code 1: keychain is locked.'
+        )
+        const unreadable = yield* run({ files: { [path]: "{" } }, ({ credentials }) =>
+          Effect.flip(credentials.erase("ghcr.io"))
+        )
+        expect(unreadable).toMatchObject({ operation: "erase", reason: "invalid", source: path })
       })
     )
 

@@ -179,6 +179,7 @@ describe("Layout.gc", () => {
         expect(error._tag).toBe("UnreadableManifest")
         if (error._tag === "UnreadableManifest") {
           expect(error.digest).toBe(unreadable)
+          expect(error.operation).toBe("gc")
           expect(error.message).toContain("gc deleted nothing")
           // Library terms: the CLI adds its own flag (--force) where it prints the error.
           expect(error.message).toContain("Restore the blob, or force the collection.")

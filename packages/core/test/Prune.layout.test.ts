@@ -207,7 +207,16 @@ describe("BuildKit cache directories", () => {
         yield* fs.remove(blobPath(root)).pipe(Effect.orDie)
         const before = snapshot(memory)
         const unreadable = yield* Effect.exit(layout.prune({ keepLast: 0, grace: 0 }))
-        expect(unreadable).toEqual(Exit.fail(expect.objectContaining({ _tag: "UnreadableManifest", digest: root })))
+        expect(unreadable).toEqual(
+          Exit.fail(expect.objectContaining({ _tag: "UnreadableManifest", digest: root, operation: "prune" }))
+        )
+        const refused = yield* Effect.flip(layout.prune({ keepLast: 0, grace: 0, dryRun: true }))
+        expect(refused.message).toMatch(/; prune removed nothing\. Restore the blob, or force the prune\.$/)
+        // ls --sizes reads the same graph: its error says the sizes cannot be counted, and nothing about deleting.
+        const sizes = yield* Effect.flip(layout.sizes)
+        expect(sizes).toMatchObject({ _tag: "UnreadableManifest", digest: root, operation: "sizes" })
+        expect(sizes.message).toMatch(/cannot be read \(.*\); the sizes cannot be counted\. Restore the blob\.$/)
+        expect(sizes.message).not.toMatch(/delet|remov|force/)
         expect(snapshot(memory)).toEqual(before)
         // With force, as gc --force: the entry is judged by what could be read, and everything goes here.
         const forced = yield* layout.prune({ keepLast: 0, grace: 0, force: true })

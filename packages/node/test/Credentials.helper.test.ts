@@ -144,6 +144,10 @@ describe("Credentials with real helper processes", () => {
         expect(error._tag).toBe("CredentialError")
         expect(error.source).toBe("docker-credential-fake")
         expect(error.detail).toBe('"get" exited with code 2')
+        expect(error).toMatchObject({ operation: "get", reason: "helper" })
+        expect(error.message).toBe(
+          'cannot get credentials for ghcr.io in docker-credential-fake: "get" exited with code 2.'
+        )
         expectNoSecret(error)
       }).pipe(Effect.provide(NodeContext.layer)),
     120_000
@@ -160,6 +164,7 @@ describe("Credentials with real helper processes", () => {
           Effect.flip
         )
         expect(error.source).toBe("docker-credential-missing")
+        expect(error).toMatchObject({ operation: "get", reason: "helper" })
         expect(error.detail).toContain("not installed or not on PATH")
       }).pipe(Effect.provide(NodeContext.layer)),
     120_000

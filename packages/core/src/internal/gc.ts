@@ -154,6 +154,7 @@ export const sweeper = (deps: Deps, options: GcOptions) => {
                 new UnreadableManifest({
                   path: deps.blobs.pathOf(descriptor.digest),
                   digest: descriptor.digest,
+                  operation: "gc",
                   cause: error
                 })
               ),

@@ -64,7 +64,12 @@ export const make = (options: {
         content,
         (descriptor, error) =>
           Effect.fail(
-            new UnreadableManifest({ path: blobs.pathOf(descriptor.digest), digest: descriptor.digest, cause: error })
+            new UnreadableManifest({
+              path: blobs.pathOf(descriptor.digest),
+              digest: descriptor.digest,
+              operation: "reachable",
+              cause: error
+            })
           ),
         {
           indexPath: index.indexPath,

@@ -7,6 +7,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Effect, Either, Encoding, Option, ParseResult, Schema } from "effect"
 import type { Credential } from "../../Credentials.js"
 import type { DecodeReason } from "../../Errors.js"
+import type { CredentialOperation } from "../../Errors.js"
 import { CredentialError, DecodeError, DecodeIssue, formatPath, ReadError, WriteError } from "../../Errors.js"
 import * as ImageReference from "../../ImageReference.js"
 import { createTemp, removeQuietly, syncDirectory, tempPathFor } from "../atomicWrite.js"
@@ -40,8 +41,14 @@ export interface Loaded {
   readonly config: Option.Option<ConfigFile>
 }
 
-const credentialError = (registry: string, source: string, detail: string, cause?: unknown) =>
-  new CredentialError({ registry, source, detail, cause })
+const credentialError = (
+  operation: CredentialOperation,
+  reason: "io" | "invalid",
+  registry: string,
+  source: string,
+  detail: string,
+  cause?: unknown
+) => new CredentialError({ registry, operation, reason, source, detail, cause })
 
 // A file of credentials is small; a cap keeps a runaway file from exhausting memory.
 const maxConfigBytes = 1024 * 1024
@@ -68,7 +75,11 @@ const safeDecodeError = (
  * value in it may be a secret.
  * @internal
  */
-export const load = (registry: string, path: string): Effect.Effect<Loaded, CredentialError, FileSystem.FileSystem> =>
+export const load = (
+  registry: string,
+  path: string,
+  operation: CredentialOperation
+): Effect.Effect<Loaded, CredentialError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const bytes = yield* fs.readFile(path).pipe(
@@ -76,7 +87,14 @@ export const load = (registry: string, path: string): Effect.Effect<Loaded, Cred
       Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<Uint8Array>())),
       Effect.mapError((error) => {
         const cause = ReadError.fromPlatformError(path)(error)
-        return credentialError(registry, path, `cannot read it (${cause.reason}); check its owner and mode`, cause)
+        return credentialError(
+          operation,
+          "io",
+          registry,
+          path,
+          `cannot read it (${cause.reason}); check its owner and mode`,
+          cause
+        )
       })
     )
     if (Option.isNone(bytes)) return { path, config: Option.none() }
@@ -85,6 +103,8 @@ export const load = (registry: string, path: string): Effect.Effect<Loaded, Cred
       const where = document.left.issues[0]?.path ?? []
       const detail = `it is not a valid JSON file (${document.left.reason}${where.length > 0 ? ` at ${formatPath(where)}` : ""}); fix or remove it`
       return yield* credentialError(
+        operation,
+        "invalid",
         registry,
         path,
         detail,
@@ -101,6 +121,8 @@ export const load = (registry: string, path: string): Effect.Effect<Loaded, Cred
       )
       const detail = `it does not have the shape docker's config.json has: wrong type at ${paths.join(", ")}; fix or remove it`
       return yield* credentialError(
+        operation,
+        "invalid",
         registry,
         path,
         detail,
@@ -153,6 +175,8 @@ export const credentialOf = (
     if (Either.isLeft(text) || colon <= 0) {
       return Either.left(
         credentialError(
+          "get",
+          "invalid",
           registry,
           source,
           `auths[${JSON.stringify(key)}].auth is not the base64 of user:password; log in again or fix it`
@@ -230,7 +254,8 @@ export const withoutAuths = (
 export const save = (
   registry: string,
   path: string,
-  config: ConfigFile
+  config: ConfigFile,
+  operation: CredentialOperation
 ): Effect.Effect<void, CredentialError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
@@ -256,6 +281,13 @@ export const save = (
     yield* syncDirectory(pathService.dirname(target))
   }).pipe(
     Effect.mapError((cause) =>
-      credentialError(registry, path, `cannot write it (${cause.reason}); check the directory's owner and mode`, cause)
+      credentialError(
+        operation,
+        "io",
+        registry,
+        path,
+        `cannot write it (${cause.reason}); check the directory's owner and mode`,
+        cause
+      )
     )
   )

@@ -79,6 +79,8 @@ const run = (
         (error) =>
           new CredentialError({
             registry,
+            operation: action,
+            reason: "helper",
             source: program,
             detail: isNotFound(error)
               ? `the credential helper is not installed or not on PATH (config.json names "${helper}"); install it or change credsStore/credHelpers`
@@ -89,8 +91,8 @@ const run = (
     )
   })
 
-const helperError = (registry: string, helper: string, detail: string) =>
-  new CredentialError({ registry, source: programOf(helper), detail })
+const helperError = (registry: string, helper: string, operation: "get" | "store" | "erase", detail: string) =>
+  new CredentialError({ registry, operation, reason: "helper", source: programOf(helper), detail })
 
 /**
  * The helper's credential for `serverUrl`. An identity token comes back as the user `<token>`.
@@ -105,12 +107,12 @@ export const get = (
     if (exitCode !== 0) {
       return notFoundMessage.test(stdout)
         ? Effect.succeed(Option.none())
-        : Effect.fail(helperError(registry, helper, `"get" exited with code ${exitCode}`))
+        : Effect.fail(helperError(registry, helper, "get", `"get" exited with code ${exitCode}`))
     }
     const answer = Schema.decodeUnknownEither(Schema.parseJson(HelperAnswer))(stdout)
     if (Either.isLeft(answer)) {
       return Effect.fail(
-        helperError(registry, helper, `"get" answered something other than {"Username", "Secret"} JSON`)
+        helperError(registry, helper, "get", `"get" answered something other than {"Username", "Secret"} JSON`)
       )
     }
     const { Username, Secret } = answer.right
@@ -148,7 +150,7 @@ export const store = (
     (ran) =>
       ran.exitCode === 0
         ? Effect.void
-        : Effect.fail(helperError(registry, helper, describeFailure("store", ran, credential.password)))
+        : Effect.fail(helperError(registry, helper, "store", describeFailure("store", ran, credential.password)))
   )
 
 /** Erases the helper's credential; `false` when it had none. @internal */
@@ -161,5 +163,5 @@ export const erase = (
     if (ran.exitCode === 0) return Effect.succeed(true)
     return notFoundMessage.test(ran.stdout)
       ? Effect.succeed(false)
-      : Effect.fail(helperError(registry, helper, describeFailure("erase", ran, undefined)))
+      : Effect.fail(helperError(registry, helper, "erase", describeFailure("erase", ran, undefined)))
   })

@@ -8,7 +8,7 @@ import { Path } from "@effect/platform"
 import { Config, Effect, Either, Layer, Option } from "effect"
 import type { Credential, StoredIn } from "../../Credentials.js"
 import { CredentialStore } from "../../Credentials.js"
-import { CredentialError } from "../../Errors.js"
+import { CredentialError, type CredentialOperation } from "../../Errors.js"
 import * as ImageReference from "../../ImageReference.js"
 import * as ConfigFile from "./configFile.js"
 import * as Helper from "./helper.js"
@@ -46,10 +46,10 @@ const authFilePaths = (options: Options): Effect.Effect<ReadonlyArray<string>, n
     ]
   })
 
-const validRegistry = (registry: string): Effect.Effect<string, CredentialError> =>
+const validRegistry = (registry: string, operation: CredentialOperation): Effect.Effect<string, CredentialError> =>
   Either.match(ImageReference.parseRegistry(registry), {
     onLeft: (error) =>
-      Effect.fail(new CredentialError({ registry, source: "the registry name", detail: error.problem })),
+      Effect.fail(new CredentialError({ registry, operation, reason: "invalid", detail: error.problem })),
     onRight: Effect.succeed
   })
 
@@ -61,13 +61,15 @@ export const make = (
     const context = yield* Effect.context<FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor>()
 
     // The config.json to write: there must be somewhere to put it.
-    const writablePath = (registry: string) =>
+    const writablePath = (registry: string, operation: CredentialOperation) =>
       Effect.flatMap(configPath(options), (path) =>
         Option.match(path, {
           onNone: () =>
             Effect.fail(
               new CredentialError({
                 registry,
+                operation,
+                reason: "no-config",
                 source: "config.json",
                 detail: "neither DOCKER_CONFIG nor HOME is set, so there is no config.json to use; set one of them"
               })
@@ -80,7 +82,7 @@ export const make = (
       Effect.flatMap(configPath(options), (path) =>
         Option.match(path, {
           onNone: () => Effect.succeed(Option.none<ConfigFile.Loaded>()),
-          onSome: (file) => Effect.map(ConfigFile.load(registry, file), Option.some)
+          onSome: (file) => Effect.map(ConfigFile.load(registry, file, "get"), Option.some)
         })
       )
 
@@ -104,14 +106,14 @@ export const make = (
 
     const get = (name: string) =>
       Effect.gen(function* () {
-        const registry = yield* validRegistry(name)
+        const registry = yield* validRegistry(name, "get")
         const loaded = yield* loadConfig(registry)
         if (Option.isSome(loaded)) {
           const found = yield* fromConfig(registry, loaded.value)
           if (Option.isSome(found)) return found
         }
         for (const file of yield* authFilePaths(options)) {
-          const found = yield* Effect.flatMap(ConfigFile.load(registry, file), (authFile) =>
+          const found = yield* Effect.flatMap(ConfigFile.load(registry, file, "get"), (authFile) =>
             ConfigFile.lookupAuths(registry, authFile)
           )
           if (Option.isSome(found)) return found
@@ -121,40 +123,41 @@ export const make = (
 
     const store = (name: string, credential: { readonly username: string; readonly password: string }) =>
       Effect.gen(function* () {
-        const registry = yield* validRegistry(name)
+        const registry = yield* validRegistry(name, "store")
         if (credential.username === "" || credential.username.includes(":")) {
           return yield* new CredentialError({
             registry,
-            source: "the user name",
+            operation: "store",
+            reason: "invalid",
             detail: "a user name must be given and cannot contain ':'"
           })
         }
-        const path = yield* writablePath(registry)
-        const loaded = yield* ConfigFile.load(registry, path)
+        const path = yield* writablePath(registry, "store")
+        const loaded = yield* ConfigFile.load(registry, path, "store")
         const config = Option.getOrElse(loaded.config, (): ConfigFile.ConfigFile => ({}))
         const helper = ConfigFile.helperFor(config, registry)
         if (helper !== undefined) {
           yield* Helper.store(registry, helper, ImageReference.configKey(registry), credential)
           // As docker does: a password left in `auths` from before the helper was configured goes.
           const { config: cleaned, removed } = ConfigFile.withoutAuths(config, registry)
-          if (removed > 0) yield* ConfigFile.save(registry, path, cleaned)
+          if (removed > 0) yield* ConfigFile.save(registry, path, cleaned, "store")
           return { _tag: "Helper", location: Helper.programOf(helper) } satisfies StoredIn
         }
-        yield* ConfigFile.save(registry, path, ConfigFile.withAuth(config, registry, credential))
+        yield* ConfigFile.save(registry, path, ConfigFile.withAuth(config, registry, credential), "store")
         return { _tag: "ConfigFile", location: path } satisfies StoredIn
       }).pipe(Effect.provide(context), Effect.withSpan("Credentials.store"))
 
     const erase = (name: string) =>
       Effect.gen(function* () {
-        const registry = yield* validRegistry(name)
-        const path = yield* writablePath(registry)
-        const loaded = yield* ConfigFile.load(registry, path)
+        const registry = yield* validRegistry(name, "erase")
+        const path = yield* writablePath(registry, "erase")
+        const loaded = yield* ConfigFile.load(registry, path, "erase")
         if (Option.isNone(loaded.config)) return false
         const helper = ConfigFile.helperFor(loaded.config.value, registry)
         const erased =
           helper === undefined ? false : yield* Helper.erase(registry, helper, ImageReference.configKey(registry))
         const { config, removed } = ConfigFile.withoutAuths(loaded.config.value, registry)
-        if (removed > 0) yield* ConfigFile.save(registry, path, config)
+        if (removed > 0) yield* ConfigFile.save(registry, path, config, "erase")
         return erased || removed > 0
       }).pipe(Effect.provide(context), Effect.withSpan("Credentials.erase"))
 

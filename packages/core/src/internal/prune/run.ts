@@ -34,7 +34,12 @@ const mtimeOf = (deps: Gc.Deps, digest: Digest) => {
  * A manifest that cannot be read fails, as it fails gc: what it references is unknown.
  * @internal
  */
-export const entriesOf = (deps: Gc.Deps, index: ImageIndex, options?: { readonly force?: boolean | undefined }) =>
+export const entriesOf = (
+  deps: Gc.Deps,
+  index: ImageIndex,
+  operation: "prune" | "sizes",
+  options?: { readonly force?: boolean | undefined }
+) =>
   Effect.gen(function* () {
     const reads = new Map<Digest, Either.Either<Content, ContentFailure>>()
     const content = (descriptor: Descriptor): Effect.Effect<Content, ContentFailure> => {
@@ -60,6 +65,7 @@ export const entriesOf = (deps: Gc.Deps, index: ImageIndex, options?: { readonly
                   new UnreadableManifest({
                     path: deps.blobs.pathOf(unreadable.digest),
                     digest: unreadable.digest,
+                    operation,
                     cause: error
                   })
                 ),
@@ -92,7 +98,7 @@ const checkSource = (deps: Gc.Deps, source: IndexSource, force: boolean) => {
 const plan = (deps: Gc.Deps, options: PruneOptions, current: ImageIndex, source: IndexSource) =>
   Effect.gen(function* () {
     yield* checkSource(deps, source, options.force ?? false)
-    const entries = yield* entriesOf(deps, current, options)
+    const entries = yield* entriesOf(deps, current, "prune", options)
     // File mtimes come from the real clock, so ages are measured against it, as gc measures its grace.
     const chosen = Policy.select(entries, options, Date.now())
     const positions = new Set(chosen.map((entry) => entry.position))
@@ -134,5 +140,5 @@ export const run = (deps: Gc.Deps, options: PruneOptions) =>
 /** @internal */
 export const sizes = (deps: Gc.Deps) =>
   deps.index.inspect((current) =>
-    Effect.map(entriesOf(deps, current), (entries): ReadonlyArray<EntrySize> => Policy.sizes(entries))
+    Effect.map(entriesOf(deps, current, "sizes"), (entries): ReadonlyArray<EntrySize> => Policy.sizes(entries))
   )
