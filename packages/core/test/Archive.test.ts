@@ -155,6 +155,7 @@ describe("Archive.read", () => {
           { header: { name: `${id2}/layer.tar`, size: 0, type: "symlink", linkname: `../${id1}/layer.tar` } },
           file(`${id1}/layer.tar`, img.layer),
           file(`${id1}/VERSION`, "1.0"),
+          { header: { name: `${id2}/VERSION`, size: 0, type: "symlink", linkname: `../${id1}/VERSION` } },
           file(`${configHex}.json`, img.config),
           file(
             "manifest.json",

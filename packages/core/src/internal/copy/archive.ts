@@ -288,13 +288,15 @@ export const read = <E, R>(
         if (type === "symlink" || type === "link") {
           yield* drain(entry.body)
           const target = resolveLink(path, header.linkname ?? "", type === "symlink")
-          if (target === undefined || kind._tag === "Document" || kind._tag === "Ignored") {
+          if (target === undefined || kind._tag === "Document") {
             return yield* refuse(
               name,
               "unsafe-link",
-              `a ${type === "symlink" ? "symbolic" : "hard"} link to ${quote(header.linkname ?? "")}: only blobs and layer.tar may link, and only to a file inside the archive`
+              `a ${type === "symlink" ? "symbolic" : "hard"} link to ${quote(header.linkname ?? "")}: only blobs and docker's layer files may link, and only to a file inside the archive`
             )
           }
+          // Docker's per-layer json and VERSION are not read: a link there only has to stay inside.
+          if (kind._tag === "Ignored") return
           const known = links.get(path)
           if (known !== undefined && known.target !== target) {
             return yield* refuse(name, "duplicate", "the archive holds it twice, with different content")
