@@ -183,7 +183,14 @@ describe("ocidx prune when a manifest cannot be read", () => {
         const refused = yield* ocidx(["prune", dir, "--keep-last", "2", "--grace", "0"])
         expect(refused.code).toBe(65)
         expect(refused.stderr).toContain(`the manifest ${root} is reachable from index.json but cannot be read`)
+        expect(refused.stderr).toContain("prune removed nothing")
         expect(refused.stderr).toContain("Pass --force")
+        // ls --sizes meets the same manifest: exit 65, a message about sizes, and no flag ls does not have.
+        const sizes = yield* ocidx(["ls", dir, "--sizes"])
+        expect(sizes.code).toBe(65)
+        expect(sizes.stderr).toBe(
+          `ocidx: ${blobPath(dir, root)}: the manifest ${root} is reachable from index.json but cannot be read (blob ${root} is not in the layout (expected at ${blobPath(dir, root)}). Add the blob, or copy the image again.); the sizes cannot be counted. Restore the blob.\n`
+        )
         expect(snapshot(dir)).toEqual(before)
         // Its manifest gone, pr-1 counts as the oldest: it goes, with main.
         const forced = JSON.parse(
