@@ -22,6 +22,62 @@ export const trailerAllowance = 1024 * 1024
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+// Input is fed to the inflater in pieces this small: at most ~1000 times as much comes out of each.
+const inflateStep = 16 * 1024
+
+/**
+ * `input` inflated, pulled: a piece of input is fed only when the output so far has been read. Node's
+ * `DecompressionStream` takes its whole input as fast as it is offered and queues what comes out, so piping
+ * into it would hold the whole image in memory when the reader (the disk) is slower than the file.
+ */
+const inflate = (input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> => {
+  const inflater = new DecompressionStream("gzip")
+  const writer = inflater.writable.getWriter()
+  const output = inflater.readable.getReader()
+  const source = input.getReader()
+  let rest: Uint8Array | undefined
+  let ended = false
+  let feeding: Promise<"fed"> | undefined
+  let reading: ReturnType<typeof output.read> | undefined
+  const feed = async (): Promise<"fed"> => {
+    if (rest === undefined || rest.length === 0) {
+      const next = await source.read()
+      if (next.done) {
+        ended = true
+        await writer.close()
+        return "fed"
+      }
+      rest = next.value
+    }
+    const piece = rest.subarray(0, inflateStep)
+    rest = rest.subarray(piece.length)
+    await writer.write(piece)
+    return "fed"
+  }
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      reading ??= output.read()
+      const read = reading
+      for (;;) {
+        if (feeding === undefined && !ended) {
+          feeding = feed().finally(() => {
+            feeding = undefined
+          })
+        }
+        const won = await Promise.race([read.then(() => "read" as const), ...(feeding ? [feeding] : [])])
+        if (won === "read") break
+      }
+      reading = undefined
+      const result = await read
+      if (result.done) controller.close()
+      else controller.enqueue(result.value)
+    },
+    async cancel(reason) {
+      await Promise.allSettled([source.cancel(reason), output.cancel(reason)])
+    }
+  })
+}
+
 /**
  * The entries of `content` in archive order. `budget` is asked before each entry and caps the bytes the tar
  * (decompressed) may hold up to then: a gzip bomb is cut off there, not when the disk is full.
@@ -84,7 +140,7 @@ export const entries = <E, R>(
           controller.enqueue(chunk)
         }
       })
-      const tar = (gzip ? rejoined.pipeThrough(new DecompressionStream("gzip")) : rejoined)
+      const tar = (gzip ? inflate(rejoined) : rejoined)
         .pipeThrough(counted)
         .pipeThrough(createTarDecoder({ strict: true }))
 
