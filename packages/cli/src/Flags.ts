@@ -53,6 +53,8 @@ export const parseDuration = (text: string): Either.Either<Duration.Duration, st
  */
 export const parseAnnotation = (text: string): Either.Either<readonly [string, string], string> => {
   const equals = text.indexOf("=")
+  // No key before "=" (`k`, `=x`) is a flag not in its key=value form, a usage error (2) as `--platform linux`
+  // is; a key in that form that the spec does not allow is invalid data given (65), checked by `put`.
   if (equals <= 0)
     return Either.left(`${Text.quote(text)} is not an annotation: use key=value, e.g. org.example.team=infra`)
   return Either.right([text.slice(0, equals), text.slice(equals + 1)] as const)

@@ -113,6 +113,12 @@ const cases: ReadonlyArray<{
         '--media-type: "nope" is not a media type'
       ],
       [(dir) => ["put", dir, "v2", "--digest", digest, "--size", "13", "--annotation", "k"], 2, "--annotation"],
+      [(dir) => ["put", dir, "v2", "--digest", digest, "--size", "13", "--annotation", "=x"], 2, "--annotation"],
+      [
+        (dir) => ["put", dir, "v2", "--digest", digest, "--size", "13", "--annotation", "__proto__=x"],
+        65,
+        '--annotation "__proto__=...": "__proto__" is not an allowed annotation key'
+      ],
       [(dir) => ["put", dir, "v2", "--digest", digest, "--size", "13", "--platform", "linux"], 2, "--platform"],
       [(dir) => ["put", dir, "v2", "--size", "13"], 2, "put needs --digest and --size"],
       [(dir) => ["blob", "get", dir, "sha256:short"], 65, '"sha256:short" is not a valid sha256 digest'],
