@@ -142,7 +142,9 @@ describe("BlobStore", () => {
       Effect.gen(function* () {
         const { memory, store } = yield* env
         memory.inject("write", "ENOSPC", { nth: 2 })
-        const error = yield* store.put(Stream.fromIterable(chunks)).pipe(Effect.flip)
+        // Small buffers are written in batches of 1 MiB: three MiB make the second write the failing one.
+        const mib = new Uint8Array(1024 * 1024).fill(7)
+        const error = yield* store.put(Stream.fromIterable([mib, mib, mib]).pipe(Stream.rechunk(1))).pipe(Effect.flip)
         expect(error._tag === "WriteError" && error.reason).toBe("no-space")
         expect(blobFiles(memory)).toEqual([])
       }).pipe(provideFresh)

@@ -332,18 +332,31 @@ export const copy = (
       source.repository.repository !== destination.repository.repository
         ? source.repository.repository
         : undefined
+    // A destination that verifies what it writes takes the bytes unhashed: every blob is still verified
+    // while it streams, once.
+    const unverified = destination.verifiesBlobs === true ? source.unverifiedBlob : undefined
+    const blobOf = unverified?.stream ?? source.blob
     const moveBlob = (descriptor: Descriptor) =>
       Effect.gen(function* () {
         yield* report({ _tag: "Started", descriptor })
         let done = 0
+        // Progress once per chunk of buffers, and no step at all when nobody listens.
         const content = () =>
-          source.blob(descriptor).pipe(
-            Stream.tap((chunk) => {
-              done += chunk.length
-              return report({ _tag: "Bytes", descriptor, done })
-            })
+          options.onProgress === undefined
+            ? blobOf(descriptor)
+            : blobOf(descriptor).pipe(
+                Stream.mapChunksEffect((chunk) => {
+                  for (const buffer of chunk) done += buffer.length
+                  return Effect.as(report({ _tag: "Bytes", descriptor, done }), chunk)
+                })
+              )
+        const outcome = yield* destination
+          .putBlob(descriptor, content, mountFrom)
+          .pipe(
+            Effect.catchTag("DigestMismatch", (error) =>
+              Effect.fail(unverified === undefined ? error : unverified.mismatch(descriptor, error))
+            )
           )
-        const outcome = yield* destination.putBlob(descriptor, content, mountFrom)
         yield* report({ _tag: "Finished", descriptor, outcome: outcome === "present" ? "skipped" : outcome })
         return outcome
       })

@@ -7,6 +7,7 @@
 import type { Effect, Stream } from "effect"
 import type { Failure } from "../../Copy.js"
 import type { Descriptor } from "../../Descriptor.js"
+import type { DigestMismatch } from "../../Errors.js"
 import type { NameOrTag } from "../../Reference.js"
 import type { Repository } from "../../RegistryClient.js"
 
@@ -28,6 +29,17 @@ export interface ImageSource {
   readonly manifest: (descriptor: Descriptor) => Effect.Effect<Uint8Array, Failure>
   /** A blob's bytes as they arrive; fails (at the latest at its end) when they are not the ones described. */
   readonly blob: (descriptor: Descriptor) => Stream.Stream<Uint8Array, Failure>
+  /**
+   * The same bytes, never more than the descriptor's size, with the digest left unchecked: only for a
+   * destination that `verifiesBlobs`, so each byte is hashed once.
+   */
+  readonly unverifiedBlob?:
+    | {
+        readonly stream: (descriptor: Descriptor) => Stream.Stream<Uint8Array, Failure>
+        /** The failure to report when the destination finds the bytes wrong: the source sent them. */
+        readonly mismatch: (descriptor: Descriptor, error: DigestMismatch) => Failure
+      }
+    | undefined
   /** The manifests that name `descriptor` as their subject. */
   readonly referrers: (descriptor: Descriptor) => Effect.Effect<ReadonlyArray<Descriptor>, Failure>
 }
@@ -44,6 +56,8 @@ export interface ImageDestination {
   /** Makes the destination ready for writes (a layout is created where missing). Not run by a dry run. */
   readonly prepare: Effect.Effect<void, Failure>
   readonly has: (descriptor: Descriptor, kind: "blob" | "manifest") => Effect.Effect<boolean, Failure>
+  /** Whether `putBlob` checks the digest and size of what it writes, and keeps nothing that fails. */
+  readonly verifiesBlobs?: boolean | undefined
   /** Adds a blob unless present; `content` is pulled only when the bytes must be sent. */
   readonly putBlob: (
     descriptor: Descriptor,

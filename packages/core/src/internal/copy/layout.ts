@@ -118,6 +118,8 @@ export const destination = (layout: Layout, label: string, reference: string | u
     check: () => (tag === undefined ? Effect.void : Effect.asVoid(tag)),
     prepare: layout.init,
     has: (descriptor) => layout.blobs.has(descriptor.digest),
+    // BlobStore.put hashes while it writes and keeps nothing whose digest or size is wrong.
+    verifiesBlobs: true,
     putBlob: (descriptor, content) =>
       Effect.flatMap(layout.blobs.has(descriptor.digest), (present) =>
         present

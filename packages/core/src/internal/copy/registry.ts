@@ -5,12 +5,13 @@
  */
 import { Effect, Either, Option } from "effect"
 import type { Descriptor } from "../../Descriptor.js"
-import { InvalidReference } from "../../Errors.js"
+import { InvalidReference, RegistryError } from "../../Errors.js"
 import type { ImageReference } from "../../ImageReference.js"
 import type { NameOrTag } from "../../Reference.js"
 import * as Reference from "../../Reference.js"
 import type { RegistryClient, Repository } from "../../RegistryClient.js"
 import * as ImageReferences from "../imageReference.js"
+import { unverifiedBlob } from "../registry/client.js"
 import type { ImageDestination, ImageSource } from "./image.js"
 
 /** The tag a reference names: its own, else `latest` unless it names a digest (as docker and skopeo do). */
@@ -36,6 +37,20 @@ export const source = (client: RegistryClient, label: string, reference: ImageRe
     manifest: (descriptor) =>
       Effect.map(client.getManifest(repository, descriptor.digest), (manifest) => manifest.bytes),
     blob: (descriptor) => client.getBlob(repository, descriptor),
+    unverifiedBlob: {
+      stream: (descriptor) => unverifiedBlob(client)(repository, descriptor),
+      // As the client's own verification would have reported it: the registry sent the wrong bytes.
+      mismatch: (descriptor, error) =>
+        new RegistryError({
+          registry: ImageReferences.normaliseRegistry(reference.registry),
+          reason: "digest-mismatch",
+          request: `GET /v2/${repository.repository}/blobs/${descriptor.digest}`,
+          detail:
+            error.actualDigest === undefined || error.actualDigest === descriptor.digest
+              ? `the blob is ${error.actualSize} bytes, not its size, ${descriptor.size} bytes`
+              : `the blob's bytes have the digest ${error.actualDigest}`
+        })
+    },
     referrers: (descriptor) => client.referrers(repository, descriptor.digest)
   }
 }

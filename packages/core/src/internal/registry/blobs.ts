@@ -1,5 +1,5 @@
 /** @internal */
-import { Effect, Option, Schedule, Stream } from "effect"
+import { Chunk, Effect, Option, Schedule, Stream } from "effect"
 import * as Digest from "../../Digest.js"
 import { RegistryError } from "../../Errors.js"
 import type { Hasher } from "../../Hasher.js"
@@ -36,9 +36,14 @@ export const make = (transport: Transport, hasher: Hasher) => {
     return yield* headBlobIn(registryOf(repository), repository, digest, [pullScope(repository.repository)])
   })
 
-  const getBlob = (
+  /**
+   * A blob's bytes, resumed after a break and never more than its size. With `verify`, hashed as they stream
+   * and failing at the end unless they have the digest; without, only their size is checked.
+   */
+  const fetchBlob = (
     repository: Repository,
-    descriptor: { readonly digest: Digest.Digest; readonly size: number }
+    descriptor: { readonly digest: Digest.Digest; readonly size: number },
+    verify: boolean
   ): Stream.Stream<Uint8Array, RegistryError> =>
     Stream.unwrap(
       Effect.gen(function* () {
@@ -54,7 +59,7 @@ export const make = (transport: Transport, hasher: Hasher) => {
             })
           )
         }
-        const hash = hasher.make(algorithm)
+        const hash = verify ? hasher.make(algorithm) : undefined
         const url = `/v2/${repository.repository}/blobs/${descriptor.digest}`
         let received = 0
         let lastRequest = `GET ${url}`
@@ -93,24 +98,29 @@ export const make = (transport: Transport, hasher: Hasher) => {
                 Stream.mapError((cause) => new Http.BodyInterrupted(cause)),
                 // A connection that goes quiet is as broken as one that was reset.
                 Stream.timeoutFail(() => new Http.BodyInterrupted("no bytes in time"), policy.timeout),
-                Stream.mapEffect((chunk): Effect.Effect<Option.Option<Uint8Array>, RegistryError> => {
-                  let bytes = chunk
-                  if (toSkip > 0) {
-                    if (bytes.length <= toSkip) {
-                      toSkip -= bytes.length
-                      return Effect.succeed(Option.none())
+                // One step per chunk of buffers, the hash and the size checked synchronously: an Effect per
+                // 64 KiB buffer cost more CPU than the hashing.
+                Stream.mapChunksEffect((chunk): Effect.Effect<Chunk.Chunk<Uint8Array>, RegistryError> => {
+                  const out: Array<Uint8Array> = []
+                  for (const buffer of chunk) {
+                    let bytes = buffer
+                    if (toSkip > 0) {
+                      if (bytes.length <= toSkip) {
+                        toSkip -= bytes.length
+                        continue
+                      }
+                      bytes = bytes.subarray(toSkip)
+                      toSkip = 0
                     }
-                    bytes = bytes.subarray(toSkip)
-                    toSkip = 0
+                    if (received + bytes.length > descriptor.size) {
+                      return Effect.fail(mismatch(`the blob is longer than its size, ${descriptor.size} bytes`))
+                    }
+                    received += bytes.length
+                    hash?.update(bytes)
+                    out.push(bytes)
                   }
-                  if (received + bytes.length > descriptor.size) {
-                    return Effect.fail(mismatch(`the blob is longer than its size, ${descriptor.size} bytes`))
-                  }
-                  received += bytes.length
-                  hash.update(bytes)
-                  return Effect.succeed(Option.some(bytes))
-                }),
-                Stream.filterMap((bytes) => bytes)
+                  return Effect.succeed(Chunk.unsafeFromArray(out))
+                })
               )
             })
           )
@@ -123,6 +133,7 @@ export const make = (transport: Transport, hasher: Hasher) => {
                 mismatch(`the blob is ${received} bytes, not its size, ${descriptor.size} bytes`)
               )
             }
+            if (hash === undefined) return
             const digest = `${algorithm}:${yield* hash.digest}`
             if (digest !== descriptor.digest) {
               return yield* Effect.fail(mismatch(`the blob's bytes have the digest ${digest}`))
@@ -155,5 +166,19 @@ export const make = (transport: Transport, hasher: Hasher) => {
       }).pipe(Effect.withSpan("RegistryClient.getBlob"))
     )
 
-  return { headBlobIn, headBlob, getBlob }
+  const getBlob = (
+    repository: Repository,
+    descriptor: { readonly digest: Digest.Digest; readonly size: number }
+  ): Stream.Stream<Uint8Array, RegistryError> => fetchBlob(repository, descriptor, true)
+
+  /**
+   * The same bytes, size-checked but not hashed: only for a destination that verifies the digest itself as
+   * it writes (a layout's BlobStore.put), so a pull hashes every byte once, not twice.
+   */
+  const getBlobUnverified = (
+    repository: Repository,
+    descriptor: { readonly digest: Digest.Digest; readonly size: number }
+  ): Stream.Stream<Uint8Array, RegistryError> => fetchBlob(repository, descriptor, false)
+
+  return { headBlobIn, headBlob, getBlob, getBlobUnverified }
 }

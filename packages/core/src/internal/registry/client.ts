@@ -16,6 +16,18 @@ import * as Upload from "./upload.js"
 
 export { maxManifestBytes, type RetryPolicy } from "./protocol.js"
 
+type GetBlob = RegistryClient["getBlob"]
+
+/** The unverified blob download of each client made here; kept off the public interface. */
+const unverifiedBlobs = new WeakMap<RegistryClient, GetBlob>()
+
+/**
+ * A blob download that checks the size but leaves the digest to the caller, for the copy engine when the
+ * destination verifies as it writes (a layout). Any other client (the in-memory registry, a caller's own)
+ * gives its verified `getBlob`. @internal
+ */
+export const unverifiedBlob = (client: RegistryClient): GetBlob => unverifiedBlobs.get(client) ?? client.getBlob
+
 /** @internal */
 export const make = (
   options?: Options
@@ -25,7 +37,7 @@ export const make = (
     const transport = yield* Transport.make(options)
     const { send, retrying, orDieBody } = transport
     const { getManifest, headManifest, putManifest } = Manifests.make(transport, hasher)
-    const { headBlobIn, headBlob, getBlob } = Blobs.make(transport, hasher)
+    const { headBlobIn, headBlob, getBlob, getBlobUnverified } = Blobs.make(transport, hasher)
     const { uploadBlob } = Upload.make(transport, headBlobIn)
     const { listTags, referrers } = Lists.make(transport, getManifest)
 
@@ -40,7 +52,7 @@ export const make = (
       yield* Http.discard(response)
     })
 
-    return RegistryClientTag.of({
+    const registryClient = RegistryClientTag.of({
       ping,
       getManifest,
       headManifest,
@@ -51,6 +63,8 @@ export const make = (
       listTags,
       referrers
     })
+    unverifiedBlobs.set(registryClient, getBlobUnverified)
+    return registryClient
   })
 
 /** @internal */

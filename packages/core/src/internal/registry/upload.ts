@@ -61,8 +61,9 @@ export const make = (
               contentFailure = Option.some(error)
               return new BodyFailed()
             }),
-            Stream.mapEffect((chunk) => {
-              sent += chunk.length
+            // The size is counted per chunk of buffers, synchronously; a stream too long fails at once.
+            Stream.mapChunksEffect((chunk) => {
+              for (const buffer of chunk) sent += buffer.length
               if (sent > descriptor.size) {
                 sizeProblem = `the content is longer than the descriptor's size, ${descriptor.size} bytes`
                 return Effect.fail(new BodyFailed())
