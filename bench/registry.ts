@@ -16,10 +16,9 @@
 import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import * as NodeZlib from "node:zlib"
 import * as Registry from "@ocidx/testkit/Registry"
 import { missing, registryPath } from "@ocidx/testkit/Tools"
-import { configMediaType, manifestMediaType, tagEach, writeBlob } from "./lib/fixtures.js"
+import { makeBigImage } from "./lib/bigImage.js"
 import {
   environment,
   formatBytes,
@@ -47,135 +46,8 @@ import {
 const rounds = 3
 const rssLimit = 200 * MiB
 const tag = "bench-0"
-const gzipLayerMediaType = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-/**
- * Deterministic bytes that no tool here can shrink: a 1 MiB block of sha256 output in counter mode, each MiB
- * rotated by its own offset and led by the hash of its index.
- */
-const pseudoRandomMiB = (() => {
-  const base = Buffer.alloc(MiB)
-  for (let i = 0; i < MiB / 32; i++) {
-    NodeCrypto.createHash("sha256")
-      .update(`ocidx-bench-registry/${i}`)
-      .digest()
-      .copy(base, i * 32)
-  }
-  return (index: number, into: Buffer): void => {
-    const offset = ((index * 7919) % (MiB / 64)) * 64
-    base.copy(into, 0, offset)
-    base.copy(into, MiB - offset, 0, offset)
-    NodeCrypto.createHash("sha256").update(`mib/${index}`).digest().copy(into, 0)
-  }
-})()
-
-const tarHeader = (name: string, size: number): Buffer => {
-  const header = Buffer.alloc(512)
-  const put = (text: string, offset: number, length: number) => header.write(text, offset, length, "ascii")
-  const octal = (value: number, length: number) => value.toString(8).padStart(length - 1, "0")
-  put(name, 0, 100)
-  put(octal(0o644, 8), 100, 8)
-  put(octal(0, 8), 108, 8)
-  put(octal(0, 8), 116, 8)
-  put(octal(size, 12), 124, 12)
-  put(octal(0, 12), 136, 12)
-  put("        ", 148, 8)
-  put("0", 156, 1)
-  put("ustar\u000000", 257, 8)
-  let sum = 0
-  for (const byte of header) sum += byte
-  put(`${octal(sum, 7)}\u0000`, 148, 8)
-  return header
-}
-
-/**
- * Writes a tar+gzip layer of `bytes` pseudo-random bytes into the layout at `dir` and returns its descriptor
- * and the digest of the tar (the config's diff_id). The gzip stream is made by hand from stored deflate
- * blocks, so writing 1 GiB costs about as much as hashing it.
- */
-const writeLayer = (
-  dir: string,
-  bytes: number
-): { readonly layer: { mediaType: string; digest: string; size: number }; readonly diffId: string } => {
-  const blobsDir = NodePath.join(dir, "blobs", "sha256")
-  NodeFs.mkdirSync(blobsDir, { recursive: true })
-  const temp = NodePath.join(dir, "layer.tmp")
-  const fd = NodeFs.openSync(temp, "w", 0o644)
-  const blobHash = NodeCrypto.createHash("sha256")
-  const tarHash = NodeCrypto.createHash("sha256")
-  let crc = 0
-  let tarLength = 0
-  let size = 0
-  const out = (chunk: Buffer) => {
-    blobHash.update(chunk)
-    NodeFs.writeSync(fd, chunk)
-    size += chunk.length
-  }
-  const maxStored = 65535
-  // Frames `data` (tar bytes) as stored deflate blocks; `last` marks the final one.
-  const deflateStored = (data: Buffer, last: boolean) => {
-    tarHash.update(data)
-    crc = NodeZlib.crc32(data, crc)
-    tarLength += data.length
-    const blocks = Math.max(1, Math.ceil(data.length / maxStored))
-    const framed = Buffer.allocUnsafe(data.length + blocks * 5)
-    let at = 0
-    for (let b = 0; b < blocks; b++) {
-      const piece = data.subarray(b * maxStored, Math.min(data.length, (b + 1) * maxStored))
-      framed[at] = last && b === blocks - 1 ? 1 : 0
-      framed.writeUInt16LE(piece.length, at + 1)
-      framed.writeUInt16LE(~piece.length & 0xffff, at + 3)
-      piece.copy(framed, at + 5)
-      at += 5 + piece.length
-    }
-    out(framed.subarray(0, at))
-  }
-  try {
-    out(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]))
-    deflateStored(tarHeader("data.bin", bytes), false)
-    const mib = Buffer.allocUnsafe(MiB)
-    for (let written = 0; written < bytes; written += MiB) {
-      pseudoRandomMiB(written / MiB, mib)
-      deflateStored(mib.subarray(0, Math.min(MiB, bytes - written)), false)
-    }
-    deflateStored(Buffer.alloc(((512 - (bytes % 512)) % 512) + 1024), true)
-    const trailer = Buffer.alloc(8)
-    trailer.writeUInt32LE(crc >>> 0, 0)
-    trailer.writeUInt32LE(tarLength % 2 ** 32, 4)
-    out(trailer)
-  } finally {
-    NodeFs.closeSync(fd)
-  }
-  const hex = blobHash.digest("hex")
-  NodeFs.renameSync(temp, NodePath.join(blobsDir, hex))
-  return {
-    layer: { mediaType: gzipLayerMediaType, digest: `sha256:${hex}`, size },
-    diffId: `sha256:${tarHash.digest("hex")}`
-  }
-}
 
 const sha256Hex = (text: string): string => NodeCrypto.createHash("sha256").update(text).digest("hex")
-
-/** A layout tagged `bench-0` holding one image: a config and one layer of `bytes`. */
-const makeImage = async (dir: string, bytes: number) => {
-  NodeFs.mkdirSync(dir, { recursive: true })
-  NodeFs.writeFileSync(NodePath.join(dir, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}')
-  const { diffId, layer } = writeLayer(dir, bytes)
-  const config = writeBlob(
-    dir,
-    configMediaType,
-    Buffer.from(
-      JSON.stringify({ architecture: "amd64", os: "linux", config: {}, rootfs: { type: "layers", diff_ids: [diffId] } })
-    )
-  )
-  const manifest = writeBlob(
-    dir,
-    manifestMediaType,
-    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: manifestMediaType, config, layers: [layer] }))
-  )
-  await tagEach(dir, [manifest], "bench")
-  return { manifest, layer }
-}
 
 type Tool = "ocidx" | "library" | "skopeo"
 
@@ -210,7 +82,7 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
   try {
     const source = NodePath.join(root, "source")
     log(`an image with one ${label} layer`)
-    const { layer, manifest } = await makeImage(source, size)
+    const { layer, manifest } = await makeBigImage(source, size, { gzip: true })
     syncDisks()
 
     /** The manifest digest a registry reference (or oci: place) holds, from skopeo's raw manifest. */

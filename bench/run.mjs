@@ -20,7 +20,7 @@ import { benchDir, bundle, bundleCli, root } from "./lib/build.mjs"
 const testWorkersDir = NodePath.join(root, "packages/node/test/support/workers")
 const benchWorkersDir = NodePath.join(benchDir, "workers")
 // The order groups run in: the cheap ones first, the large files last.
-const order = ["puts", "cli", "contention", "verify", "gc", "blobs", "registry"]
+const order = ["puts", "cli", "contention", "verify", "gc", "blobs", "registry", "archive"]
 
 const args = process.argv.slice(2)
 const json = args.includes("--json")
