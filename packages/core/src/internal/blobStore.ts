@@ -64,17 +64,6 @@ export const readChunks = (
  */
 const writeBatch = 1024 * 1024
 
-const join = (buffers: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  if (buffers.length === 1 && buffers[0] !== undefined) return buffers[0]
-  const joined = new Uint8Array(total)
-  let offset = 0
-  for (const buffer of buffers) {
-    joined.set(buffer, offset)
-    offset += buffer.length
-  }
-  return joined
-}
-
 /** @internal */
 export const make = (options: { readonly directory: string }) =>
   Effect.gen(function* () {
@@ -160,9 +149,23 @@ export const make = (options: { readonly directory: string }) =>
               // Per chunk of buffers, one step that hashes them and writes once a batch is full.
               let pending: Array<Uint8Array> = []
               let pendingBytes = 0
+              // Batches are joined into one buffer, reused: each write completes before more is pulled, and
+              // fresh buffers cost page faults (more than the copy).
+              let batchBuffer = new Uint8Array(0)
+              const join = (): Uint8Array => {
+                if (pending.length === 1 && pending[0] !== undefined) return pending[0]
+                if (batchBuffer.length < pendingBytes)
+                  batchBuffer = new Uint8Array(Math.max(pendingBytes, writeBatch * 2))
+                let offset = 0
+                for (const buffer of pending) {
+                  batchBuffer.set(buffer, offset)
+                  offset += buffer.length
+                }
+                return batchBuffer.subarray(0, pendingBytes)
+              }
               const writePending = Effect.suspend(() => {
                 if (pendingBytes === 0) return Effect.void
-                const batch = join(pending, pendingBytes)
+                const batch = join()
                 pending = []
                 pendingBytes = 0
                 return writeBatched(batch)
