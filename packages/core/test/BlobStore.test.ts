@@ -142,7 +142,7 @@ describe("BlobStore", () => {
       Effect.gen(function* () {
         const { memory, store } = yield* env
         memory.inject("write", "ENOSPC", { nth: 2 })
-        // Small buffers are written in batches of 1 MiB: three MiB make the second write the failing one.
+        // Small buffers are joined into batches of 256 KiB: three 1 MiB buffers make the second write fail.
         const mib = new Uint8Array(1024 * 1024).fill(7)
         const error = yield* store.put(Stream.fromIterable([mib, mib, mib]).pipe(Stream.rechunk(1))).pipe(Effect.flip)
         expect(error._tag === "WriteError" && error.reason).toBe("no-space")

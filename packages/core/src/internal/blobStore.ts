@@ -62,7 +62,7 @@ export const readChunks = (
  * A stream's buffers are written in batches of about this size: a socket delivers 16–64 KiB at a time, and a
  * write per buffer (each an fs request and a few Effect steps) cost more CPU than the copy that joins them.
  */
-const writeBatch = 1024 * 1024
+const writeBatch = 256 * 1024
 
 /** @internal */
 export const make = (options: { readonly directory: string }) =>
