@@ -202,10 +202,6 @@ export const hintOf = (failure: Failure, command?: string): string | undefined =
       return failure.reason === "no-entry" && failure.location.startsWith("oci:")
         ? "List the entries with `ocidx ls`."
         : undefined
-    case "RegistryError":
-      return failure.reason === "unavailable"
-        ? "Behind a private CA, pass --ca-file; for plain http, --insecure."
-        : undefined
     default:
       return undefined
   }

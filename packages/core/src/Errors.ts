@@ -433,13 +433,21 @@ export class RegistryError extends Schema.TaggedError<RegistryError>("@ocidx/cor
   cause: Schema.optional(Schema.Defect)
 }) {
   override get message(): string {
-    const said = [this.code, this.detail].filter((part) => part !== undefined && part !== "").join(": ")
+    // A detail without the registry's error code is ocidx's own account (a refused connection, say), not the
+    // registry's words.
+    const detail = this.detail === undefined || this.detail === "" ? undefined : this.detail
+    const said =
+      this.code !== undefined && this.code !== ""
+        ? ` The registry said: ${escapeControls([this.code, ...(detail === undefined ? [] : [detail])].join(": "))}.`
+        : detail === undefined
+          ? ""
+          : ` ${escapeControls(detail.charAt(0).toUpperCase() + detail.slice(1))}.`
     const what = `${escapeControls(this.registry)}: ${registryAdvice[this.reason]}`
     const where =
       this.request === undefined
         ? ""
         : ` (${escapeControls(this.request)}${this.status === undefined ? "" : ` → ${this.status}`})`
-    return `${what}${said === "" ? "" : ` The registry said: ${escapeControls(said)}.`}${where}`
+    return `${what}${said}${where}`
   }
 }
 
