@@ -22,8 +22,7 @@ const file = (name: string, body: Uint8Array | string): TarEntry => {
 const blobEntry = (bytes: Uint8Array) => file(`blobs/sha256/${digestOf(bytes).slice(7)}`, bytes)
 
 /** A one-layer linux/amd64 image: its blobs and descriptors. */
-const image = (marker = "layer") => {
-  const layer = encoder.encode(`${marker} bytes`)
+const image = (marker = "layer", layer = encoder.encode(`${marker} bytes`)) => {
   const config = json({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [digestOf(layer)] } })
   const layerDesc = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: digestOf(layer), size: layer.length }
   const configDesc = {
@@ -207,6 +206,76 @@ describe("Archive.read", () => {
         expect(result.images.map((i) => i.descriptor.digest)).toEqual([img.manifestDesc.digest])
       })
     )
+  )
+})
+
+/** `bytes` as a source that delivers `size` bytes at a time, as a file read with that buffer size would. */
+const chunked = (bytes: Uint8Array, size: number) =>
+  Stream.fromIterable(
+    (function* () {
+      for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size)
+    })()
+  )
+
+/** Bytes gzip cannot shrink (a xorshift sequence), so a gzip archive is as large as its tar. */
+const noise = (length: number) => {
+  const out = new Uint8Array(length)
+  let x = 0x9e3779b9
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    out[i] = x & 0xff
+  }
+  return out
+}
+
+describe("Archive.read judges the size rule the same however the input is chunked", () => {
+  // A 6 MiB layer: larger than the rule's 1 MiB of slack, so a check that runs ahead of the headers shows.
+  // Byte-sized pieces of 6 MiB would take minutes: those read the small image, which proves the same path.
+  const big = image("big", noise(6 * 1024 * 1024))
+  const small = image()
+  for (const compressed of [false, true]) {
+    for (const size of [1, 7, 64 * 1024, 1024 * 1024, 8 * 1024 * 1024]) {
+      const img = size < 1024 ? small : big
+      it.effect(
+        `a valid ${compressed ? "gzip " : ""}archive fed ${size} bytes at a time is read`,
+        () =>
+          provideFresh(
+            Effect.gen(function* () {
+              const plain = yield* tar(containerdOrder(img))
+              const bytes = compressed ? yield* gzip(plain) : plain
+              const result = yield* Archive.read(chunked(bytes, size), "image.tar", directory)
+              expect(result.images.map((i) => i.descriptor.digest)).toEqual([img.manifestDesc.digest])
+              const { ok } = yield* state
+              expect(ok).toBe(true)
+            })
+          ),
+        120_000
+      )
+    }
+  }
+
+  it.effect(
+    "a gzip bomb fed 8 MiB at a time is still refused",
+    () =>
+      provideFresh(
+        Effect.gen(function* () {
+          const bytes = yield* tar(containerdOrder(image()))
+          const bomb = new Uint8Array(64 * 1024 * 1024)
+          bomb.set(bytes.subarray(0, bytes.length - 1024))
+          const error = yield* Effect.flip(
+            Archive.read(chunked(yield* gzip(bomb), 8 * 1024 * 1024), "image.tar", directory)
+          )
+          expect(error._tag).toBe("ArchiveError")
+          if (error._tag !== "ArchiveError") return
+          expect({ reason: error.reason, entry: error.entry }).toEqual({ reason: "too-large", entry: "" })
+          // Cut off a few MiB in (the rule plus its read-ahead), not after inflating all 64 MiB.
+          expect(Number(/over (\d+) bytes/.exec(error.detail)?.[1])).toBeLessThan(8 * 1024 * 1024)
+          expect((yield* state).entries).toEqual([])
+        })
+      ),
+    120_000
   )
 })
 

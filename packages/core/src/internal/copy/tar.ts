@@ -20,6 +20,38 @@ export const overheadPerEntry = 64 * 1024
 /** The end-of-archive blocks and the padding some writers add to round a tar to a record size. @internal */
 export const trailerAllowance = 1024 * 1024
 
+/** The size the decompressed tar is cut into before it is counted: how a source chunks it does not matter. */
+const piece = 64 * 1024
+/**
+ * How far the count may run ahead of the headers the caller has seen: modern-tar's decoder takes up to 1 MiB
+ * (its BUFFER_LIMIT) beyond what it has parsed before it pushes back, plus a few pieces queued in the pipe.
+ * The rule is judged only past this, so a valid archive never fails for bytes whose header is still unread.
+ */
+export const readAhead = 2 * 1024 * 1024
+
+/** `input` in pieces of at most `size` bytes, cut only when pulled, so a large chunk is not queued whole. */
+const pieces = (input: ReadableStream<Uint8Array>, size: number): ReadableStream<Uint8Array> => {
+  const reader = input.getReader()
+  let rest: Uint8Array = new Uint8Array(0)
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (rest.length === 0) {
+        const read = await reader.read()
+        if (read.done) {
+          controller.close()
+          return
+        }
+        rest = read.value
+      }
+      controller.enqueue(rest.subarray(0, size))
+      rest = rest.subarray(size)
+    },
+    cancel(reason) {
+      return reader.cancel(reason)
+    }
+  })
+}
+
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 // Input is fed to the inflater in pieces this small: at most ~1000 times as much comes out of each.
@@ -79,8 +111,9 @@ const inflate = (input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> 
 }
 
 /**
- * The entries of `content` in archive order. `budget` is asked before each entry and caps the bytes the tar
- * (decompressed) may hold up to then: a gzip bomb is cut off there, not when the disk is full.
+ * The entries of `content` in archive order. `budget` caps the bytes the tar (decompressed) may hold up to the
+ * headers the caller has seen, judged `readAhead` bytes late since the decoder reads ahead of its headers: a
+ * gzip bomb is cut off there, not when the disk is full.
  * @internal
  */
 export const entries = <E, R>(
@@ -127,7 +160,7 @@ export const entries = <E, R>(
       const counted = new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           seen += chunk.length
-          if (seen > budget()) {
+          if (seen > budget() + readAhead) {
             overBudget = new ArchiveError({
               archive,
               entry: "",
@@ -140,7 +173,7 @@ export const entries = <E, R>(
           controller.enqueue(chunk)
         }
       })
-      const tar = (gzip ? inflate(rejoined) : rejoined)
+      const tar = pieces(gzip ? inflate(rejoined) : rejoined, piece)
         .pipeThrough(counted)
         .pipeThrough(createTarDecoder({ strict: true }))
 
