@@ -32,12 +32,22 @@ describe("exit codes of moving images", () => {
     }
   })
 
-  it("a registry failure is one line naming the registry; unreachable adds the TLS flags", () => {
+  it("a registry failure is one line naming the registry; only a failed TLS handshake names the TLS flags", () => {
     const message = Option.getOrThrow(ExitCode.messageOf(registryError("unavailable")))
     expect(message.split("\n")).toHaveLength(1)
     expect(message).toMatch(/^registry\.example\.com: the registry cannot be reached/)
-    expect(message).toContain("--ca-file")
-    expect(message).toContain("--insecure")
+    // A refused connection is not a certificate problem: no TLS advice for it.
+    expect(message).not.toContain("--ca-file")
+    const tls = new RegistryError({
+      registry: "registry.example.com",
+      reason: "unavailable",
+      detail:
+        "the TLS handshake failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE): for a registry whose certificate a private CA signed, pass --ca-file with that CA; for one without TLS, or to accept any certificate, --insecure"
+    })
+    const tlsMessage = Option.getOrThrow(ExitCode.messageOf(tls))
+    expect(tlsMessage.split("\n")).toHaveLength(1)
+    expect(tlsMessage).toContain("--ca-file")
+    expect(tlsMessage).toContain("--insecure")
     expect(Option.getOrThrow(ExitCode.messageOf(registryError("unauthorized")))).toContain("ocidx login")
   })
 
