@@ -16,7 +16,7 @@
  * @internal
  */
 import { Effect, Either, Option, Schema, Stream } from "effect"
-import type { Failure, Progress } from "../../Copy.js"
+import type { Failure } from "../../Copy.js"
 import { Descriptor } from "../../Descriptor.js"
 import * as Digest from "../../Digest.js"
 import { ArchiveError, type DigestMismatch, ImageNotFound } from "../../Errors.js"
@@ -33,27 +33,7 @@ import { namesOf, withoutNames } from "./layout.js"
 import * as Tar from "./tar.js"
 
 /** An image an archive holds, and the names it gives it. @internal */
-export interface Image {
-  readonly descriptor: Descriptor
-  readonly names: ReadonlyArray<NameOrTag>
-}
-
-/** @internal */
-export interface ReadOptions {
-  /** Only the image with this name, tag or digest. */
-  readonly select?: string | undefined
-  /** The names to give the image instead of the archive's (the archive must then hold one image). */
-  readonly tags?: ReadonlyArray<NameOrTag> | undefined
-  readonly onProgress?: ((progress: Progress) => Effect.Effect<void>) | undefined
-}
-
-/** @internal */
-export interface ReadResult {
-  readonly images: ReadonlyArray<Image>
-  readonly copied: ReadonlyArray<Descriptor>
-  readonly skipped: ReadonlyArray<Descriptor>
-  readonly bytes: number
-}
+import type { Image, ReadOptions, ReadResult } from "../../Archive.js"
 
 type Kind =
   | { readonly _tag: "Document" }
