@@ -15,6 +15,7 @@
  * what its own headers say, and a blob named by a descriptor seen earlier cannot exceed it.
  * @internal
  */
+import type { Image, ReadOptions, ReadResult } from "../../Archive.js"
 import { Effect, Either, Option, Schema, Stream } from "effect"
 import type { Failure } from "../../Copy.js"
 import { Descriptor } from "../../Descriptor.js"
@@ -33,7 +34,6 @@ import { namesOf, withoutNames } from "./layout.js"
 import * as Tar from "./tar.js"
 
 /** An image an archive holds, and the names it gives it. @internal */
-import type { Image, ReadOptions, ReadResult } from "../../Archive.js"
 
 type Kind =
   | { readonly _tag: "Document" }
