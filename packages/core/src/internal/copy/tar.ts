@@ -6,7 +6,7 @@
  * @internal
  */
 import { createTarDecoder, createTarPacker, type TarHeader } from "modern-tar"
-import { type Cause, Effect, Exit, Option, Stream } from "effect"
+import { type Cause, Effect, Exit, Option, Predicate, Stream } from "effect"
 import { ArchiveError } from "../../Errors.js"
 
 /** One entry of an archive being read; its body must be consumed (or drained) before the next arrives. @internal */
@@ -52,7 +52,19 @@ const pieces = (input: ReadableStream<Uint8Array>, size: number): ReadableStream
   })
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+/** A Node system or zlib error's code (`Z_BUF_ERROR`), if the error has one. */
+const errorCode = (error: unknown): string | undefined =>
+  Predicate.hasProperty(error, "code") && Predicate.isString(error.code) ? error.code : undefined
+
+// Node 24's DecompressionStream fails a truncated gzip with an empty message and only the zlib code.
+const errorText = (error: unknown): string => {
+  const message = error instanceof Error ? error.message : String(error)
+  return message === "" ? (errorCode(error) ?? "no detail given") : message
+}
+
+/** zlib's Z_BUF_ERROR at the end of input is a stream cut short; Node 20 also says "unexpected end of file". */
+const isTruncation = (error: unknown): boolean =>
+  errorCode(error) === "Z_BUF_ERROR" || /truncat|unexpected end|premature/i.test(errorText(error))
 
 // Input is fed to the inflater in pieces this small: at most ~1000 times as much comes out of each.
 const inflateStep = 16 * 1024
@@ -182,7 +194,7 @@ export const entries = <E, R>(
         if (overBudget !== undefined) return overBudget
         if (error instanceof ArchiveError) return error
         const text = errorText(error)
-        const truncated = /truncat|unexpected end|premature/i.test(text)
+        const truncated = isTruncation(error)
         return new ArchiveError({
           archive,
           entry: "",
