@@ -1,5 +1,5 @@
 /** @internal */
-import { Chunk, Effect, Option, Schedule, Stream } from "effect"
+import { Chunk, Effect, Either, ExecutionStrategy, Exit, Option, Schedule, Scope, Stream } from "effect"
 import * as Digest from "../../Digest.js"
 import { RegistryError } from "../../Errors.js"
 import type { Hasher } from "../../Hasher.js"
@@ -45,7 +45,7 @@ export const make = (transport: Transport, hasher: Hasher) => {
     descriptor: { readonly digest: Digest.Digest; readonly size: number },
     verify: boolean
   ): Stream.Stream<Uint8Array, RegistryError> =>
-    Stream.unwrap(
+    Stream.unwrapScoped(
       Effect.gen(function* () {
         yield* checkRepository(repository)
         const registry = registryOf(repository)
@@ -90,79 +90,105 @@ export const make = (transport: Transport, hasher: Hasher) => {
             )
           )
 
-        const part = Stream.suspend(() =>
-          Stream.unwrap(
-            Effect.map(open(received), ({ response, skip }) => {
-              let toSkip = skip
-              return response.stream.pipe(
-                Stream.mapError((cause) => new Http.BodyInterrupted(cause)),
-                // A connection that goes quiet is as broken as one that was reset.
-                Stream.timeoutFail(() => new Http.BodyInterrupted("no bytes in time"), policy.timeout),
-                // One step per chunk of buffers, the hash and the size checked synchronously: an Effect per
-                // 64 KiB buffer cost more CPU than the hashing.
-                Stream.mapChunksEffect((chunk): Effect.Effect<Chunk.Chunk<Uint8Array>, RegistryError> => {
-                  const out: Array<Uint8Array> = []
-                  for (const buffer of chunk) {
-                    let bytes = buffer
-                    if (toSkip > 0) {
-                      if (bytes.length <= toSkip) {
-                        toSkip -= bytes.length
-                        continue
-                      }
-                      bytes = bytes.subarray(toSkip)
-                      toSkip = 0
-                    }
-                    if (received + bytes.length > descriptor.size) {
-                      return Effect.fail(mismatch(`the blob is longer than its size, ${descriptor.size} bytes`))
-                    }
-                    received += bytes.length
-                    hash?.update(bytes)
-                    out.push(bytes)
-                  }
-                  return Effect.succeed(Chunk.unsafeFromArray(out))
-                })
-              )
-            })
+        // A broken connection resumes where it broke; the schedule starts over once bytes flow again.
+        const resume = yield* Schedule.driver(
+          Schedule.exponential(policy.baseDelay, 2).pipe(
+            Schedule.jittered,
+            Schedule.union(Schedule.spaced(policy.maxDelay)),
+            Schedule.intersect(Schedule.recurs(policy.attempts - 1))
           )
         )
+        const kept = yield* Effect.scope
+        // The connection being read, in a scope of its own, closed when a break replaces it.
+        let current: { readonly body: Http.WatchedBody; readonly scope: Scope.CloseableScope } | undefined
+        let toSkip = 0
+        let broke = false
+        const connect = Effect.gen(function* () {
+          const scope = yield* Scope.fork(kept, ExecutionStrategy.sequential)
+          const { response, skip } = yield* open(received)
+          toSkip = skip
+          current = { body: yield* Scope.extend(Http.watchBody(response, policy.timeout), scope), scope }
+          return current.body
+        })
+        const disconnect = Effect.suspend(() => {
+          const closing = current
+          current = undefined
+          return closing === undefined ? Effect.void : Scope.close(closing.scope, Exit.void)
+        })
 
-        const verified = Stream.fromEffect(
-          Effect.gen(function* () {
-            if (received !== descriptor.size) {
-              return yield* Effect.fail(
-                mismatch(`the blob is ${received} bytes, not its size, ${descriptor.size} bytes`)
-              )
-            }
-            if (hash === undefined) return
-            const digest = `${algorithm}:${yield* hash.digest}`
-            if (digest !== descriptor.digest) {
-              return yield* Effect.fail(mismatch(`the blob's bytes have the digest ${digest}`))
-            }
-          })
-        ).pipe(Stream.drain)
+        /** At the end: the size and, with `verify`, the digest. */
+        const verified = Effect.gen(function* () {
+          if (received !== descriptor.size) {
+            return yield* Effect.fail(mismatch(`the blob is ${received} bytes, not its size, ${descriptor.size} bytes`))
+          }
+          if (hash === undefined) return
+          const digest = `${algorithm}:${yield* hash.digest}`
+          if (digest !== descriptor.digest) {
+            return yield* Effect.fail(mismatch(`the blob's bytes have the digest ${digest}`))
+          }
+        })
 
-        const resumed = part.pipe(
-          // A broken connection resumes where it broke; the schedule starts over once bytes flow again.
-          Stream.retry(
-            Schedule.exponential(policy.baseDelay, 2).pipe(
-              Schedule.jittered,
-              Schedule.union(Schedule.spaced(policy.maxDelay)),
-              Schedule.intersect(Schedule.recurs(policy.attempts - 1)),
-              Schedule.whileInput((failure: RegistryError | Http.BodyInterrupted) => failure._tag === "BodyInterrupted")
-            )
-          ),
-          Stream.catchTag("BodyInterrupted", () =>
-            Stream.fail(
-              new RegistryError({
-                registry,
-                reason: "unavailable",
-                request: lastRequest,
-                detail: `the connection broke after ${received} of ${descriptor.size} bytes, and kept breaking`
-              })
-            )
+        /**
+         * The next buffers, everything read since the last pull, hashed and size-checked synchronously: one
+         * step per batch of socket reads (a chain of stream operators per 64 KiB read made more garbage than
+         * the bytes it moved); `undefined` once the blob ended and checked out.
+         */
+        const step: Effect.Effect<Chunk.Chunk<Uint8Array> | undefined, RegistryError> = Effect.gen(function* () {
+          while (true) {
+            const body = current?.body ?? (yield* connect)
+            const read = yield* Effect.either(body.next)
+            if (Either.isLeft(read)) {
+              yield* disconnect
+              broke = true
+              const again = yield* Effect.either(resume.next(read.left))
+              if (Either.isLeft(again)) {
+                return yield* Effect.fail(
+                  new RegistryError({
+                    registry,
+                    reason: "unavailable",
+                    request: lastRequest,
+                    detail: `the connection broke after ${received} of ${descriptor.size} bytes, and kept breaking`
+                  })
+                )
+              }
+              continue
+            }
+            if (read.right === undefined) {
+              yield* disconnect
+              yield* verified
+              return undefined
+            }
+            const out: Array<Uint8Array> = []
+            for (const buffer of read.right) {
+              let bytes = buffer
+              if (toSkip > 0) {
+                if (bytes.length <= toSkip) {
+                  toSkip -= bytes.length
+                  continue
+                }
+                bytes = bytes.subarray(toSkip)
+                toSkip = 0
+              }
+              if (received + bytes.length > descriptor.size) {
+                return yield* Effect.fail(mismatch(`the blob is longer than its size, ${descriptor.size} bytes`))
+              }
+              received += bytes.length
+              hash?.update(bytes)
+              out.push(bytes)
+            }
+            if (out.length === 0) continue
+            if (broke) {
+              broke = false
+              yield* resume.reset
+            }
+            return Chunk.unsafeFromArray(out)
+          }
+        })
+        return Stream.repeatEffectChunkOption(
+          Effect.flatMap(Effect.mapError(step, Option.some), (chunk) =>
+            chunk === undefined ? Effect.fail(Option.none()) : Effect.succeed(chunk)
           )
         )
-        return Stream.concat(resumed, verified)
       }).pipe(Effect.withSpan("RegistryClient.getBlob"))
     )
 

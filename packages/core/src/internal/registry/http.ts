@@ -4,7 +4,7 @@
  * @internal
  */
 import type { HttpClientResponse } from "@effect/platform"
-import { Chunk, Duration, Effect, Option, Schema, Stream } from "effect"
+import { Chunk, Duration, Effect, Exit, Option, Queue, Schema, type Scope, Stream } from "effect"
 
 /** Query parameters that carry no secret and help a person see which request failed. */
 const shownParams = new Set(["digest", "mount", "from", "n", "last", "service", "scope", "artifactType"])
@@ -95,6 +95,96 @@ export class BodyInterrupted {
   readonly _tag = "BodyInterrupted"
   constructor(readonly cause: unknown) {}
 }
+
+/** How many reads of the body (each what one socket read delivered, ~64 KiB) are read ahead of the consumer. */
+const readAhead = 16
+
+/** What the body's reader hands over: the buffers of one read, or how the body ended. */
+type Delivery = Chunk.Chunk<Uint8Array> | Exit.Exit<void, BodyInterrupted>
+
+/** A response body being read. @internal */
+export interface WatchedBody {
+  /**
+   * The buffers read since the last call, at least one (waiting for one if none), or `undefined` at the
+   * body's end; fails once the connection broke or went quiet.
+   */
+  readonly next: Effect.Effect<ReadonlyArray<Uint8Array> | undefined, BodyInterrupted>
+}
+
+/**
+ * Reads the body ahead in a fiber of the scope, for as long as the scope lasts, failing with
+ * `BodyInterrupted` when the network has sent nothing for `timeout`. A caller takes everything read so far
+ * at once, so a large body costs one step per batch of reads, not a chain of stream operators per read; and
+ * one watchdog per body replaces `Stream.timeoutFail`, which forked a fiber and started a timer for every
+ * pull. Per 64 KiB read those made more than their bytes in short-lived heap objects, and Node 24's larger
+ * young generation kept that garbage as RSS.
+ *
+ * A stall is a whole `timeout` in which no read arrived and none was taken while the read-ahead had room: a
+ * consumer that is slow to take (a full read-ahead) is not the network's fault.
+ * @internal
+ */
+export const watchBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  timeout: Duration.DurationInput
+): Effect.Effect<WatchedBody, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const queue = yield* Effect.acquireRelease(Queue.bounded<Delivery>(readAhead), Queue.shutdown)
+    let progress = 0
+    let ended = false
+    const reader = response.stream.pipe(
+      Stream.runForEachChunk((buffers) => {
+        progress++
+        return Queue.offer(queue, buffers)
+      }),
+      Effect.mapError((cause) => new BodyInterrupted(cause)),
+      Effect.exit,
+      Effect.flatMap((exit) => {
+        ended = true
+        return Queue.offer(queue, exit)
+      })
+    )
+    const watchdog = Effect.gen(function* () {
+      let seen = progress
+      while (true) {
+        yield* Effect.sleep(timeout)
+        if (ended) return
+        if (progress !== seen || (yield* Queue.isFull(queue))) {
+          seen = progress
+          continue
+        }
+        return yield* Queue.offer(queue, Exit.fail(new BodyInterrupted("no bytes in time")))
+      }
+    })
+    yield* Effect.forkScoped(reader)
+    yield* Effect.forkScoped(watchdog)
+
+    // How the body ended, once a batch taken held its end after some buffers; then every later call.
+    let outcome: Exit.Exit<void, BodyInterrupted> | undefined
+    type Next = Effect.Effect<ReadonlyArray<Uint8Array> | undefined, BodyInterrupted>
+    const collect = (deliveries: Chunk.Chunk<Delivery>): Next => {
+      progress++
+      const buffers: Array<Uint8Array> = []
+      for (const delivery of deliveries) {
+        if (Exit.isExit(delivery)) {
+          outcome ??= delivery
+          break
+        }
+        for (const buffer of delivery) buffers.push(buffer)
+      }
+      return buffers.length > 0 ? Effect.succeed(buffers) : finished
+    }
+    const finished: Next = Effect.suspend(() =>
+      outcome === undefined
+        ? next
+        : Exit.isSuccess(outcome)
+          ? Effect.succeed(undefined)
+          : Effect.failCause(outcome.cause)
+    )
+    const next: Next = Effect.suspend(() =>
+      outcome === undefined ? Effect.flatMap(Queue.takeBetween(queue, 1, readAhead), collect) : finished
+    )
+    return { next }
+  })
 
 /**
  * The whole body, refusing (and stopping the read, which aborts the connection) past `limit` bytes: a
