@@ -208,11 +208,17 @@ export const read = <E, R>(
         if (named !== undefined) yield* report({ _tag: "Started", descriptor: named })
         let gzip = false
         let done = 0
+        // Counted per chunk of buffers, synchronously, and progress reported once per chunk, only when named:
+        // an Effect per buffer costs more than the bytes it moves.
         const counted = body.pipe(
-          Stream.tap((chunk) => {
-            if (done === 0 && chunk.length >= 2) gzip = chunk[0] === 0x1f && chunk[1] === 0x8b
-            done += chunk.length
-            return named === undefined ? Effect.void : report({ _tag: "Bytes", descriptor: named, done })
+          Stream.mapChunksEffect((chunk) => {
+            for (const buffer of chunk) {
+              if (done === 0 && buffer.length >= 2) gzip = buffer[0] === 0x1f && buffer[1] === 0x8b
+              done += buffer.length
+            }
+            return named === undefined
+              ? Effect.succeed(chunk)
+              : Effect.as(report({ _tag: "Bytes", descriptor: named, done }), chunk)
           })
         )
         // A blob the layout already has is skipped, as a copy skips it: the layout's bytes are the named ones.

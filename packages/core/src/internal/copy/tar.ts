@@ -20,14 +20,18 @@ export const overheadPerEntry = 64 * 1024
 /** The end-of-archive blocks and the padding some writers add to round a tar to a record size. @internal */
 export const trailerAllowance = 1024 * 1024
 
-/** The size the decompressed tar is cut into before it is counted: how a source chunks it does not matter. */
-const piece = 64 * 1024
+/**
+ * The size the decompressed tar is cut into before it is counted: how a source chunks it does not matter. Each
+ * piece costs a round of promises through the web streams and the decoder, and then an Effect step per
+ * stream operator: 64 KiB pieces made more heap garbage than the bytes they carried.
+ */
+const piece = 256 * 1024
 /**
  * How far the count may run ahead of the headers the caller has seen: modern-tar's decoder takes up to 1 MiB
  * (its BUFFER_LIMIT) beyond what it has parsed before it pushes back, plus a few pieces queued in the pipe.
  * The rule is judged only past this, so a valid archive never fails for bytes whose header is still unread.
  */
-export const readAhead = 2 * 1024 * 1024
+export const readAhead = 1024 * 1024 + 8 * piece
 
 /** `input` in pieces of at most `size` bytes, cut only when pulled, so a large chunk is not queued whole. */
 const pieces = (input: ReadableStream<Uint8Array>, size: number): ReadableStream<Uint8Array> => {
