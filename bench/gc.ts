@@ -10,6 +10,8 @@ import { addGarbage, addTags, makeBlobLayout, makeImageLayout, umoci } from "./l
 import {
   environment,
   formatMs,
+  headline,
+  headlineSkipped,
   interleave,
   log,
   MiB,
@@ -27,7 +29,7 @@ import {
 
 const rounds = 5
 
-await runGroup("gc", async ({ measurements, missing, scaling, targets }) => {
+await runGroup("gc", async ({ headline: rows, measurements, missing, scaling, targets }) => {
   const cli = environment.cli
   if (cli === undefined) throw new Error("OCIDX_CLI is not set: run this through bench/run.mjs")
   if (umoci === undefined) missing.push("umoci")
@@ -73,6 +75,23 @@ await runGroup("gc", async ({ measurements, missing, scaling, targets }) => {
       scaling.push({ series: "Layout.gc (library, no start-up)", x: blobs, unit: "blobs", medianMs: times.library })
       if (times.umoci !== undefined) {
         scaling.push({ series: "umoci gc (process)", x: blobs, unit: "blobs", medianMs: times.umoci })
+      }
+      if (blobs === 10_000) {
+        const what = `ocidx gc, ${layout.garbage.toLocaleString("en-US")} garbage of ${layout.blobs.toLocaleString("en-US")} small blobs`
+        rows.push(
+          times.umoci === undefined
+            ? headlineSkipped("gc-10k", what, "<= 1.5x", "umoci is not installed")
+            : headline({
+                key: "gc-10k",
+                what,
+                ocidxMs: times.ocidx,
+                peerName: "umoci gc",
+                peerMs: times.umoci,
+                target: "<= 1.5x",
+                limit: 1.5,
+                note: `the library alone ${formatMs(times.library)}`
+              })
+        )
       }
       if (blobs === 10_000 && times.umoci !== undefined) {
         targets.push(
