@@ -120,7 +120,7 @@ await runGroup("cli", async ({ headline: rows, measurements, missing, targets })
           peerName: "umoci tag",
           peerMs: median(tag0),
           target: "none (reported)",
-          note: "start-up dominates: compare with the ls row; ocidx fsyncs, umoci tag does not"
+          note: `ocidx fsyncs, umoci tag does not; start-up is the floor: node -e 0 alone takes ${formatMs(nodeMs)} (${(nodeMs / median(tag0)).toFixed(2)}x umoci tag)`
         })
       )
     }
@@ -170,7 +170,7 @@ await runGroup("cli", async ({ headline: rows, measurements, missing, targets })
         peerMs: tagMs,
         target: "<= 1.0x",
         limit: 1,
-        note: "ocidx fsyncs index.json and the directory; umoci tag does not fsync"
+        note: `ocidx fsyncs index.json and the directory, umoci tag does not; node -e 0 alone takes ${formatMs(nodeMs)} (${(nodeMs / tagMs).toFixed(2)}x umoci tag)`
       })
     )
     targets.push(
