@@ -38,16 +38,19 @@ await runGroup("gc", async ({ headline: rows, measurements, missing, scaling, ta
   const layoutOp = NodePath.join(workers, "layout-op.mjs")
   const root = makeTempDir("ocidx-bench-gc-")
   try {
-    /** Checks that one ocidx gc removes exactly the garbage, then times both tools in alternation. */
+    /**
+     * Checks that one ocidx gc removes exactly the garbage, then times both tools in alternation. `--grace 0`:
+     * the garbage was written moments ago, and gc's default grace period (an hour) would keep all of it.
+     */
     const compare = (dir: string, garbage: number, relink: () => void, label: string) => {
       relink()
-      const report: unknown = JSON.parse(runOcidx("gc", dir, "--json").stdout)
+      const report: unknown = JSON.parse(runOcidx("gc", dir, "--grace", "0", "--json").stdout)
       const removed =
         typeof report === "object" && report !== null && "removed" in report && Array.isArray(report.removed)
           ? report.removed.length
           : -1
       if (removed < garbage) throw new Error(`ocidx gc removed ${removed} blobs of ${dir}, expected ${garbage}`)
-      const ours = { ...ocidx("gc", dir), before: relink }
+      const ours = { ...ocidx("gc", dir, "--grace", "0"), before: relink }
       const peer = umoci === undefined ? [] : [{ command: umoci, args: ["gc", "--layout", dir], before: relink }]
       const [gcTimes = [], umociTimes = []] = interleave(rounds, [ours, ...peer])
       measurements.push(summarize(`ocidx gc <${label}>`, gcTimes, `${garbage} blobs removed each time`))
