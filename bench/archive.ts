@@ -18,15 +18,24 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { makeBigImage } from "./lib/bigImage.js"
 import {
+  alternate,
+  type CopyRun,
+  copyHeadline,
+  copyRssLimit,
+  copyStats,
+  describeRun,
+  measureCopy,
+  sha256Hex
+} from "./lib/copyRuns.js"
+import {
   environment,
   formatBytes,
   formatMs,
   GiB,
+  headlineSkipped,
   log,
   MiB,
   makeTempDir,
-  median,
-  mibPerSecond,
   ocidx,
   removeDir,
   runChecked,
@@ -36,16 +45,12 @@ import {
   summarize,
   syncDisks,
   target,
-  timeProcess,
   which
 } from "./lib/support.js"
 
 const rounds = 3
-const rssLimit = 200 * MiB
 const tag = "bench-0"
 const dockerName = `localhost/bench:${tag}`
-
-const sha256Hex = (bytes: string | Uint8Array): string => NodeCrypto.createHash("sha256").update(bytes).digest("hex")
 
 /** What a tar holds: each regular file's size and sha256, and the bytes of the small ones. */
 interface TarEntry {
@@ -175,13 +180,14 @@ const checkImported = (dir: string, who: string, source: Source, skopeo: string)
 type Tool = "ocidx" | "skopeo"
 type Operation = "export" | "export --format docker" | "import"
 
-interface Run {
-  readonly ms: number
-  readonly cpuMs: number
-  readonly rssBytes: number
+/** Issue 14's row key of each operation. */
+const keys: Record<Operation, string> = {
+  export: "export",
+  "export --format docker": "export-docker",
+  import: "import"
 }
 
-await runGroup("archive", async ({ measurements, missing: absent, targets }) => {
+await runGroup("archive", async ({ headline: rows, measurements, missing: absent, targets }) => {
   const size = environment.quick ? 128 * MiB : GiB
   const label = formatBytes(size)
   const ids: Record<Operation, string> = {
@@ -204,6 +210,9 @@ await runGroup("archive", async ({ measurements, missing: absent, targets }) => 
       targets.push(skipped(id, goal, why ?? ""))
       targets.push(skipped(`peak RSS, ${id}`, rssGoal, why ?? ""))
     }
+    for (const operation of ["export", "export --format docker", "import"] as const) {
+      rows.push(headlineSkipped(keys[operation], `ocidx ${ids[operation]}`, goal, why ?? ""))
+    }
     return
   }
   const root = makeTempDir("ocidx-bench-archive-")
@@ -214,19 +223,12 @@ await runGroup("archive", async ({ measurements, missing: absent, targets }) => 
     syncDisks()
 
     const tools: ReadonlyArray<Tool> = ["ocidx", "skopeo"]
-    const order = (round: number): ReadonlyArray<Tool> => (round % 2 === 0 ? tools : [...tools].reverse())
-    const runs: Record<Operation, Record<Tool, Array<Run>>> = {
+    const order = (round: number): ReadonlyArray<Tool> => alternate(tools, round)
+    const runs: Record<Operation, Record<Tool, Array<CopyRun>>> = {
       export: { ocidx: [], skopeo: [] },
       "export --format docker": { ocidx: [], skopeo: [] },
       import: { ocidx: [], skopeo: [] }
     }
-    const measure = (command: { readonly command: string; readonly args: ReadonlyArray<string> }): Run => {
-      syncDisks()
-      const run = timeProcess(command.command, command.args)
-      return { ms: run.ms, cpuMs: run.cpuMs, rssBytes: run.rssBytes }
-    }
-    const describe = (run: Run) =>
-      `${formatMs(run.ms)}, CPU ${formatMs(run.cpuMs)}, peak RSS ${formatBytes(run.rssBytes)}`
     // Without the flag, skopeo gzips an uncompressed layer on its way into an OCI layout or archive.
     const skopeoCopy = (from: string, to: string) => ({
       command: skopeo,
@@ -246,12 +248,12 @@ await runGroup("archive", async ({ measurements, missing: absent, targets }) => 
                   `oci:${sourceDir}:${tag}`,
                   docker ? `docker-archive:${file}:${dockerName}` : `oci-archive:${file}:${tag}`
                 )
-          const run = measure(command)
+          const run = measureCopy(command)
           if (docker) checkDockerArchive(file, `${tool} ${operation}`, source)
           else checkOciArchive(file, `${tool} ${operation}`, source)
           removeDir(file)
           runs[operation][tool].push(run)
-          log(`  ${operation} round ${round + 1}, ${tool}: ${describe(run)}`)
+          log(`  ${operation} round ${round + 1}, ${tool}: ${describeRun(run)}`)
         }
       }
     }
@@ -269,19 +271,20 @@ await runGroup("archive", async ({ measurements, missing: absent, targets }) => 
           tool === "ocidx"
             ? ocidx("import", archive, dir, "--tag", "t")
             : skopeoCopy(`oci-archive:${archive}:${tag}`, `oci:${dir}:t`)
-        const run = measure(command)
+        const run = measureCopy(command)
         checkImported(dir, tool, source, skopeo)
         removeDir(dir)
         runs.import[tool].push(run)
-        log(`  import round ${round + 1}, ${tool}: ${describe(run)}`)
+        log(`  import round ${round + 1}, ${tool}: ${describeRun(run)}`)
       }
     }
 
     for (const operation of ["export", "export --format docker", "import"] as const) {
-      const times = (tool: Tool) => runs[operation][tool].map((run) => run.ms)
-      const rate = (tool: Tool) => `${mibPerSecond(size, median(times(tool))).toFixed(0)} MiB/s`
-      const peak = (tool: Tool) => Math.max(...runs[operation][tool].map((run) => run.rssBytes))
-      const cpu = (tool: Tool) => median(runs[operation][tool].map((run) => run.cpuMs))
+      const stats = (tool: Tool) => copyStats(runs[operation][tool], size)
+      const times = (tool: Tool) => stats(tool).times
+      const rate = (tool: Tool) => stats(tool).rate
+      const peak = (tool: Tool) => stats(tool).peakRss
+      const cpu = (tool: Tool) => stats(tool).cpuMs
       for (const tool of tools) {
         const name = tool === "ocidx" ? `ocidx ${operation}` : "skopeo copy"
         measurements.push(
@@ -292,7 +295,16 @@ await runGroup("archive", async ({ measurements, missing: absent, targets }) => 
           )
         )
       }
-      const ratio = median(times("ocidx")) / median(times("skopeo"))
+      rows.push(
+        copyHeadline({
+          key: keys[operation],
+          what: `ocidx ${ids[operation]}`,
+          ocidx: runs[operation].ocidx,
+          skopeo: runs[operation].skopeo,
+          bytes: size
+        })
+      )
+      const ratio = stats("ocidx").ms / stats("skopeo").ms
       targets.push(
         target({
           id: ids[operation],
@@ -309,7 +321,7 @@ await runGroup("archive", async ({ measurements, missing: absent, targets }) => 
           id: `peak RSS, ${ids[operation]}`,
           target: rssGoal,
           measured: `${formatBytes(peak("ocidx"))} (skopeo ${formatBytes(peak("skopeo"))})`,
-          ratio: peak("ocidx") / rssLimit,
+          ratio: peak("ocidx") / copyRssLimit,
           ratioOf: `largest peak RSS of ocidx ${operation} in ${rounds} rounds / 200 MiB`,
           limit: 1,
           strict: true

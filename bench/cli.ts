@@ -8,6 +8,8 @@ import { addTags, makeImageLayout, snapshotFile, umoci } from "./lib/fixtures.js
 import {
   environment,
   formatMs,
+  headline,
+  headlineSkipped,
   interleave,
   log,
   makeTempDir,
@@ -25,7 +27,7 @@ const startupRounds = 20
 const putRounds = 15
 const tags = 10_000
 
-await runGroup("cli", async ({ measurements, missing, targets }) => {
+await runGroup("cli", async ({ headline: rows, measurements, missing, targets }) => {
   const cli = environment.cli
   if (cli === undefined) throw new Error("OCIDX_CLI is not set: run this through bench/run.mjs")
   const node = process.execPath
@@ -40,12 +42,26 @@ await runGroup("cli", async ({ measurements, missing, targets }) => {
       [{ command: node, args: ["-e", "0"] }, ocidx("--version"), ocidx("ls", small)],
       2
     )
+    const nodeName = `node ${process.version}`
     measurements.push(
-      summarize("node -e 0", nodeTimes),
-      summarize("ocidx --version", versionTimes),
-      summarize("ocidx ls <small layout>", lsTimes)
+      summarize(`node -e 0 (${nodeName})`, nodeTimes),
+      summarize(`ocidx --version (${nodeName})`, versionTimes),
+      summarize(`ocidx ls <small layout> (${nodeName})`, lsTimes)
     )
     const nodeMs = median(nodeTimes)
+    rows.push(
+      headline({
+        key: "ls",
+        what: `ocidx ls, small layout (${nodeName})`,
+        ocidxMs: median(lsTimes),
+        peerName: "node -e 0",
+        peerMs: nodeMs,
+        target: "<= 2.0x",
+        limit: 2,
+        note: `${process.env.NODE_EXTRA_CA_CERTS === undefined ? "NODE_EXTRA_CA_CERTS not set" : "NODE_EXTRA_CA_CERTS set (adds ~30 ms to a Node 20 start, to both sides)"}; medians of ${startupRounds} alternating rounds`
+      })
+    )
+    if (environment.startupOnly) return
     for (const [id, times] of [
       ["ocidx --version", versionTimes],
       ["ocidx ls (small layout)", lsTimes]
@@ -67,6 +83,48 @@ await runGroup("cli", async ({ measurements, missing, targets }) => {
       measurements.push(summarize("umoci ls <small layout> (for reference)", umociLs))
     }
 
+    // --- put into a layout holding only the image's own tag ("0 tags") --------------------------------------------
+    const empty = NodePath.join(root, "empty")
+    const emptyImage = makeImageLayout(empty, { layers: 1, layerBytes: 64 * 1024 })
+    const emptyIndex = snapshotFile(NodePath.join(empty, "index.json"))
+    const emptyPut = {
+      ...ocidx(
+        "put",
+        empty,
+        "bench-new",
+        "--digest",
+        emptyImage.manifest.digest,
+        "--size",
+        String(emptyImage.manifest.size)
+      ),
+      before: emptyIndex.restore
+    }
+    const put0What = "ocidx put, 0 tags (a layout holding only the source tag)"
+    if (umoci === undefined) {
+      rows.push(headlineSkipped("put-0", put0What, "none (reported)", "umoci is not installed"))
+    } else {
+      log(`put into a 1-tag layout: ${putRounds} rounds of ocidx put and umoci tag`)
+      const [put0 = [], tag0 = []] = interleave(putRounds, [
+        emptyPut,
+        { command: umoci, args: ["tag", "--image", `${empty}:base`, "bench-new"], before: emptyIndex.restore }
+      ])
+      measurements.push(
+        summarize("ocidx put <1 tag> (process, fsync)", put0),
+        summarize("umoci tag <1 tag> (process, no fsync)", tag0)
+      )
+      rows.push(
+        headline({
+          key: "put-0",
+          what: put0What,
+          ocidxMs: median(put0),
+          peerName: "umoci tag",
+          peerMs: median(tag0),
+          target: "none (reported)",
+          note: `ocidx fsyncs, umoci tag does not; start-up is the floor: node -e 0 alone takes ${formatMs(nodeMs)} (${(nodeMs / median(tag0)).toFixed(2)}x umoci tag)`
+        })
+      )
+    }
+
     // --- put into a 10,000-tag layout -------------------------------------------------------------------------
     const big = NodePath.join(root, "tags")
     const { builtBy, manifest } = makeImageLayout(big, { layers: 1, layerBytes: 64 * 1024 })
@@ -83,6 +141,9 @@ await runGroup("cli", async ({ measurements, missing, targets }) => {
         summarize(`ocidx ls --json <${tags} tags>`, lsBig)
       )
       targets.push(skipped("ocidx put process, 10k tags", "faster than umoci tag", "umoci is not installed"))
+      rows.push(
+        headlineSkipped("put-10k", "ocidx put, 10,000 tags, whole process", "<= 1.0x", "umoci is not installed")
+      )
       return
     }
     log(`put: ${putRounds} rounds of ocidx put and umoci tag on a ${tags}-tag layout`)
@@ -100,6 +161,18 @@ await runGroup("cli", async ({ measurements, missing, targets }) => {
     )
     const putMs = median(putTimes)
     const tagMs = median(tagTimes)
+    rows.push(
+      headline({
+        key: "put-10k",
+        what: "ocidx put, 10,000 tags, whole process",
+        ocidxMs: putMs,
+        peerName: "umoci tag",
+        peerMs: tagMs,
+        target: "<= 1.0x",
+        limit: 1,
+        note: `ocidx fsyncs index.json and the directory, umoci tag does not; node -e 0 alone takes ${formatMs(nodeMs)} (${(nodeMs / tagMs).toFixed(2)}x umoci tag)`
+      })
+    )
     targets.push(
       target({
         id: "ocidx put process, 10k tags",

@@ -10,6 +10,8 @@ import { addGarbage, addTags, makeBlobLayout, makeImageLayout, umoci } from "./l
 import {
   environment,
   formatMs,
+  headline,
+  headlineSkipped,
   interleave,
   log,
   MiB,
@@ -27,7 +29,7 @@ import {
 
 const rounds = 5
 
-await runGroup("gc", async ({ measurements, missing, scaling, targets }) => {
+await runGroup("gc", async ({ headline: rows, measurements, missing, scaling, targets }) => {
   const cli = environment.cli
   if (cli === undefined) throw new Error("OCIDX_CLI is not set: run this through bench/run.mjs")
   if (umoci === undefined) missing.push("umoci")
@@ -36,16 +38,19 @@ await runGroup("gc", async ({ measurements, missing, scaling, targets }) => {
   const layoutOp = NodePath.join(workers, "layout-op.mjs")
   const root = makeTempDir("ocidx-bench-gc-")
   try {
-    /** Checks that one ocidx gc removes exactly the garbage, then times both tools in alternation. */
+    /**
+     * Checks that one ocidx gc removes exactly the garbage, then times both tools in alternation. `--grace 0`:
+     * the garbage was written moments ago, and gc's default grace period (an hour) would keep all of it.
+     */
     const compare = (dir: string, garbage: number, relink: () => void, label: string) => {
       relink()
-      const report: unknown = JSON.parse(runOcidx("gc", dir, "--json").stdout)
+      const report: unknown = JSON.parse(runOcidx("gc", dir, "--grace", "0", "--json").stdout)
       const removed =
         typeof report === "object" && report !== null && "removed" in report && Array.isArray(report.removed)
           ? report.removed.length
           : -1
       if (removed < garbage) throw new Error(`ocidx gc removed ${removed} blobs of ${dir}, expected ${garbage}`)
-      const ours = { ...ocidx("gc", dir), before: relink }
+      const ours = { ...ocidx("gc", dir, "--grace", "0"), before: relink }
       const peer = umoci === undefined ? [] : [{ command: umoci, args: ["gc", "--layout", dir], before: relink }]
       const [gcTimes = [], umociTimes = []] = interleave(rounds, [ours, ...peer])
       measurements.push(summarize(`ocidx gc <${label}>`, gcTimes, `${garbage} blobs removed each time`))
@@ -73,6 +78,23 @@ await runGroup("gc", async ({ measurements, missing, scaling, targets }) => {
       scaling.push({ series: "Layout.gc (library, no start-up)", x: blobs, unit: "blobs", medianMs: times.library })
       if (times.umoci !== undefined) {
         scaling.push({ series: "umoci gc (process)", x: blobs, unit: "blobs", medianMs: times.umoci })
+      }
+      if (blobs === 10_000) {
+        const what = `ocidx gc, ${layout.garbage.toLocaleString("en-US")} garbage of ${layout.blobs.toLocaleString("en-US")} small blobs`
+        rows.push(
+          times.umoci === undefined
+            ? headlineSkipped("gc-10k", what, "<= 1.5x", "umoci is not installed")
+            : headline({
+                key: "gc-10k",
+                what,
+                ocidxMs: times.ocidx,
+                peerName: "umoci gc",
+                peerMs: times.umoci,
+                target: "<= 1.5x",
+                limit: 1.5,
+                note: `the library alone ${formatMs(times.library)}`
+              })
+        )
       }
       if (blobs === 10_000 && times.umoci !== undefined) {
         targets.push(

@@ -1,7 +1,7 @@
 // Profiles one ocidx command on one bench fixture with `node --cpu-prof` and prints where the time goes.
 //
 //   node bench/profile.mjs <fixture...> -- <ocidx arguments, with {dir} and {file}>
-//   node bench/profile.mjs blobs 10000 -- gc {dir}
+//   node bench/profile.mjs blobs 10000 -- gc {dir} --grace 0
 //   node bench/profile.mjs image 10000 8 32 -- verify {dir}
 //   node bench/profile.mjs file 1024 -- blob put {dir} {file}
 //   node bench/profile.mjs file 1024 -- @blob-put {dir} {file}     (a bench worker instead of the CLI)

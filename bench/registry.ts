@@ -13,22 +13,30 @@
  * is typed tar+gzip: skopeo compresses an uncompressed layer on its way to a registry, which would make it slow
  * and change the digest, so the layer must already look compressed.
  */
-import * as NodeCrypto from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as Registry from "@ocidx/testkit/Registry"
 import { missing, registryPath } from "@ocidx/testkit/Tools"
 import { makeBigImage } from "./lib/bigImage.js"
 import {
+  alternate,
+  type CopyRun,
+  copyHeadline,
+  copyRssLimit,
+  copyStats,
+  describeRun,
+  measureCopy,
+  sha256Hex
+} from "./lib/copyRuns.js"
+import {
   environment,
   formatBytes,
   formatMs,
   GiB,
+  headlineSkipped,
   log,
   MiB,
   makeTempDir,
-  median,
-  mibPerSecond,
   ocidx,
   removeDir,
   runChecked,
@@ -38,28 +46,16 @@ import {
   skipped,
   summarize,
   syncDisks,
-  timeProcess,
   target,
   which
 } from "./lib/support.js"
 
 const rounds = 3
-const rssLimit = 200 * MiB
 const tag = "bench-0"
-
-const sha256Hex = (text: string): string => NodeCrypto.createHash("sha256").update(text).digest("hex")
 
 type Tool = "ocidx" | "library" | "skopeo"
 
-interface Run {
-  readonly ms: number
-  readonly cpuMs: number
-  readonly rssBytes: number
-  /** The library worker's own time for the copy, without starting node and loading the bundle. */
-  readonly copyMs?: number | undefined
-}
-
-await runGroup("registry", async ({ measurements, missing: absent, targets }) => {
+await runGroup("registry", async ({ headline: rows, measurements, missing: absent, targets }) => {
   const size = environment.quick ? 128 * MiB : GiB
   const label = formatBytes(size)
   const pushId = `push ${label} to a registry`
@@ -74,6 +70,8 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
     absent.push(why ?? "skopeo")
     for (const id of [pushId, pullId]) targets.push(skipped(id, goal, why ?? ""))
     for (const id of [`peak RSS, ${pushId}`, `peak RSS, ${pullId}`]) targets.push(skipped(id, rssGoal, why ?? ""))
+    for (const direction of ["pull", "push"])
+      rows.push(headlineSkipped(direction, `ocidx ${direction}, ${label}`, goal, why ?? ""))
     return
   }
   const workers = environment.benchWorkers
@@ -96,16 +94,9 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
       const got = NodeFs.existsSync(file) ? NodeFs.statSync(file).size : -1
       if (got !== layer.size) throw new Error(`${who} pulled a layer of ${got} bytes, not ${layer.size}`)
     }
-    const measure = (command: { readonly command: string; readonly args: ReadonlyArray<string> }): Run => {
-      syncDisks()
-      const run = timeProcess(command.command, command.args)
-      const reported: unknown = command.command === process.execPath ? JSON.parse(run.stdout || "{}") : {}
-      const copyMs =
-        typeof reported === "object" && reported !== null && "ms" in reported ? Number(reported.ms) : undefined
-      return { ms: run.ms, cpuMs: run.cpuMs, rssBytes: run.rssBytes, copyMs }
-    }
-    const describe = (run: Run) =>
-      `${formatMs(run.ms)}${run.copyMs === undefined ? "" : ` (copy alone ${formatMs(run.copyMs)})`}, CPU ${formatMs(run.cpuMs)}, peak RSS ${formatBytes(run.rssBytes)}`
+    // The library worker prints its own time for the copy; the CLI prints what it copied.
+    const measure = (tool: Tool, command: { readonly command: string; readonly args: ReadonlyArray<string> }) =>
+      measureCopy(command, tool === "library")
     // The CLI's copy may not speak to registries yet (its copier then dies at the first registry call): probe
     // it with a pull of a repository that is not there, which a wired CLI answers with exit 1.
     const cliWhy = await (async () => {
@@ -122,8 +113,8 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
     })()
     if (cliWhy !== undefined) log(`the CLI is not measured: ${cliWhy}`)
     const tools: ReadonlyArray<Tool> = cliWhy === undefined ? ["ocidx", "library", "skopeo"] : ["library", "skopeo"]
-    const order = (round: number): ReadonlyArray<Tool> => (round % 2 === 0 ? tools : [...tools].reverse())
-    const runs: Record<"push" | "pull", Record<Tool, Array<Run>>> = {
+    const order = (round: number): ReadonlyArray<Tool> => alternate(tools, round)
+    const runs: Record<"push" | "pull", Record<Tool, Array<CopyRun>>> = {
       push: { ocidx: [], library: [], skopeo: [] },
       pull: { ocidx: [], library: [], skopeo: [] }
     }
@@ -148,10 +139,10 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
                     command: skopeo,
                     args: ["copy", "--quiet", "--dest-tls-verify=false", `oci:${source}:${tag}`, `docker://${ref}`]
                   }
-          const run = measure(command)
+          const run = measure(tool, command)
           expectDigest(`${tool} push: docker://${ref}`, remoteDigest(`docker://${ref}`, ["--tls-verify=false"]))
           runs.push[tool].push(run)
-          log(`  push round ${round + 1}, ${tool}: ${describe(run)}`)
+          log(`  push round ${round + 1}, ${tool}: ${describeRun(run)}`)
         } finally {
           await registry.release()
         }
@@ -177,7 +168,7 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
                     command: skopeo,
                     args: ["copy", "--quiet", "--src-tls-verify=false", `docker://${ref}`, `oci:${dir}:${tag}`]
                   }
-          const run = measure(command)
+          const run = measure(tool, command)
           if (tool !== "skopeo") {
             const got: unknown = JSON.parse(runOcidx("get", dir, tag).stdout)
             const digest = typeof got === "object" && got !== null && "digest" in got ? String(got.digest) : ""
@@ -188,7 +179,7 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
           expectLayer(dir, tool)
           removeDir(dir)
           runs.pull[tool].push(run)
-          log(`  pull round ${round + 1}, ${tool}: ${describe(run)}`)
+          log(`  pull round ${round + 1}, ${tool}: ${describeRun(run)}`)
         }
       }
     } finally {
@@ -201,10 +192,10 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
       ["push", pushId],
       ["pull", pullId]
     ] as const) {
-      const times = (tool: Tool) => runs[direction][tool].map((run) => run.ms)
-      const rate = (tool: Tool) => `${mibPerSecond(size, median(times(tool))).toFixed(0)} MiB/s`
-      const peak = (tool: Tool) => Math.max(...runs[direction][tool].map((run) => run.rssBytes))
-      const cpu = (tool: Tool) => median(runs[direction][tool].map((run) => run.cpuMs))
+      const times = (tool: Tool) => copyStats(runs[direction][tool], size).times
+      const rate = (tool: Tool) => copyStats(runs[direction][tool], size).rate
+      const peak = (tool: Tool) => copyStats(runs[direction][tool], size).peakRss
+      const cpu = (tool: Tool) => copyStats(runs[direction][tool], size).cpuMs
       for (const tool of tools) {
         measurements.push(
           summarize(
@@ -224,6 +215,18 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
         direction === "pull"
           ? "ocidx fsyncs what it writes; skopeo does not"
           : "each push to a registry started for it (nothing already present)"
+      rows.push(
+        tools.includes("ocidx")
+          ? copyHeadline({
+              key: direction,
+              what: `ocidx ${direction}, ${label} (registry on loopback)`,
+              ocidx: runs[direction].ocidx,
+              skopeo: runs[direction].skopeo,
+              bytes: size,
+              note
+            })
+          : headlineSkipped(direction, `ocidx ${direction}, ${label}`, goal, cliWhy ?? "")
+      )
       // The CLI's rows, and the library's beside them (the same copy without the CLI around it).
       for (const tool of ["ocidx", "library"] as const) {
         const rowId = tool === "ocidx" ? id : `${id} (library)`
@@ -231,7 +234,7 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
           targets.push(skipped(rowId, goal, cliWhy ?? ""), skipped(`peak RSS, ${rowId}`, rssGoal, cliWhy ?? ""))
           continue
         }
-        const ratio = median(times(tool)) / median(times("skopeo"))
+        const ratio = copyStats(runs[direction][tool], size).ms / copyStats(runs[direction].skopeo, size).ms
         targets.push(
           target({
             id: rowId,
@@ -246,7 +249,7 @@ await runGroup("registry", async ({ measurements, missing: absent, targets }) =>
             id: `peak RSS, ${rowId}`,
             target: rssGoal,
             measured: `${formatBytes(peak(tool))} (skopeo ${formatBytes(peak("skopeo"))})`,
-            ratio: peak(tool) / rssLimit,
+            ratio: peak(tool) / copyRssLimit,
             ratioOf: "largest peak RSS over the rounds / 200 MiB, via /usr/bin/time -f %M",
             limit: 1,
             strict: true

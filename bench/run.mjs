@@ -1,47 +1,74 @@
 // The ocidx benchmarks:
-//   npm run bench [-- <group>...] [-- --quick] [-- --json] [-- --cli=built|<bin>] [-- --src=<tree>]
+//   npm run bench [-- <group>...] [-- --quick] [-- --json] [-- --write-results[=<file>]] [-- --node=<node>]
+//                 [-- --also-node=<node>] [-- --cli=built|<bin>] [-- --src=<tree>]
 //
 // Node 20 cannot run TypeScript, so this bundles each bench/*.ts program (a group: puts, cli, contention,
-// verify, gc, blobs, registry) and the worker programs they spawn with esbuild into a temp directory, runs the
-// groups one after another, and prints one row per target of the issue, every measurement and the scaling
-// series; with --json, one JSON document. --quick skips the 1 and 2 GiB cases (registry moves 128 MiB). The
-// ocidx measured is the built command (packages/cli/bin/ocidx) when it is current, else a bundle of
-// packages/cli/src made here (see cliChoice).
+// verify, gc, blobs, registry, archive) and the worker programs they spawn with esbuild into a temp directory,
+// runs the groups one after another, and prints first the table of issue 14's targets (every row, ocidx against
+// its peer, from this one run), then the earlier issues' targets, every measurement and the scaling series;
+// with --json, one JSON document. --quick skips the 1 and 2 GiB cases (the copies move 128 MiB).
+// --write-results fills bench/RESULTS.template.md with this run's data into bench/RESULTS.md (or <file>).
+// --node=<node> runs the groups, their workers and ocidx with that node binary (its directory goes first on
+// PATH, so the ocidx launcher starts it too); --also-node=<node> runs the cli group's start-up rows again with
+// a second node, so the `ocidx ls` row is reported for both.
+// The ocidx measured is the built command (packages/cli/bin/ocidx) when it is current, else a bundle of
+// packages/cli/src made here (see chooseCli in bench/lib/build.mjs).
 // --src=<tree> takes @ocidx/core and @ocidx/node from another tree (e.g. `git archive <commit> packages | tar
 // -x -C <tree>`), to measure a before and an after with the same bench. Nothing is installed: a missing peer
-// tool (umoci, sha256sum, python3, /usr/bin/time, skopeo, docker-registry) is named and its rows are
+// tool (umoci, sha256sum, python3, cc, /usr/bin/time, skopeo, docker-registry) is named and its rows are
 // skipped. Timings are only reported, never asserted.
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { benchDir, bundle, bundleCli, root } from "./lib/build.mjs"
+import { benchDir, bundle, bundleCli, chooseCli, root } from "./lib/build.mjs"
+import { consolidate, markdownReport, textReport } from "./lib/report.mjs"
 
 const testWorkersDir = NodePath.join(root, "packages/node/test/support/workers")
 const benchWorkersDir = NodePath.join(benchDir, "workers")
 // The order groups run in: the cheap ones first, the large files last.
 const order = ["puts", "cli", "contention", "verify", "gc", "blobs", "registry", "archive"]
 
+const usage =
+  "usage: node bench/run.mjs [group...] [--quick] [--json] [--write-results[=<file>]] [--node=<node>] [--also-node=<node>] [--cli=built|<ocidx bin>] [--src=<tree>]"
 const args = process.argv.slice(2)
 const json = args.includes("--json")
 const quick = args.includes("--quick")
-const cliArg = args.find((arg) => arg.startsWith("--cli="))?.slice("--cli=".length)
-const srcArg = args.find((arg) => arg.startsWith("--src="))?.slice("--src=".length)
+const optionValue = (name) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(`--${name}=`.length)
+const cliArg = optionValue("cli")
+const srcArg = optionValue("src")
 const srcRoot = srcArg === undefined ? undefined : NodePath.resolve(srcArg)
+const resultsFile = args.includes("--write-results")
+  ? NodePath.join(benchDir, "RESULTS.md")
+  : optionValue("write-results") === undefined
+    ? undefined
+    : NodePath.resolve(optionValue("write-results"))
+const valued = ["cli", "src", "node", "also-node", "write-results"]
 const unknownFlags = args.filter(
   (arg) =>
     arg.startsWith("--") &&
-    !["--json", "--quick"].includes(arg) &&
-    !arg.startsWith("--cli=") &&
-    !arg.startsWith("--src=")
+    !["--json", "--quick", "--write-results"].includes(arg) &&
+    !valued.some((name) => arg.startsWith(`--${name}=`))
 )
 if (unknownFlags.length > 0) {
-  console.error(
-    `unknown option ${unknownFlags.join(" ")}; usage: node bench/run.mjs [group...] [--quick] [--json] [--cli=built|<ocidx bin>] [--src=<tree>]`
-  )
+  console.error(`unknown option ${unknownFlags.join(" ")}; ${usage}`)
   process.exit(2)
 }
 const only = args.filter((arg) => !arg.startsWith("--"))
+
+/** A node binary given on the command line: its absolute path and version, or exit. */
+const nodeFrom = (path) => {
+  if (path === undefined) return undefined
+  const binary = NodePath.resolve(path)
+  const run = spawnSync(binary, ["-p", "process.version"], { encoding: "utf8" })
+  if (run.status !== 0) {
+    console.error(`${path} is not a node binary that runs: ${run.error?.message ?? run.stderr}`)
+    process.exit(2)
+  }
+  return { binary, version: run.stdout.trim() }
+}
+const mainNode = nodeFrom(optionValue("node")) ?? { binary: process.execPath, version: process.version }
+const otherNode = nodeFrom(optionValue("also-node"))
 
 const available = NodeFs.readdirSync(benchDir)
   .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
@@ -55,52 +82,11 @@ if (unknownGroups.length > 0 || groups.length === 0) {
   process.exit(2)
 }
 
-// Which ocidx to run. By default the built command, packages/cli/bin/ocidx (the npm bin: node started from the
-// CLI's V8 snapshot), when `npm run build -w @ocidx/cli` has built it from the current sources; else the CLI
-// bundled here from packages/cli/src, as ESM (the launcher's fallback). --cli=built insists on the former,
-// --cli=<file> runs that file; --src always bundles (the built command holds this tree's library).
-const launcher = NodePath.join(root, "packages/cli/bin/ocidx")
-const builtEntry = NodePath.join(root, "packages/cli/dist/ocidx.mjs")
-const newestSource = () => {
-  let newest = 0
-  const walk = (dir) => {
-    for (const entry of NodeFs.readdirSync(dir, { withFileTypes: true })) {
-      const file = NodePath.join(dir, entry.name)
-      if (entry.isDirectory()) walk(file)
-      else newest = Math.max(newest, NodeFs.statSync(file).mtimeMs)
-    }
-  }
-  for (const pkg of ["core", "node", "cli"]) walk(NodePath.join(root, "packages", pkg, "src"))
-  return newest
+const cliChoice = chooseCli({ cliArg, srcRoot })
+if (cliChoice.error !== undefined) {
+  console.error(cliChoice.error)
+  process.exit(2)
 }
-const builtIsCurrent = () =>
-  NodeFs.existsSync(launcher) && NodeFs.existsSync(builtEntry) && NodeFs.statSync(builtEntry).mtimeMs >= newestSource()
-const hasSnapshot = () => NodeFs.existsSync(NodePath.join(root, "packages/cli/dist/snapshot/node-id"))
-const cliChoice = (() => {
-  if (cliArg === "built") {
-    if (!NodeFs.existsSync(builtEntry)) {
-      console.error("--cli=built: packages/cli/dist is missing; run `npm run build -w @ocidx/cli` first")
-      process.exit(2)
-    }
-    return {
-      kind: "file",
-      path: launcher,
-      label: `packages/cli/bin/ocidx (built${hasSnapshot() ? ", V8 snapshot" : ", no snapshot"}${builtIsCurrent() ? "" : ", OLDER than the sources"})`
-    }
-  }
-  if (cliArg !== undefined) return { kind: "file", path: NodePath.resolve(cliArg), label: cliArg }
-  if (srcRoot === undefined && builtIsCurrent()) {
-    return {
-      kind: "file",
-      path: launcher,
-      label: `packages/cli/bin/ocidx (built${hasSnapshot() ? ", V8 snapshot" : ", no snapshot"})`
-    }
-  }
-  return {
-    kind: "bundle",
-    label: `ESM bundle of packages/cli/src made here${srcRoot === undefined ? " (packages/cli/dist is missing or older than the sources: `npm run build -w @ocidx/cli` to measure the built command)" : ""}`
-  }
-})()
 
 const say = (text) => {
   if (!json) console.error(text)
@@ -135,9 +121,9 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   })
 }
 
-const runGroup = (name, env) =>
+const runGroup = (name, node, env) =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NodePath.join(outDir, "bench", `${name}.mjs`)], {
+    const child = spawn(node, [NodePath.join(outDir, "bench", `${name}.mjs`)], {
       env,
       stdio: ["ignore", "pipe", json ? "pipe" : "inherit"],
       detached: true
@@ -161,6 +147,14 @@ const runGroup = (name, env) =>
   })
 const started = Date.now()
 const loadAtStart = loadAverage()
+const diskFreeAtStart = (() => {
+  try {
+    const stats = NodeFs.statfsSync(NodeOs.tmpdir())
+    return Math.round(((stats.bavail * stats.bsize) / 2 ** 30) * 10) / 10
+  } catch {
+    return "unknown"
+  }
+})()
 try {
   await bundle(
     groups.map((name) => NodePath.join(benchDir, `${name}.ts`)),
@@ -183,17 +177,24 @@ try {
   if (loadAtStart > 1) {
     say(`note: 1-minute load average ${loadAtStart} at start: other work is using the CPUs; timings may be slower`)
   }
-  for (const name of groups) {
-    say(`running bench/${name}.ts ...`)
+  const runs = groups.map((name) => ({ name, node: mainNode, env: {} }))
+  if (otherNode !== undefined && groups.includes("cli")) {
+    runs.splice(groups.indexOf("cli") + 1, 0, { name: "cli", node: otherNode, env: { OCIDX_BENCH_STARTUP_ONLY: "1" } })
+  }
+  for (const { env, name, node } of runs) {
+    say(`running bench/${name}.ts with node ${node.version} ...`)
     const groupStarted = Date.now()
-    const run = await runGroup(name, {
+    const run = await runGroup(name, node.binary, {
       ...process.env,
+      // The ocidx launcher (a shell script) runs the `node` on PATH: make it this one.
+      PATH: `${NodePath.dirname(node.binary)}${NodePath.delimiter}${process.env.PATH ?? ""}`,
       OCIDX_CLI: cli,
       OCIDX_WORKERS_DIR: NodePath.join(outDir, "workers"),
       OCIDX_BENCH_WORKERS: NodePath.join(outDir, "bench-workers"),
       OCIDX_BENCH_QUICK: quick ? "1" : "0",
       OCIDX_BENCH_TMP: tmpRoot,
-      OCIDX_BENCH_ROOT: root
+      OCIDX_BENCH_ROOT: root,
+      ...env
     })
     const last = run.stdout.trim().split("\n").at(-1) ?? ""
     if (run.status !== 0 || last === "") {
@@ -208,14 +209,28 @@ try {
   cleanUp()
 }
 
+/** A peer's version line, or "not installed". */
+const versionOf = (command, versionArgs) => {
+  const run = spawnSync(command, versionArgs, { encoding: "utf8", timeout: 10_000 })
+  if (run.error !== undefined || run.status !== 0) return "not installed"
+  return `${run.stdout}${run.stderr}`.trim().split("\n")[0]
+}
+
 const environment = {
-  node: process.version,
+  command: ["node", "bench/run.mjs", ...args].join(" "),
+  nodes: [
+    ...new Set(reports.length === 0 ? [mainNode.version] : reports.map((report) => report.node ?? mainNode.version))
+  ],
+  nodeBinaries: [mainNode.binary, ...(otherNode === undefined ? [] : [otherNode.binary])],
+  extraCaCerts: process.env.NODE_EXTRA_CA_CERTS !== undefined && process.env.NODE_EXTRA_CA_CERTS !== "",
   platform: `${process.platform}/${process.arch}`,
+  kernel: NodeOs.release(),
   cpus: NodeOs.cpus().length,
   cpuModel: NodeOs.cpus()[0]?.model ?? "unknown",
   memoryGiB: Math.round(NodeOs.totalmem() / 2 ** 30),
   tmpdir: NodeOs.tmpdir(),
-  date: new Date().toISOString(),
+  diskFreeGiB: diskFreeAtStart,
+  date: new Date(started).toISOString(),
   quick,
   cli: cliChoice.label,
   library:
@@ -225,12 +240,26 @@ const environment = {
   loadAverage: { start: loadAtStart, end: loadAverage() },
   seconds: Math.round((Date.now() - started) / 1000)
 }
+const peers = [
+  { name: "umoci", version: versionOf("umoci", ["--version"]) },
+  { name: "skopeo", version: versionOf("skopeo", ["--version"]) },
+  { name: "sha256sum", version: versionOf("sha256sum", ["--version"]) },
+  { name: "python3", version: versionOf("python3", ["--version"]) },
+  { name: "cc (for bench/reference/flock_writer.c)", version: versionOf("cc", ["--version"]) }
+]
 
-const targets = reports.flatMap((report) => report.targets.map((row) => ({ group: report.bench, ...row })))
-const measurements = reports.flatMap((report) => report.measurements.map((row) => ({ group: report.bench, ...row })))
+const withNode = (report, row) => ({ group: report.bench, node: report.node, ...row })
+const targets = reports.flatMap((report) => report.targets.map((row) => withNode(report, row)))
+const measurements = reports.flatMap((report) => report.measurements.map((row) => withNode(report, row)))
 const scaling = reports.flatMap((report) => report.scaling)
 const missing = [...new Set(reports.flatMap((report) => report.missing))]
-const loads = reports.map((report) => ({ group: report.bench, seconds: report.seconds, ...report.load }))
+const loads = reports.map((report) => ({
+  group: report.bench,
+  node: report.node,
+  seconds: report.seconds,
+  ...report.load
+}))
+const headline = consolidate(reports, groups, failed)
 
 /** How a series grows between consecutive sizes: the exponent b of time ~ size^b. */
 const growth = (points) =>
@@ -250,79 +279,11 @@ const scalingRows = seriesNames.flatMap((series) =>
   growth(scaling.filter((point) => point.series === series).sort((a, b) => a.x - b.x))
 )
 
-if (json) {
-  console.log(
-    JSON.stringify({ environment, targets, measurements, scaling: scalingRows, missing, loads, failed }, null, 2)
-  )
-} else {
-  const table = (header, rows, leftAligned) => {
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
-    const line = (cells) =>
-      cells
-        .map((cell, i) => (leftAligned.includes(i) ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
-        .join("  ")
-        .trimEnd()
-    console.log(line(header))
-    console.log(widths.map((w) => "-".repeat(w)).join("  "))
-    for (const row of rows) console.log(line(row))
-    console.log("")
-  }
-  const ms = (value) => (value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`)
-  console.log(
-    `ocidx bench - node ${environment.node}, ${environment.platform}, ${environment.cpus} CPUs (${environment.cpuModel}), ${environment.memoryGiB} GiB, temp dir ${environment.tmpdir}${quick ? ", --quick" : ""}`
-  )
-  console.log(`ocidx: ${environment.cli}`)
-  if (srcRoot !== undefined) console.log(`library: ${environment.library}`)
-  console.log(
-    `load average ${environment.loadAverage.start} at start, ${environment.loadAverage.end} at end; ${environment.seconds} s in all\n`
-  )
-  console.log("TARGETS (ratio = ocidx / reference, lower is better)")
-  table(
-    ["target", "goal", "measured", "ratio", "limit", "result"],
-    targets.map((row) => [
-      row.id,
-      row.target,
-      row.measured,
-      row.ratio === undefined ? "-" : `${row.ratio.toFixed(3)}`,
-      row.limit === undefined ? "-" : `${Number(row.limit.toFixed(3))}`,
-      row.pass === undefined ? "SKIP" : row.pass ? "PASS" : "MISS"
-    ]),
-    [0, 1, 2, 5]
-  )
-  const notes = targets.filter((row) => row.note !== undefined || row.ratioOf !== undefined)
-  for (const row of notes) console.log(`  ${row.id}: ${[row.ratioOf, row.note].filter(Boolean).join("; ")}`)
-  console.log("")
-  console.log("MEASUREMENTS (wall time per repetition)")
-  table(
-    ["group", "measurement", "n", "median", "p90", "min", "note"],
-    measurements.map((row) => [
-      row.group,
-      row.name,
-      String(row.n),
-      ms(row.medianMs),
-      ms(row.p90Ms),
-      ms(row.minMs),
-      row.note ?? ""
-    ]),
-    [0, 1, 6]
-  )
-  if (scalingRows.length > 0) {
-    console.log("SCALING")
-    table(
-      ["series", "size", "median", "growth from the previous size", "note"],
-      scalingRows.map((row) => [
-        row.series,
-        `${row.x.toLocaleString("en-US")} ${row.unit}`,
-        ms(row.medianMs),
-        row.growth,
-        row.note ?? ""
-      ]),
-      [0, 3, 4]
-    )
-  }
-  console.log(
-    `load average per group (1 min, before -> after): ${loads.map((l) => `${l.group} ${l.before} -> ${l.after} (${l.seconds} s)`).join(", ")}`
-  )
-  if (missing.length > 0) console.log(`missing peers (their rows are skipped): ${missing.join(", ")}`)
-  if (failed.length > 0) console.log(`FAILED groups: ${failed.join(", ")}`)
+const data = { environment, peers, headline, targets, measurements, scaling: scalingRows, missing, loads, failed }
+if (json) console.log(JSON.stringify(data, null, 2))
+else console.log(textReport(data))
+if (resultsFile !== undefined) {
+  const template = NodeFs.readFileSync(NodePath.join(benchDir, "RESULTS.template.md"), "utf8")
+  NodeFs.writeFileSync(resultsFile, markdownReport(data, template))
+  say(`wrote ${NodePath.relative(process.cwd(), resultsFile)}`)
 }

@@ -8,6 +8,8 @@ import { addTags, type Command, hashAllCommands, makeBlobLayout, makeImageLayout
 import {
   environment,
   formatMs,
+  headline,
+  headlineSkipped,
   interleave,
   log,
   MiB,
@@ -26,7 +28,7 @@ import {
 
 const rounds = 5
 
-await runGroup("verify", async ({ measurements, missing, scaling, targets }) => {
+await runGroup("verify", async ({ headline: rows, measurements, missing, scaling, targets }) => {
   const cli = environment.cli
   if (cli === undefined) throw new Error("OCIDX_CLI is not set: run this through bench/run.mjs")
   const workers = environment.benchWorkers
@@ -108,7 +110,24 @@ await runGroup("verify", async ({ measurements, missing, scaling, targets }) => 
           medianMs: result.single
         })
       }
-      if (blobs === 10_000) targets.push(verdict("verify, 10k small blobs", result))
+      if (blobs === 10_000) {
+        targets.push(verdict("verify, 10k small blobs", result))
+        const what = `ocidx verify, ${layout.blobs.toLocaleString("en-US")} small blobs`
+        rows.push(
+          result.single === undefined
+            ? headlineSkipped("verify-10k", what, "<= 1.5x", "sha256sum is not installed")
+            : headline({
+                key: "verify-10k",
+                what,
+                ocidxMs: result.verify,
+                peerName: "sha256sum",
+                peerMs: result.single,
+                target: "<= 1.5x",
+                limit: 1.5,
+                note: `sha256sum over the same files, 1 process; the library alone ${formatMs(result.library)}`
+              })
+        )
+      }
       removeDir(dir)
     }
   } finally {

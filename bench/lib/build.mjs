@@ -85,3 +85,45 @@ export const bundleCli = async (outdir, srcRoot) => {
   })
   return NodePath.join(outdir, "ocidx.mjs")
 }
+
+/**
+ * Which ocidx the bench runs:
+ * - `--cli=built`: packages/cli/bin/ocidx, which must have been built (`npm run build -w @ocidx/cli`);
+ * - `--cli=<file>`: that file (a .mjs/.js/.cjs file runs under the bench's node, anything else directly);
+ * - by default, packages/cli/bin/ocidx when packages/cli/dist was built from the current sources (its newest file
+ *   is no older than the newest source file), whatever the build put there (a V8 snapshot or not); else, and
+ *   always with `--src`, a bundle of packages/cli/src made in the run's temp directory (`kind: "bundle"`).
+ */
+export const chooseCli = ({ cliArg, srcRoot }) => {
+  const launcher = NodePath.join(root, "packages/cli/bin/ocidx")
+  const dist = NodePath.join(root, "packages/cli/dist")
+  const newestIn = (dir) => {
+    let newest = 0
+    if (!NodeFs.existsSync(dir)) return newest
+    for (const entry of NodeFs.readdirSync(dir, { withFileTypes: true })) {
+      const file = NodePath.join(dir, entry.name)
+      if (entry.isDirectory()) newest = Math.max(newest, newestIn(file))
+      else if (entry.isFile()) newest = Math.max(newest, NodeFs.statSync(file).mtimeMs)
+    }
+    return newest
+  }
+  const built = () => NodeFs.existsSync(launcher) && newestIn(dist) > 0
+  const current = () =>
+    built() &&
+    newestIn(dist) >=
+      Math.max(...["core", "node", "cli"].map((pkg) => newestIn(NodePath.join(root, "packages", pkg, "src"))))
+  const describeBuilt = () => {
+    const snapshot = NodeFs.existsSync(NodePath.join(dist, "snapshot"))
+    return `packages/cli/bin/ocidx (built${snapshot ? ", with a V8 snapshot" : ""}${current() ? "" : ", OLDER than the sources"})`
+  }
+  if (cliArg === "built") {
+    if (!built()) return { error: "--cli=built: packages/cli/dist is missing; run `npm run build -w @ocidx/cli` first" }
+    return { kind: "file", path: launcher, label: describeBuilt() }
+  }
+  if (cliArg !== undefined) return { kind: "file", path: NodePath.resolve(cliArg), label: cliArg }
+  if (srcRoot === undefined && current()) return { kind: "file", path: launcher, label: describeBuilt() }
+  return {
+    kind: "bundle",
+    label: `ESM bundle of packages/cli/src made here${srcRoot === undefined ? " (packages/cli/dist is missing or older than the sources: `npm run build -w @ocidx/cli` to measure the built command)" : ""}`
+  }
+}

@@ -43,13 +43,34 @@ export interface ScalingPoint {
   readonly note?: string | undefined
 }
 
+/**
+ * One row of the consolidated table of issue 14's targets, which bench/run.mjs prints first (in the order of
+ * `key`, see headlineRows there). `ratio` is ocidx's time over the peer's, so lower is better on every row (a
+ * throughput target is a time ratio too); `met` is undefined when nothing was measured or the row has no
+ * target. `rss` is set where the target bounds peak RSS as well.
+ */
+export interface HeadlineRow {
+  readonly key: string
+  readonly what: string
+  readonly ocidx: string
+  readonly peer: string
+  readonly ratio?: number | undefined
+  readonly target: string
+  readonly met?: boolean | undefined
+  readonly rss?: string | undefined
+  readonly note?: string | undefined
+}
+
 export interface GroupReport {
   readonly bench: string
+  /** process.version of the node that ran the group, its workers and (unless it is a shell launcher) ocidx. */
+  readonly node: string
   readonly load: { readonly before: number; readonly after: number }
   readonly missing: ReadonlyArray<string>
   readonly measurements: ReadonlyArray<Measurement>
   readonly targets: ReadonlyArray<TargetRow>
   readonly scaling: ReadonlyArray<ScalingPoint>
+  readonly headline: ReadonlyArray<HeadlineRow>
 }
 
 const round = (ms: number): number => Math.round(ms * 100) / 100
@@ -99,6 +120,56 @@ export const target = (row: {
   limit: row.limit,
   pass: row.strict === true ? row.ratio < row.limit : row.ratio <= row.limit,
   ...(row.note === undefined ? {} : { note: row.note })
+})
+
+/**
+ * A row of issue 14's table from two times: ocidx's and the peer's, both medians of the same rounds. `limit` is
+ * the largest time ratio that meets the target (none: the row is reported without a target); `rssBytes` under
+ * `rssLimit` is required too when both are given, and `alsoMet` (e.g. "0 tags lost") when given.
+ */
+export const headline = (row: {
+  readonly key: string
+  readonly what: string
+  readonly ocidxMs: number
+  readonly peerName: string
+  readonly peerMs: number
+  readonly target: string
+  readonly limit?: number | undefined
+  readonly bytes?: number | undefined
+  readonly rssBytes?: number | undefined
+  readonly rssLimit?: number | undefined
+  readonly peerRssBytes?: number | undefined
+  readonly alsoMet?: boolean | undefined
+  readonly note?: string | undefined
+}): HeadlineRow => {
+  const ratio = row.ocidxMs / row.peerMs
+  const rate = (ms: number) => (row.bytes === undefined ? "" : ` (${mibPerSecond(row.bytes, ms).toFixed(0)} MiB/s)`)
+  const rssMet = row.rssBytes === undefined || row.rssLimit === undefined || row.rssBytes < row.rssLimit
+  return {
+    key: row.key,
+    what: row.what,
+    ocidx: `${formatMs(row.ocidxMs)}${rate(row.ocidxMs)}`,
+    peer: `${row.peerName} ${formatMs(row.peerMs)}${rate(row.peerMs)}`,
+    ratio: Math.round(ratio * 1000) / 1000,
+    target: row.target,
+    met: row.limit === undefined ? undefined : ratio <= row.limit && rssMet && row.alsoMet !== false,
+    ...(row.rssBytes === undefined
+      ? {}
+      : {
+          rss: `${formatBytes(row.rssBytes)}${row.rssLimit === undefined ? "" : ` (< ${formatBytes(row.rssLimit)}${rssMet ? "" : " NOT MET"})`}${row.peerRssBytes === undefined ? "" : `; peer ${formatBytes(row.peerRssBytes)}`}`
+        }),
+    ...(row.note === undefined ? {} : { note: row.note })
+  }
+}
+
+/** A row of issue 14's table that could not be measured, and why. */
+export const headlineSkipped = (key: string, what: string, targetText: string, why: string): HeadlineRow => ({
+  key,
+  what,
+  ocidx: "-",
+  peer: "-",
+  target: targetText,
+  note: `not measured: ${why}`
 })
 
 /** A target row that could not be measured. */
@@ -152,7 +223,9 @@ export const environment = {
   /** Skip the 1 and 2 GiB cases. */
   quick: process.env.OCIDX_BENCH_QUICK === "1",
   /** The directory under which programs make their temp directories. */
-  tmp: process.env.OCIDX_BENCH_TMP ?? NodeOs.tmpdir()
+  tmp: process.env.OCIDX_BENCH_TMP ?? NodeOs.tmpdir(),
+  /** Measure start-up only (the cli group run again under a second node, --also-node). */
+  startupOnly: process.env.OCIDX_BENCH_STARTUP_ONLY === "1"
 }
 
 /**
@@ -375,6 +448,7 @@ export const runGroup = async (
     readonly targets: Array<TargetRow>
     readonly scaling: Array<ScalingPoint>
     readonly missing: Array<string>
+    readonly headline: Array<HeadlineRow>
   }) => Promise<void> | void
 ): Promise<void> => {
   const before = loadAverage()
@@ -382,11 +456,12 @@ export const runGroup = async (
     measurements: [] as Measurement[],
     targets: [] as TargetRow[],
     scaling: [] as ScalingPoint[],
-    missing: [] as string[]
+    missing: [] as string[],
+    headline: [] as HeadlineRow[]
   }
   try {
     await body(parts)
-    emit({ bench, load: { before, after: loadAverage() }, ...parts })
+    emit({ bench, node: process.version, load: { before, after: loadAverage() }, ...parts })
   } catch (error) {
     console.error(error)
     process.exitCode = 1
