@@ -137,13 +137,15 @@ const inflate = (input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> 
     async pull(controller) {
       reading ??= output.read()
       const read = reading
+      // One marker per read, not one per round of feeding: each round's promises are garbage per 16 KiB.
+      const readDone = read.then(() => "read" as const)
       for (;;) {
         if (feeding === undefined && !ended) {
           feeding = feed().finally(() => {
             feeding = undefined
           })
         }
-        const won = await Promise.race([read.then(() => "read" as const), ...(feeding ? [feeding] : [])])
+        const won = feeding === undefined ? await readDone : await Promise.race([readDone, feeding])
         if (won === "read") break
       }
       reading = undefined
