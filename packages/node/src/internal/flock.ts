@@ -101,9 +101,16 @@ export const loadLibcFlock = (platform: NodeJS.Platform): Effect.Effect<FlockCal
 
 const describe = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
+/**
+ * Node's table of errno names, read once: `getSystemErrorMap` builds a new map of every errno on each call, and
+ * a waiter that polls a busy lock makes an EAGAIN error on every attempt.
+ */
+let systemErrors: ReadonlyMap<number, [string, string]> | undefined
+
 /** An error shaped like Node's own: `code` "EAGAIN", negative `errno` as libuv reports it, and the call. */
 const errnoException = (errno: number): NodeJS.ErrnoException => {
-  const [code, description] = NodeUtil.getSystemErrorMap().get(-errno) ?? [`E${errno}`, "unknown error"]
+  systemErrors ??= NodeUtil.getSystemErrorMap()
+  const [code, description] = systemErrors.get(-errno) ?? [`E${errno}`, "unknown error"]
   return Object.assign(new Error(`${code}: ${description}, flock`), { errno: -errno, code, syscall: "flock" })
 }
 
