@@ -81,6 +81,9 @@ const spliceSource = (
   return { bytes, manifests: value.manifests, starts, ends, open: manifests.start + 1, close: manifests.end - 1 }
 }
 
+/** Whether a change to `index` can be written by splicing the bytes it was read from (or written as). @internal */
+export const isSpliceable = (index: ImageIndex): boolean => sources.has(index)
+
 /** Whether `index` has exactly the top-level fields of `base` (the same values), apart from its entries. */
 const sameFields = (index: ImageIndex, base: ImageIndex): boolean => {
   const mine = Object.entries(index)
