@@ -74,7 +74,11 @@ const spliceSource = (
   if (manifests === undefined || text.charCodeAt(manifests.start) !== 0x5b) return undefined
   const starts = new Int32Array(doc.elements.length)
   const ends = new Int32Array(doc.elements.length)
-  for (const [i, span] of doc.elements.entries()) {
+  // Indexed loops here and in `remember`: they run once per entry, cold, in a one-put process.
+  const elements = doc.elements
+  for (let i = 0; i < elements.length; i++) {
+    const span = elements[i]
+    if (span === undefined) continue
     starts[i] = span.start
     ends[i] = span.end
   }
@@ -102,9 +106,11 @@ const spanText = (doc: JsonReader.JsonDocument, span: JsonReader.Span): string =
 const remember = (value: ImageIndex, doc: JsonReader.JsonDocument): ImageIndex => {
   // The scan found the entries of a "manifests" array; null (umoci's empty index) has none, and decodes to [].
   if (doc.elements.length === value.manifests.length) {
-    for (const [i, entry] of value.manifests.entries()) {
+    const manifests = value.manifests
+    for (let i = 0; i < manifests.length; i++) {
+      const entry = manifests[i]
       const span = doc.elements[i]
-      if (span !== undefined) texts.set(entry, spanText(doc, span))
+      if (entry !== undefined && span !== undefined) texts.set(entry, spanText(doc, span))
     }
   }
   const values = new Map<string, unknown>(Object.entries(value))
