@@ -40,7 +40,8 @@ interface FrameSource {
 const frames = new WeakMap<object, FrameSource>()
 
 // Per index value whose bytes a change can be spliced into (see `spliceSource`): those bytes and where its
-// entries are in them. A spliced result is registered too, so a store's next put splices again.
+// entries are in them. A spliced result is registered too, so a store's next put splices again. The bytes are
+// kept, not copied: like StoreIndex's `lastWritten`, this relies on no caller reusing a buffer it decoded.
 const sources = new WeakMap<object, IndexSplice.Source>()
 
 const headText = `{"schemaVersion":2,"mediaType":${JSON.stringify(ociIndex)},`
