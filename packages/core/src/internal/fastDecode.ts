@@ -41,14 +41,19 @@ const isPlatform = (u: unknown): boolean =>
   isOptional(u.variant, isString) &&
   isOptional(u.features, isStringArray)
 
+// What nearly every digest is. Such a string is valid by Digest's rules (grammar, registered algorithm, length
+// and lowercase hex), so it needs none of their slicing and lookups; any other goes through them.
+const commonDigest = /^sha256:[a-f0-9]{64}$/
+
+const isDigest = (u: unknown): boolean => isString(u) && (commonDigest.test(u) || Digest.problem(u) === undefined)
+
 /** @internal */
 export const isDescriptor = (u: unknown): u is Descriptor => {
   if (!isRecord(u)) return false
   const { data, digest, size } = u
   return (
     isMediaType(u.mediaType) &&
-    isString(digest) &&
-    Digest.problem(digest) === undefined &&
+    isDigest(digest) &&
     typeof size === "number" &&
     rules.sizeProblem(size) === undefined &&
     isOptional(u.urls, (urls) => Array.isArray(urls) && urls.every((url) => isString(url) && rules.isUri(url))) &&

@@ -15,6 +15,7 @@ import { ociIndex } from "../MediaType.js"
 import { RefName } from "../Reference.js"
 import { fromParseError, parseOptions } from "./decode.js"
 import * as FastDecode from "./fastDecode.js"
+import * as IndexSplice from "./indexSplice.js"
 import * as JsonReader from "./jsonReader.js"
 
 // The JSON text each entry is written as. Decoded values are immutable, so an entry that is still the same
@@ -38,6 +39,64 @@ interface FrameSource {
 // Infinity, which a parsed `1e400` is) is written from that one's text.
 const frames = new WeakMap<object, FrameSource>()
 
+// Per index value whose bytes a change can be spliced into (see `spliceSource`): those bytes and where its
+// entries are in them. A spliced result is registered too, so a store's next put splices again. The bytes are
+// kept, not copied: like StoreIndex's `lastWritten`, this relies on no caller reusing a buffer it decoded.
+const sources = new WeakMap<object, IndexSplice.Source>()
+
+const headText = `{"schemaVersion":2,"mediaType":${JSON.stringify(ociIndex)},`
+
+/**
+ * Where the entries of a freshly read file are, when a change that keeps its top-level fields can be written
+ * by splicing its bytes and come out exactly as `encode` would render it: the file is compact (`encode` drops
+ * whitespace), ASCII without a byte-order mark (so its text offsets are its byte offsets, and no mark to
+ * drop), starts with the `schemaVersion` and `mediaType` that `encode` puts first, spells every top-level key
+ * as JSON.stringify does (`encode` writes keys that way), and has a `manifests` array (umoci's `null` becomes
+ * `[]`). Anything else takes the full render.
+ */
+const spliceSource = (
+  bytes: Uint8Array,
+  doc: JsonReader.JsonDocument,
+  value: ImageIndex
+): IndexSplice.Source | undefined => {
+  const text = doc.text
+  if (!doc.compact || bytes.length !== text.length || doc.elements.length !== value.manifests.length) return undefined
+  if (!text.startsWith(headText) || doc.members[0]?.key !== "schemaVersion" || doc.members[1]?.key !== "mediaType") {
+    return undefined
+  }
+  let manifests: JsonReader.Member | undefined
+  // In a compact object each key sits between the previous value's end (or the `{`) plus one and the `:`.
+  let keyStart = 1
+  for (const member of doc.members) {
+    if (text.slice(keyStart, member.start - 1) !== JSON.stringify(member.key)) return undefined
+    if (member.key === "manifests") manifests = member
+    keyStart = member.end + 1
+  }
+  if (manifests === undefined || text.charCodeAt(manifests.start) !== 0x5b) return undefined
+  const starts = new Int32Array(doc.elements.length)
+  const ends = new Int32Array(doc.elements.length)
+  // Indexed loops here and in `remember`: they run once per entry, cold, in a one-put process.
+  const elements = doc.elements
+  for (let i = 0; i < elements.length; i++) {
+    const span = elements[i]
+    if (span === undefined) continue
+    starts[i] = span.start
+    ends[i] = span.end
+  }
+  return { bytes, manifests: value.manifests, starts, ends, open: manifests.start + 1, close: manifests.end - 1 }
+}
+
+/** Whether a change to `index` can be written by splicing the bytes it was read from (or written as). @internal */
+export const isSpliceable = (index: ImageIndex): boolean => sources.has(index)
+
+/** Whether `index` has exactly the top-level fields of `base` (the same values), apart from its entries. */
+const sameFields = (index: ImageIndex, base: ImageIndex): boolean => {
+  const mine = Object.entries(index)
+  if (mine.length !== Object.keys(base).length) return false
+  const theirs = new Map<string, unknown>(Object.entries(base))
+  return mine.every(([key, value]) => key === "manifests" || (theirs.has(key) && theirs.get(key) === value))
+}
+
 /** @internal */
 export const isBlank = (bytes: Uint8Array): boolean =>
   bytes.every((byte) => byte === 0x20 || (byte >= 0x09 && byte <= 0x0d))
@@ -48,9 +107,11 @@ const spanText = (doc: JsonReader.JsonDocument, span: JsonReader.Span): string =
 const remember = (value: ImageIndex, doc: JsonReader.JsonDocument): ImageIndex => {
   // The scan found the entries of a "manifests" array; null (umoci's empty index) has none, and decodes to [].
   if (doc.elements.length === value.manifests.length) {
-    for (const [i, entry] of value.manifests.entries()) {
+    const manifests = value.manifests
+    for (let i = 0; i < manifests.length; i++) {
+      const entry = manifests[i]
       const span = doc.elements[i]
-      if (span !== undefined) texts.set(entry, spanText(doc, span))
+      if (entry !== undefined && span !== undefined) texts.set(entry, spanText(doc, span))
     }
   }
   const values = new Map<string, unknown>(Object.entries(value))
@@ -71,7 +132,12 @@ export const decode = (path: string, bytes: Uint8Array): Effect.Effect<ImageInde
   Effect.suspend(() =>
     Either.flatMap(JsonReader.readJson(path, bytes, { maxBytes: JsonReader.maxIndexBytes }), (doc) => {
       const fast = FastDecode.decodeIndex(doc.value)
-      if (fast !== undefined) return Either.right(remember(fast, doc))
+      if (fast !== undefined) {
+        // Only the fast path's value is the parsed JSON itself, with exactly the file's keys.
+        const source = spliceSource(bytes, doc, fast)
+        if (source !== undefined) sources.set(fast, source)
+        return Either.right(remember(fast, doc))
+      }
       return Schema.decodeUnknownEither(
         ImageIndex,
         parseOptions
@@ -220,10 +286,35 @@ let lastEncoded:
   | undefined
 
 /**
- * `encode` as UTF-8 bytes: byte for byte `new TextEncoder().encode(encode(...))`. Runs of entries that the
- * previous call wrote, in the same order (what a put or a remove leaves untouched), are copied from its bytes
- * as one block each; only the other entries are rendered and validated. A put into a 10,000-entry index thus
- * renders one entry and copies one 2 MB block, instead of joining and encoding 10,000 texts.
+ * Splices `index` into the bytes of `base` (or of `index` itself), when one was read from a file the splice
+ * reproduces exactly and `index` keeps its top-level fields: see `spliceSource`.
+ */
+const spliced = (
+  path: string,
+  index: ImageIndex,
+  base: ImageIndex | undefined
+): Either.Either<Uint8Array, DecodeError> | undefined => {
+  const from = base !== undefined && sameFields(index, base) ? base : index
+  const source = sources.get(from)
+  const frameSource = frames.get(from)
+  if (source === undefined || frameSource === undefined) return undefined
+  return Either.map(
+    IndexSplice.splice(source, index.manifests, (entry, position) => entryText(path, entry, position)),
+    (result) => {
+      // The same fields with the same texts: `index` is written as `from` was, now and by the next change.
+      sources.set(index, result)
+      if (!frames.has(index)) frames.set(index, frameSource)
+      return result.bytes
+    }
+  )
+}
+
+/**
+ * `encode` as UTF-8 bytes: byte for byte `new TextEncoder().encode(encode(...))`. An index that keeps the
+ * top-level fields of one read from a compact file (a put or a remove does) is spliced into that file's bytes;
+ * otherwise runs of entries that the previous call wrote, in the same order, are copied from its bytes as
+ * one block each. Either way only the other entries are rendered and validated: a put into a 10,000-entry
+ * index renders one entry and copies a 2 MB block or two, instead of joining and encoding 10,000 texts.
  * @internal
  */
 export const encodeBytes = (
@@ -232,6 +323,8 @@ export const encodeBytes = (
   base?: ImageIndex
 ): Effect.Effect<Uint8Array, DecodeError> =>
   Effect.suspend((): Either.Either<Uint8Array, DecodeError> => {
+    const fromSource = spliced(path, index, base)
+    if (fromSource !== undefined) return fromSource
     const framed = frame(path, index, base)
     if (Either.isLeft(framed)) return Either.left(framed.left)
     const head = utf8.encode(framed.right.before)

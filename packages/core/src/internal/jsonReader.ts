@@ -195,6 +195,8 @@ const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Probl
     return path
   }
 
+  // Called before every key and value; a compact file has no whitespace, so the common case returns at once.
+  // (Call sites test the next character first: in a 2 MB index the calls alone were a fifth of the scan.)
   const skipSpace = () => {
     while (i < n && isSpace(text.charCodeAt(i))) {
       i++
@@ -216,7 +218,7 @@ const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Probl
 
   /** Reads `"key":` for the object at `depth`; a problem, or undefined when it went well. */
   const readKey = (): Problem | undefined => {
-    skipSpace()
+    if (isSpace(text.charCodeAt(i))) skipSpace()
     if (text.charCodeAt(i) !== 0x22) return { kind: "syntax" }
     const end = stringEnd()
     if (end < 0) return { kind: "syntax" }
@@ -269,10 +271,10 @@ const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Probl
         slotCounts[depth] = count + 1
       }
     }
-    skipSpace()
+    if (isSpace(text.charCodeAt(i))) skipSpace()
     if (text.charCodeAt(i) !== 0x3a) return { kind: "syntax" }
     i++
-    skipSpace()
+    if (isSpace(text.charCodeAt(i))) skipSpace()
     if (depth === 1) {
       memberKey = keyAt(1)
       memberStart = i
@@ -310,7 +312,7 @@ const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Probl
 
   for (;;) {
     // A value starts here.
-    skipSpace()
+    if (isSpace(text.charCodeAt(i))) skipSpace()
     if (i >= n) return { kind: "syntax" }
     if (depth === 2 && inManifests) elementStart = i
     const code = text.charCodeAt(i)
@@ -320,7 +322,7 @@ const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Probl
       const problem = open(kind)
       if (problem) return problem
       i++
-      skipSpace()
+      if (isSpace(text.charCodeAt(i))) skipSpace()
       const next = text.charCodeAt(i)
       if ((kind === OBJECT && next === 0x7d) || (kind === ARRAY && next === 0x5d)) {
         i++
@@ -356,7 +358,7 @@ const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Probl
     // After a value: a comma starts the next one; a closing bracket completes its container as a value.
     for (;;) {
       ended()
-      skipSpace()
+      if (isSpace(text.charCodeAt(i))) skipSpace()
       if (depth === 0) return i === n ? { members, elements, compact, inexact } : { kind: "syntax" }
       const next = text.charCodeAt(i)
       if (next === 0x2c) {
