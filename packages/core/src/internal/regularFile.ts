@@ -11,7 +11,6 @@ import type { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Effect, Option, Schedule } from "effect"
 import { DecodeError, DecodeIssue, ReadError } from "../Errors.js"
-import * as JsonReader from "./jsonReader.js"
 import { isNotFound } from "./platformError.js"
 
 /** Where `file` points, when it is a symbolic link. @internal */
@@ -43,29 +42,6 @@ export const statRegularFile = (
       return yield* new ReadError({ path: file, reason: "not-a-file", cause: info.value.type })
     }
     return Option.some(Number(info.value.size))
-  })
-
-/**
- * A regular file's bytes, or None when it does not exist; one larger than `maxBytes` is refused unread (a
- * `DecodeError` "too-large", naming the file as `what`). Links and non-regular files as in `statRegularFile`.
- * @internal
- */
-export const readRegularFile = (
-  fs: FileSystem.FileSystem,
-  file: string,
-  maxBytes: number,
-  what?: string
-): Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> =>
-  Effect.gen(function* () {
-    const size = yield* statRegularFile(fs, file)
-    if (Option.isNone(size)) return Option.none()
-    if (size.value > maxBytes) return yield* JsonReader.tooLarge(file, size.value, maxBytes, what)
-    // A file that grew after the stat is still caught: the JSON reader refuses more than its limit.
-    return yield* fs.readFile(file).pipe(
-      Effect.map(Option.some),
-      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<Uint8Array>())),
-      Effect.mapError(ReadError.fromPlatformError(file))
-    )
   })
 
 /**
