@@ -284,7 +284,8 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
     // unlink would remove a link, not follow it; refusing it still leaves anything a link names untouched.
     if (stats.isSymbolicLink()) return { _tag: "Refused", reason: "symlink" }
     if (!stats.isFile()) return { _tag: "Refused", reason: "not-a-file" }
-    if (stats.mtimeMs > options.olderThan) return { _tag: "Young" }
+    // Whole milliseconds, as FileSystem reports mtimes: with no grace, a file written this millisecond goes too.
+    if (Math.floor(stats.mtimeMs) > options.olderThan) return { _tag: "Young" }
     if (options.dryRun) return { _tag: "Removed", size: stats.size }
     try {
       NodeFs.unlinkSync(file)
