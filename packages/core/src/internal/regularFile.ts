@@ -8,7 +8,6 @@
  * @internal
  */
 import type { FileSystem } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Effect, Option, Schedule } from "effect"
 import { DecodeError, DecodeIssue, ReadError } from "../Errors.js"
 import { isNotFound } from "./platformError.js"
@@ -43,29 +42,6 @@ export const statRegularFile = (
     }
     return Option.some(Number(info.value.size))
   })
-
-/**
- * A file's first `limit + 1` bytes at most: all of it when it holds no more than `limit`.
- * @internal
- */
-export const readUpTo = (
-  fs: FileSystem.FileSystem,
-  file: string,
-  limit: number
-): Effect.Effect<Uint8Array, PlatformError> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const handle = yield* fs.open(file, { flag: "r" })
-      const buffer = new Uint8Array(limit + 1)
-      let total = 0
-      while (total < buffer.length) {
-        const read = Number(yield* handle.read(buffer.subarray(total)))
-        if (read === 0) break
-        total += read
-      }
-      return total === buffer.length ? buffer : buffer.subarray(0, total)
-    })
-  )
 
 /**
  * Fails with a `DecodeError` ("symlink") when `directory` is a symbolic link: gc would delete, and a blob
