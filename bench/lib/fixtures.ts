@@ -195,7 +195,11 @@ export const addGarbage = (dir: string, count: number): { readonly relink: () =>
   NodeFs.mkdirSync(garbageDir, { recursive: true })
   const names = Array.from({ length: count }, () => {
     const bytes = NodeCrypto.randomBytes(1024 + NodeCrypto.randomInt(7168))
-    return writeBlob(dir, layerMediaType, bytes, garbageDir).digest.slice("sha256:".length)
+    const name = writeBlob(dir, layerMediaType, bytes, garbageDir).digest.slice("sha256:".length)
+    // Older than gc's default grace period (1 hour), so gc may take it; the hard links share the time.
+    const old = new Date(Date.now() - 2 * 60 * 60 * 1000)
+    NodeFs.utimesSync(NodePath.join(garbageDir, name), old, old)
+    return name
   })
   const relink = () => {
     for (const name of names) {

@@ -15,6 +15,7 @@ import type { Digest } from "./Digest.js"
 import type { LockReason } from "./Errors.js"
 import * as Hasher from "./Hasher.js"
 import * as IndexLock from "./IndexLock.js"
+import * as LayoutFiles from "./LayoutFiles.js"
 import * as RegistryClient from "./RegistryClient.js"
 import * as memoryFileSystem from "./internal/memoryFileSystem.js"
 import * as memoryLock from "./internal/memoryLock.js"
@@ -231,7 +232,8 @@ export interface LayerOptions extends IndexLock.LockOptions, Seed {}
 
 /**
  * Everything the core needs, in memory: FileSystem (seeded as `options` says), Path, IndexLock, a WebCrypto
- * Hasher, and the controls of the file system and the lock. Fresh each time it is built.
+ * Hasher, the portable `LayoutFiles` on that FileSystem, and the controls of the file system and the lock.
+ * Fresh each time it is built.
  *
  * @example
  * ```ts
@@ -249,8 +251,19 @@ export interface LayerOptions extends IndexLock.LockOptions, Seed {}
 export const layer = (
   options?: LayerOptions
 ): Layer.Layer<
-  FileSystem.FileSystem | MemoryFileSystem | Path.Path | IndexLock.IndexLock | MemoryLock | Hasher.Hasher
-> => Layer.mergeAll(layerSeeded(options ?? {}), Path.layer, layerMemoryLock(options), Hasher.layerWebCrypto)
+  | FileSystem.FileSystem
+  | MemoryFileSystem
+  | Path.Path
+  | IndexLock.IndexLock
+  | MemoryLock
+  | Hasher.Hasher
+  | LayoutFiles.LayoutFiles
+> =>
+  LayoutFiles.layer.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(layerSeeded(options ?? {}), Path.layer, layerMemoryLock(options), Hasher.layerWebCrypto)
+    )
+  )
 
 /**
  * How the in-memory registry behaves.

@@ -119,7 +119,9 @@ describe("Layout.gc", () => {
         grace: 0,
         onProgress: () => Effect.sync(() => heldWhileRemoving.push(lock.holders(lockPath).exclusive))
       })
-      expect(heldWhileRemoving).toEqual([true, true])
+      // Progress moves per batch of removals: every report saw the lock held.
+      expect(heldWhileRemoving.length).toBeGreaterThan(0)
+      expect(heldWhileRemoving.every((held) => held)).toBe(true)
       expect(lock.events().map((event) => `${event.event}:${event.mode}:${event.lockPath}`)).toEqual([
         `acquired:exclusive:${lockPath}`,
         `released:exclusive:${lockPath}`

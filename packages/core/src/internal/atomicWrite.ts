@@ -5,10 +5,8 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Exit, Option, Random, type Scope } from "effect"
-import type { Durability } from "../Durability.js"
+import { Effect, Exit, Random, type Scope } from "effect"
 import { WriteError } from "../Errors.js"
-import { isNotFound } from "./platformError.js"
 
 /** @internal */
 export const tempSuffix = ".ocidx-tmp"
@@ -63,55 +61,3 @@ export const createTemp = (
       )
     )
   )
-
-/**
- * Replaces `target` with `content`. `previous` is what the target held (None: it did not exist): when the
- * final directory fsync fails, the target is put back as it was, so a failed write never leaves a change
- * behind.
- * @internal
- */
-export const writeFileAtomic = (
-  target: string,
-  content: Uint8Array,
-  options: {
-    readonly durability: Durability
-    readonly previous: Option.Option<Uint8Array>
-    readonly defaultMode?: number
-  }
-): Effect.Effect<void, WriteError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const durable = options.durability === "full"
-    // Keep the mode of the file we replace; a new file gets 0644 whatever the umask.
-    const mode = yield* fs.stat(target).pipe(
-      Effect.map((info) => info.mode & 0o7777),
-      Effect.catchIf(isNotFound, () => Effect.succeed(options.defaultMode ?? 0o644)),
-      Effect.mapError(WriteError.fromPlatformError(target))
-    )
-    const replaceWith = (bytes: Uint8Array) =>
-      Effect.gen(function* () {
-        const temp = yield* tempPathFor(target)
-        yield* Effect.scoped(
-          Effect.flatMap(createTemp(temp, mode), (file) =>
-            Effect.zipRight(file.writeAll(bytes), durable ? file.sync : Effect.void)
-          )
-        )
-        yield* fs.chmod(temp, mode).pipe(
-          Effect.zipRight(fs.rename(temp, target)),
-          Effect.onError(() => removeQuietly(temp))
-        )
-      }).pipe(Effect.mapError(WriteError.fromPlatformError(target)))
-
-    yield* replaceWith(content)
-    if (durable) {
-      yield* syncDirectory(path.dirname(target)).pipe(
-        Effect.tapError(() =>
-          Option.match(options.previous, {
-            onNone: () => removeQuietly(target),
-            onSome: (old) => Effect.ignore(replaceWith(old))
-          })
-        )
-      )
-    }
-  })

@@ -7,7 +7,8 @@ import { CurrentDurability } from "../Durability.js"
 import { BlobNotFound, DecodeError, DecodeIssue, DigestMismatch, ReadError, WriteError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
 import { createTemp, removeQuietly, syncDirectory, tempPathFor, tempSuffix } from "./atomicWrite.js"
-import { readUpTo, refuseLinkedDirectory, statRegularFile } from "./regularFile.js"
+import * as LayoutFiles from "./layoutFiles.js"
+import { refuseLinkedDirectory, statRegularFile } from "./regularFile.js"
 
 /** @internal */
 export const isTempFile = (name: string): boolean => name.endsWith(tempSuffix)
@@ -70,6 +71,7 @@ export const make = (options: { readonly directory: string }) =>
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const hasher = yield* Hasher
+    const files = yield* LayoutFiles.current
     const context = Context.make(FileSystem.FileSystem, fs).pipe(Context.add(Path.Path, path))
     const blobsDir = path.join(options.directory, "blobs")
     const pathOf = (digest: Digest.Digest) => path.join(blobsDir, Digest.algorithm(digest), Digest.encoded(digest))
@@ -246,33 +248,20 @@ export const make = (options: { readonly directory: string }) =>
     const get = (digest: Digest.Digest, getOptions?: { readonly size?: number | undefined }) =>
       Effect.gen(function* () {
         const file = pathOf(digest)
-        const present = yield* statFile(file)
-        if (Option.isNone(present)) return yield* new BlobNotFound({ path: file, digest })
         const expected = getOptions?.size
-        // Never more than the blob should hold is read (a 1 GiB file named as a small manifest costs nothing),
-        // and one byte more, to see a file that grew after the stat.
-        const limit = expected ?? present.value
-        if (present.value > limit) {
-          return yield* new DigestMismatch({
-            path: file,
-            expectedDigest: digest,
-            expectedSize: limit,
-            actualSize: present.value
-          })
-        }
-        const bytes = yield* readUpTo(fs, file, limit).pipe(Effect.mapError(ReadError.fromPlatformError(file)))
-        if (bytes.length > limit) {
-          return yield* new DigestMismatch({
-            path: file,
-            expectedDigest: digest,
-            expectedSize: limit,
-            actualSize: bytes.length
-          })
+        // One platform step. Never more than the blob should hold is read (a 1 GiB file named as a small manifest
+        // costs nothing), and one byte more, to see a file that grew after its size was taken.
+        const limit = expected ?? Number.MAX_SAFE_INTEGER
+        const read = yield* files.readRegularFile(file, limit)
+        if (read._tag === "Missing") return yield* new BlobNotFound({ path: file, digest })
+        const actualSize = read._tag === "TooLarge" ? read.size : read.bytes.length
+        if (read._tag === "TooLarge" || actualSize > limit) {
+          return yield* new DigestMismatch({ path: file, expectedDigest: digest, expectedSize: limit, actualSize })
         }
         const { check, update } = verify(file, digest, expected)
-        update(bytes)
+        update(read.bytes)
         yield* check
-        return bytes
+        return read.bytes
       }).pipe(Effect.withSpan("BlobStore.get"))
 
     const stream = (digest: Digest.Digest, streamOptions?: { readonly size?: number | undefined }) => {

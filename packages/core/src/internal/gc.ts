@@ -12,9 +12,10 @@ import type { BlobStore } from "../BlobStore.js"
 import { isTempFile } from "../BlobStore.js"
 import type { Descriptor } from "../Descriptor.js"
 import * as Digest from "../Digest.js"
-import { DecodeError, DecodeIssue, ReadError, UnreadableManifest, WriteError } from "../Errors.js"
+import { DecodeError, DecodeIssue, ReadError, UnreadableManifest } from "../Errors.js"
 import type { ImageIndex } from "../ImageIndex.js"
 import type { Content, ContentFailure, GcOptions, GcReport } from "../Layout.js"
+import type { LayoutFiles } from "../LayoutFiles.js"
 import type { IndexSource, StoreIndex } from "../StoreIndex.js"
 import { isTempNameFor } from "./atomicWrite.js"
 import { isNotFound } from "./platformError.js"
@@ -26,6 +27,7 @@ export interface Deps {
   readonly directory: string
   readonly fs: FileSystem.FileSystem
   readonly path: Path.Path
+  readonly files: LayoutFiles
   readonly index: StoreIndex
   readonly blobs: BlobStore
   readonly content: (descriptor: Descriptor) => Effect.Effect<Content, ContentFailure>
@@ -48,6 +50,15 @@ export const blankIndex = (path: string): DecodeError => {
 
 /** How many manifest reads and stats gc keeps in flight: they wait on the disk, not the CPU. */
 const ioConcurrency = 8
+
+interface Considered {
+  readonly file: string
+  readonly name: string
+  readonly digest: Option.Option<string>
+}
+
+/** How many files one removal step takes: progress moves per batch. */
+const removeBatch = 512
 
 interface Candidate {
   readonly path: string
@@ -81,14 +92,10 @@ export const sweeper = (deps: Deps, options: GcOptions) => {
       Effect.mapError(ReadError.fromPlatformError(file))
     )
 
-  const collect = (live: ReadonlyMap<Digest.Digest, Descriptor>, now: number) =>
+  /** Files that may go: ocidx's temp files, and blobs named by a digest nothing references. */
+  const collect = (live: ReadonlyMap<Digest.Digest, Descriptor>) =>
     Effect.gen(function* () {
-      // Only files that may go are stat'ed: temp files, and blobs named by a digest nothing references.
-      const considered: Array<{
-        readonly file: string
-        readonly name: string
-        readonly digest: Option.Option<string>
-      }> = []
+      const considered: Array<Considered> = []
       for (const name of yield* listDirectory(fs, deps.directory)) {
         if (isRootTempFile(name)) {
           considered.push({ file: path.join(deps.directory, name), name, digest: Option.none() })
@@ -111,23 +118,34 @@ export const sweeper = (deps: Deps, options: GcOptions) => {
           considered.push({ file: path.join(entryPath, name), name, digest })
         }
       }
-      const candidates = yield* Effect.forEach(
-        considered,
-        ({ digest, file, name }) =>
-          Effect.map(statOf(file), (info): Option.Option<Candidate> => {
-            if (Option.isNone(info) || info.value.type === "Directory") return Option.none()
-            // No mtime known: as young as can be, so kept.
-            const mtime = Option.getOrElse(info.value.mtime, () => new Date(now)).getTime()
-            if (now - mtime < graceMillis) return Option.none()
-            return Option.some({
-              path: file,
-              digest: Option.getOrElse(digest, () => name),
-              size: Number(info.value.size)
-            })
-          }),
-        { concurrency: ioConcurrency }
-      )
-      return candidates.flatMap((candidate) => (Option.isSome(candidate) ? [candidate.value] : []))
+      return considered
+    })
+
+  /**
+   * Removes (or, in a dry run, checks) the considered files old enough to go, a batch at a time, each batch
+   * one platform step. A link, a directory or anything else not a regular file stays, as does a young file.
+   */
+  const remove = (considered: ReadonlyArray<Considered>, olderThan: number) =>
+    Effect.gen(function* () {
+      const removed: Array<Candidate> = []
+      for (let start = 0; start < considered.length; start += removeBatch) {
+        const batch = considered.slice(start, start + removeBatch)
+        const results = yield* deps.files.removeFiles(
+          batch.map(({ file }) => file),
+          { olderThan, dryRun }
+        )
+        for (const [i, result] of results.entries()) {
+          const entry = batch[i]
+          if (entry === undefined || result._tag !== "Removed") continue
+          removed.push({
+            path: entry.file,
+            digest: Option.getOrElse(entry.digest, () => entry.name),
+            size: result.size
+          })
+        }
+        if (options.onProgress) yield* options.onProgress(start + batch.length, considered.length)
+      }
+      return removed
     })
 
   const sweep = (current: ImageIndex, source: IndexSource) =>
@@ -167,20 +185,9 @@ export const sweeper = (deps: Deps, options: GcOptions) => {
         }
       )
       // File mtimes come from the real clock, so age is measured against it, not Effect's (test) Clock.
-      const now = Date.now()
-      const candidates = yield* collect(live, now)
-      let done = 0
-      // One at a time: a failing removal stops gc with the blobs after it still there.
-      for (const candidate of candidates) {
-        if (!dryRun) {
-          yield* fs.remove(candidate.path).pipe(
-            Effect.catchIf(isNotFound, () => Effect.void),
-            Effect.mapError(WriteError.fromPlatformError(candidate.path))
-          )
-        }
-        done++
-        if (options.onProgress) yield* options.onProgress(done, candidates.length)
-      }
+      const olderThan = Date.now() - graceMillis
+      // A failing removal stops gc with the blobs after it still there.
+      const candidates = yield* remove(yield* collect(live), olderThan)
       const report: GcReport = {
         removed: candidates,
         bytes: candidates.reduce((sum, candidate) => sum + candidate.size, 0),

@@ -16,6 +16,7 @@ import { decodeJsonFile } from "./decode.js"
 import * as Gc from "./gc.js"
 import * as Prune from "./prune/run.js"
 import * as JsonReader from "./jsonReader.js"
+import * as LayoutFiles from "./layoutFiles.js"
 import * as Verify from "./verify.js"
 import { refuseLinkedDirectory } from "./regularFile.js"
 import * as Walk from "./walk.js"
@@ -31,6 +32,7 @@ export const make = (options: {
     const blobs = yield* BlobStore.make(options)
     const directory = options.directory
     const hasher = yield* Hasher
+    const files = yield* LayoutFiles.current
     // verify hashes descriptors' embedded data itself, so it needs the Hasher too.
     const context = Context.make(FileSystem.FileSystem, fs).pipe(
       Context.add(Path.Path, path),
@@ -154,7 +156,7 @@ export const make = (options: {
       )
     }).pipe(Effect.withSpan("Layout.init", { attributes: { directory } }))
 
-    const deps: Gc.Deps = { directory, fs, path, index, blobs, content }
+    const deps: Gc.Deps = { directory, fs, path, files, index, blobs, content }
 
     const layout: Layout = {
       directory,

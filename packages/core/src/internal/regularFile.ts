@@ -8,10 +8,8 @@
  * @internal
  */
 import type { FileSystem } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Effect, Option, Schedule } from "effect"
 import { DecodeError, DecodeIssue, ReadError } from "../Errors.js"
-import * as JsonReader from "./jsonReader.js"
 import { isNotFound } from "./platformError.js"
 
 /** Where `file` points, when it is a symbolic link. @internal */
@@ -44,52 +42,6 @@ export const statRegularFile = (
     }
     return Option.some(Number(info.value.size))
   })
-
-/**
- * A regular file's bytes, or None when it does not exist; one larger than `maxBytes` is refused unread (a
- * `DecodeError` "too-large", naming the file as `what`). Links and non-regular files as in `statRegularFile`.
- * @internal
- */
-export const readRegularFile = (
-  fs: FileSystem.FileSystem,
-  file: string,
-  maxBytes: number,
-  what?: string
-): Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> =>
-  Effect.gen(function* () {
-    const size = yield* statRegularFile(fs, file)
-    if (Option.isNone(size)) return Option.none()
-    if (size.value > maxBytes) return yield* JsonReader.tooLarge(file, size.value, maxBytes, what)
-    // A file that grew after the stat is still caught: the JSON reader refuses more than its limit.
-    return yield* fs.readFile(file).pipe(
-      Effect.map(Option.some),
-      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<Uint8Array>())),
-      Effect.mapError(ReadError.fromPlatformError(file))
-    )
-  })
-
-/**
- * A file's first `limit + 1` bytes at most: all of it when it holds no more than `limit`.
- * @internal
- */
-export const readUpTo = (
-  fs: FileSystem.FileSystem,
-  file: string,
-  limit: number
-): Effect.Effect<Uint8Array, PlatformError> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const handle = yield* fs.open(file, { flag: "r" })
-      const buffer = new Uint8Array(limit + 1)
-      let total = 0
-      while (total < buffer.length) {
-        const read = Number(yield* handle.read(buffer.subarray(total)))
-        if (read === 0) break
-        total += read
-      }
-      return total === buffer.length ? buffer : buffer.subarray(0, total)
-    })
-  )
 
 /**
  * Fails with a `DecodeError` ("symlink") when `directory` is a symbolic link: gc would delete, and a blob

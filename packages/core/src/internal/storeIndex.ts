@@ -2,21 +2,21 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Context, Effect, Layer, Option } from "effect"
 import { Descriptor, type DescriptorInput } from "../Descriptor.js"
-import { CurrentDurability } from "../Durability.js"
 import { DecodeError, DecodeIssue, ReadError } from "../Errors.js"
 import * as ImageIndex from "../ImageIndex.js"
 import { IndexLock } from "../IndexLock.js"
 import * as OciLayout from "../OciLayout.js"
 import type { NameOrTag } from "../Reference.js"
 import type { IndexSource, Options, StoreIndex } from "../StoreIndex.js"
-import { removeQuietly, writeFileAtomic } from "./atomicWrite.js"
+import { removeQuietly } from "./atomicWrite.js"
 import { sameBytes } from "./bytes.js"
 import { decodeJsonFile, decodeUnknown } from "./decode.js"
 import * as IndexCodec from "./indexCodec.js"
 import * as IndexOps from "./indexOps.js"
 import * as JsonReader from "./jsonReader.js"
 import { requireDirectory } from "./directory.js"
-import { readRegularFile, retryTornRead } from "./regularFile.js"
+import * as LayoutFiles from "./layoutFiles.js"
+import { retryTornRead } from "./regularFile.js"
 
 const encoder = new TextEncoder()
 
@@ -29,6 +29,7 @@ export const make = (options: Options) =>
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const lock = yield* IndexLock
+    const files = yield* LayoutFiles.current
     const directory = options.directory
     const indexPath = path.join(directory, "index.json")
     const lockPath = `${indexPath}.lock`
@@ -38,7 +39,7 @@ export const make = (options: Options) =>
     const checkDirectory = requireDirectory(directory).pipe(Effect.provide(context))
 
     // index.json is read through the one regular-file reader: no links, no FIFOs, at most the size cap.
-    const readIndexBytes = readRegularFile(fs, indexPath, JsonReader.maxIndexBytes)
+    const readIndexBytes = LayoutFiles.readIfExists(files, indexPath, JsonReader.maxIndexBytes)
 
     // What this store last wrote. Under the lock, a file with exactly these bytes is that index, so it is not
     // parsed again; any other writer's change (even buildkit's same-size rewrite in place) fails the compare.
@@ -78,7 +79,7 @@ export const make = (options: Options) =>
     ).pipe(Effect.withSpan("StoreIndex.read", { attributes: { directory } }))
 
     /** Whether oci-layout must be created; fails when it names a version ocidx does not write. */
-    const checkLayoutFile = readRegularFile(fs, layoutPath, JsonReader.maxDocumentBytes).pipe(
+    const checkLayoutFile = LayoutFiles.readIfExists(files, layoutPath, JsonReader.maxDocumentBytes).pipe(
       Effect.flatMap(
         Option.match({
           onNone: () => Effect.succeed(true),
@@ -112,18 +113,14 @@ export const make = (options: Options) =>
       createLayoutFile: boolean
     ) =>
       Effect.gen(function* () {
-        const durability = yield* CurrentDurability
         if (createLayoutFile) {
-          yield* writeFileAtomic(layoutPath, encoder.encode(OciLayout.defaultContent), {
-            durability,
-            previous: Option.none()
-          })
+          yield* files.writeAtomic(layoutPath, encoder.encode(OciLayout.defaultContent), { previous: Option.none() })
         }
         lastWritten = undefined
         // An oci-layout made just now goes again when index.json cannot be written: a failed write changes nothing.
-        yield* writeFileAtomic(indexPath, bytes, { durability, previous }).pipe(
-          Effect.onError(() => (createLayoutFile ? removeQuietly(layoutPath) : Effect.void))
-        )
+        yield* files
+          .writeAtomic(indexPath, bytes, { previous })
+          .pipe(Effect.onError(() => (createLayoutFile ? removeQuietly(layoutPath) : Effect.void)))
         lastWritten = { bytes, index }
       })
 
@@ -147,11 +144,7 @@ export const make = (options: Options) =>
         const { bytes } = yield* readIndex(Effect.succeed(ImageIndex.empty))
         if (Option.isSome(bytes)) {
           if (createLayoutFile) {
-            const durability = yield* CurrentDurability
-            yield* writeFileAtomic(layoutPath, encoder.encode(OciLayout.defaultContent), {
-              durability,
-              previous: Option.none()
-            })
+            yield* files.writeAtomic(layoutPath, encoder.encode(OciLayout.defaultContent), { previous: Option.none() })
           }
           return
         }

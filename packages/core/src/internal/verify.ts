@@ -23,14 +23,14 @@ export const run = (deps: Deps, options: VerifyOptions): Effect.Effect<VerifyRep
     const strict = options.strict ?? false
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? 2))
 
-    const layoutFile = yield* LayoutFile.check(fs, path.join(deps.directory, "oci-layout"))
+    const layoutFile = yield* LayoutFile.check(deps.files, path.join(deps.directory, "oci-layout"))
     const indexFile = yield* IndexFile.check(fs, deps.index)
     const graph = yield* Graph.walk(blobs, indexFile.index, {
       indexPath: deps.index.indexPath,
       strict,
       concurrency
     })
-    const blobsCheck = yield* Blobs.check(fs, blobs, graph, { strict, concurrency, onProgress: options.onProgress })
+    const blobsCheck = yield* Blobs.check(deps.files, blobs, graph, { strict, onProgress: options.onProgress })
     const scan = yield* Scan.check(fs, path, path.join(deps.directory, "blobs"), {
       reachable: Option.as(indexFile.index, graph.reachable),
       incomplete: graph.incomplete

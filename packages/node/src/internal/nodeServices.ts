@@ -6,8 +6,10 @@ import type { Path } from "@effect/platform/Path"
 import * as Durability from "@ocidx/core/Durability"
 import type { Hasher } from "@ocidx/core/Hasher"
 import type { IndexLock } from "@ocidx/core/IndexLock"
+import type { LayoutFiles } from "@ocidx/core/LayoutFiles"
 import { Layer } from "effect"
 import * as NodeHasher from "../NodeHasher.js"
+import * as NodeLayoutFiles from "./nodeLayoutFiles.js"
 import * as NodeIndexLock from "./nodeIndexLock.js"
 
 /** @internal */
@@ -18,11 +20,12 @@ export interface Options {
 /** @internal */
 export const layer = (
   options?: Options
-): Layer.Layer<FileSystem | Path | IndexLock | Hasher | Durability.CurrentDurability> =>
+): Layer.Layer<FileSystem | Path | IndexLock | Hasher | LayoutFiles | Durability.CurrentDurability> =>
   Layer.mergeAll(
     NodeFileSystem.layer,
     NodePath.layer,
     NodeIndexLock.layer,
     NodeHasher.layer,
+    NodeLayoutFiles.layer,
     Layer.succeed(Durability.CurrentDurability, options?.durability ?? "full")
   )

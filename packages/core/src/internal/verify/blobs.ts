@@ -1,17 +1,15 @@
 /**
- * verify, phase 4: digests and sizes. Streams and hashes every reachable blob the walk has not read, a few at
- * a time, then compares what the descriptors claim (size, embedded data) with what is there.
+ * verify, phase 4: digests and sizes. Hashes every reachable blob the walk has not read, in batches, then
+ * compares what the descriptors claim (size, embedded data) with what is there.
  * @internal
  */
-import type { FileSystem } from "@effect/platform"
-import { Effect, Either, Encoding, Option } from "effect"
+import { Effect, Either, Encoding } from "effect"
 import type { BlobStore } from "../../BlobStore.js"
 import * as Digest from "../../Digest.js"
 import { BlobNotFound, DigestMismatch } from "../../Errors.js"
 import { Hasher } from "../../Hasher.js"
 import type { Finding } from "../../Layout.js"
-import { readChunks } from "../blobStore.js"
-import { statRegularFile } from "../regularFile.js"
+import type { HashResult, LayoutFiles } from "../../LayoutFiles.js"
 import { type BlobFailure, blobFailure, finding, type Occurrences } from "./finding.js"
 import type { Graph } from "./graph.js"
 
@@ -21,14 +19,59 @@ export interface BlobsCheck {
   readonly findings: ReadonlyArray<Finding>
 }
 
+/** A batch ends at this many blobs, or once their claimed sizes reach `batchBytes`: progress moves per batch. */
+const batchCount = 512
+const batchBytes = 64 * 1024 * 1024
+
+/** The pending digests in walk order, cut into batches. */
+const batchesOf = (
+  pending: ReadonlyArray<Digest.Digest>,
+  graph: Graph
+): ReadonlyArray<ReadonlyArray<Digest.Digest>> => {
+  const batches: Array<Array<Digest.Digest>> = []
+  let current: Array<Digest.Digest> = []
+  let bytes = 0
+  for (const digest of pending) {
+    current.push(digest)
+    bytes += graph.reachable.get(digest)?.size ?? 0
+    if (current.length >= batchCount || bytes >= batchBytes) {
+      batches.push(current)
+      current = []
+      bytes = 0
+    }
+  }
+  if (current.length > 0) batches.push(current)
+  return batches
+}
+
+/** The error `BlobStore.stream` would fail with for a blob that hashed to `result`, or its size. */
+const toEither = (file: string, digest: Digest.Digest, result: HashResult): Either.Either<number, BlobFailure> => {
+  switch (result._tag) {
+    case "Ok":
+      return Either.right(result.size)
+    case "Mismatch":
+      return Either.left(
+        new DigestMismatch({
+          path: file,
+          expectedDigest: digest,
+          actualDigest: result.actualDigest,
+          actualSize: result.size
+        })
+      )
+    case "Missing":
+      return Either.left(new BlobNotFound({ path: file, digest }))
+    case "Failed":
+      return Either.left(result.error)
+  }
+}
+
 /** @internal */
 export const check = (
-  fs: FileSystem.FileSystem,
+  files: LayoutFiles,
   blobs: BlobStore,
   graph: Graph,
   options: {
     readonly strict: boolean
-    readonly concurrency: number
     readonly onProgress?: ((done: number, total: number) => Effect.Effect<void>) | undefined
   }
 ): Effect.Effect<BlobsCheck, never, Hasher> =>
@@ -41,15 +84,17 @@ export const check = (
     const progress = options.onProgress
     let done = total - pending.length
     if (progress && total > 0) yield* progress(done, total)
-    const hashOne = (digest: Digest.Digest) =>
-      readAndHash(fs, hasher, blobs.pathOf(digest), digest).pipe(
-        Effect.either,
-        Effect.tap(() => {
-          done++
-          return progress ? progress(done, total) : Effect.void
-        })
-      )
-    const results = yield* Effect.forEach(pending, hashOne, { concurrency: options.concurrency })
+    // Hashed in batches, each one platform step: a small blob costs a few system calls, not fiber steps.
+    const results: Array<Either.Either<number, BlobFailure>> = []
+    for (const batch of batchesOf(pending, graph)) {
+      const hashed = yield* files.hashBlobs(batch.map((digest) => ({ path: blobs.pathOf(digest), digest })))
+      for (const [i, result] of hashed.entries()) {
+        const digest = batch[i]
+        if (digest !== undefined) results.push(toEither(blobs.pathOf(digest), digest, result))
+      }
+      done += batch.length
+      if (progress) yield* progress(done, total)
+    }
 
     // Reported in the order of the walk, not of completion, so a report does not depend on timing.
     const checked = new Map(graph.checked)
@@ -74,30 +119,6 @@ export const check = (
       checked,
       findings: [...hashFindings, ...sizeFindings(blobs, checked, graph.occurrences), ...dataFindings]
     }
-  })
-
-/**
- * Reads a blob to its end and hashes it, failing as `BlobStore.stream` would (a missing, symlinked or
- * non-regular file, a read error, a digest that differs), without a Stream's per-chunk cost.
- */
-const readAndHash = (
-  fs: FileSystem.FileSystem,
-  hasher: Hasher,
-  file: string,
-  digest: Digest.Digest
-): Effect.Effect<number, BlobFailure> =>
-  Effect.gen(function* () {
-    const present = yield* statRegularFile(fs, file)
-    if (Option.isNone(present)) return yield* new BlobNotFound({ path: file, digest })
-    const algorithm = Digest.algorithm(digest)
-    const hash = Digest.isAlgorithm(algorithm) ? hasher.make(algorithm) : undefined
-    const size = yield* readChunks(fs, file, present.value, (chunk) => hash?.update(chunk))
-    // An algorithm ocidx cannot compute leaves only the size, which `sizeFindings` compares.
-    const actualDigest = hash === undefined ? undefined : `${algorithm}:${yield* hash.digest}`
-    if (actualDigest !== undefined && actualDigest !== digest) {
-      return yield* new DigestMismatch({ path: file, expectedDigest: digest, actualDigest, actualSize: size })
-    }
-    return size
   })
 
 /** Every descriptor whose size is not its blob's, once per wrong size; and blobs only their size vouches for. */

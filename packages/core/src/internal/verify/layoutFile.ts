@@ -2,24 +2,25 @@
  * verify, phase 1: `oci-layout` exists, is valid, and names the layout version ocidx understands.
  * @internal
  */
-import type { FileSystem } from "@effect/platform"
 import { Effect, Either, Option } from "effect"
 import type { Finding } from "../../Layout.js"
+import type { LayoutFiles } from "../../LayoutFiles.js"
 import * as OciLayout from "../../OciLayout.js"
 import { decodeJsonFile } from "../decode.js"
 import * as JsonReader from "../jsonReader.js"
-import { readRegularFile, retryTornRead } from "../regularFile.js"
+import { readIfExists } from "../layoutFiles.js"
+import { retryTornRead } from "../regularFile.js"
 import { finding } from "./finding.js"
 
 /** @internal */
-export const check = (fs: FileSystem.FileSystem, layoutPath: string): Effect.Effect<ReadonlyArray<Finding>> =>
+export const check = (files: LayoutFiles, layoutPath: string): Effect.Effect<ReadonlyArray<Finding>> =>
   Effect.gen(function* () {
     const where = { path: layoutPath }
     // The one regular-file reader: a FIFO there is refused at once, a directory with a clean message, and a
     // file caught half rewritten (buildkit writes it in place) is read again.
     const read = yield* Effect.either(
       retryTornRead(
-        readRegularFile(fs, layoutPath, JsonReader.maxDocumentBytes).pipe(
+        readIfExists(files, layoutPath, JsonReader.maxDocumentBytes).pipe(
           Effect.flatMap(
             Option.match({
               onNone: () => Effect.succeedNone,

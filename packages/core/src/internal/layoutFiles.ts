@@ -1,0 +1,191 @@
+/**
+ * `LayoutFiles` on `@effect/platform`'s FileSystem, and how core finds the one in use. FileSystem has no
+ * O_NOFOLLOW or O_NONBLOCK open, so links and non-regular files are refused by a readLink and a stat just
+ * before each open (regularFile.ts).
+ * @internal
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { Context, Effect, Layer, Option } from "effect"
+import * as Digest from "../Digest.js"
+import { CurrentDurability } from "../Durability.js"
+import { type DecodeError, ReadError, WriteError } from "../Errors.js"
+import { Hasher, webCrypto } from "../Hasher.js"
+import type {
+  BlobToHash,
+  HashResult,
+  LayoutFiles as Service,
+  ReadResult,
+  RemoveOptions,
+  RemoveResult,
+  WriteOptions
+} from "../LayoutFiles.js"
+import { createTemp, removeQuietly, syncDirectory, tempPathFor } from "./atomicWrite.js"
+import { readChunks } from "./blobStore.js"
+import * as JsonReader from "./jsonReader.js"
+import { isNotFound } from "./platformError.js"
+import { linkTarget, statRegularFile } from "./regularFile.js"
+
+export { isTempNameFor, tempPathFor } from "./atomicWrite.js"
+
+/** @internal */
+export const LayoutFiles = Context.GenericTag<Service>("@ocidx/core/LayoutFiles")
+
+/** How many blobs the portable hash keeps in flight: reads wait on the disk, hashing is on this thread. */
+const hashConcurrency = 8
+
+/** @internal */
+export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Path.Path | Hasher> = Effect.gen(function* () {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const hasher = yield* Hasher
+  const context = Context.make(FileSystem.FileSystem, fs).pipe(Context.add(Path.Path, path))
+
+  const readRegularFile = (file: string, maxBytes: number): Effect.Effect<ReadResult, ReadError> =>
+    Effect.gen(function* () {
+      const size = yield* statRegularFile(fs, file)
+      if (Option.isNone(size)) return { _tag: "Missing" } as const
+      if (size.value > maxBytes) return { _tag: "TooLarge", size: size.value } as const
+      // A file that grew after the stat is still caught: the JSON reader refuses more than its limit.
+      return yield* fs.readFile(file).pipe(
+        Effect.map((bytes): ReadResult => ({ _tag: "Read", bytes })),
+        Effect.catchIf(isNotFound, () => Effect.succeed<ReadResult>({ _tag: "Missing" })),
+        Effect.mapError(ReadError.fromPlatformError(file))
+      )
+    })
+
+  const writeAtomic = (target: string, content: Uint8Array, options: WriteOptions): Effect.Effect<void, WriteError> =>
+    Effect.gen(function* () {
+      const durable = (yield* CurrentDurability) === "full"
+      // Keep the mode of the file we replace; a new file gets 0644 whatever the umask.
+      const mode = yield* fs.stat(target).pipe(
+        Effect.map((info) => info.mode & 0o7777),
+        Effect.catchIf(isNotFound, () => Effect.succeed(options.defaultMode ?? 0o644)),
+        Effect.mapError(WriteError.fromPlatformError(target))
+      )
+      const replaceWith = (bytes: Uint8Array) =>
+        Effect.gen(function* () {
+          const temp = yield* tempPathFor(target)
+          yield* Effect.scoped(
+            Effect.flatMap(createTemp(temp, mode), (file) =>
+              Effect.zipRight(file.writeAll(bytes), durable ? file.sync : Effect.void)
+            )
+          )
+          yield* fs.chmod(temp, mode).pipe(
+            Effect.zipRight(fs.rename(temp, target)),
+            Effect.onError(() => removeQuietly(temp))
+          )
+        }).pipe(Effect.mapError(WriteError.fromPlatformError(target)))
+
+      yield* replaceWith(content)
+      if (durable) {
+        yield* syncDirectory(path.dirname(target)).pipe(
+          Effect.tapError(() =>
+            Option.match(options.previous, {
+              onNone: () => removeQuietly(target),
+              onSome: (old) => Effect.ignore(replaceWith(old))
+            })
+          )
+        )
+      }
+    }).pipe(Effect.provide(context))
+
+  /** Reads a blob to its end and hashes it, without a Stream's per-chunk cost. */
+  const hashBlob = ({ digest, path: file }: BlobToHash): Effect.Effect<HashResult> =>
+    Effect.gen(function* () {
+      const present = yield* statRegularFile(fs, file)
+      if (Option.isNone(present)) return { _tag: "Missing" } as const
+      const algorithm = Digest.algorithm(digest)
+      const hash = Digest.isAlgorithm(algorithm) ? hasher.make(algorithm) : undefined
+      const size = yield* readChunks(fs, file, present.value, (chunk) => hash?.update(chunk))
+      if (hash === undefined) return { _tag: "Ok", size } as const
+      const actualDigest = `${algorithm}:${yield* hash.digest}`
+      const result: HashResult =
+        actualDigest === digest ? { _tag: "Ok", size } : { _tag: "Mismatch", size, actualDigest }
+      return result
+    }).pipe(Effect.catchAll((error) => Effect.succeed<HashResult>({ _tag: "Failed", error })))
+
+  const hashBlobs = (blobs: ReadonlyArray<BlobToHash>): Effect.Effect<ReadonlyArray<HashResult>> =>
+    Effect.forEach(blobs, hashBlob, { concurrency: hashConcurrency })
+
+  const statOf = (file: string) =>
+    fs.stat(file).pipe(
+      Effect.map(Option.some),
+      Effect.catchIf(isNotFound, () => Effect.succeedNone),
+      Effect.mapError(ReadError.fromPlatformError(file))
+    )
+
+  const removeFile = (file: string, options: RemoveOptions): Effect.Effect<RemoveResult, ReadError | WriteError> =>
+    Effect.gen(function* () {
+      // unlink would remove a link, not follow it; refusing it still leaves anything a link names untouched.
+      if (Option.isSome(yield* linkTarget(fs, file))) return { _tag: "Refused", reason: "symlink" } as const
+      const info = yield* statOf(file)
+      if (Option.isNone(info)) return { _tag: "Missing" } as const
+      if (info.value.type !== "File") return { _tag: "Refused", reason: "not-a-file" } as const
+      // No mtime known: as young as can be, so kept.
+      const mtime = Option.match(info.value.mtime, { onNone: () => Number.POSITIVE_INFINITY, onSome: Number })
+      if (mtime > options.olderThan) return { _tag: "Young" } as const
+      const size = Number(info.value.size)
+      if (options.dryRun) return { _tag: "Removed", size } as const
+      // Gone already (another gc, or a writer's rename): nothing to do.
+      const removed = yield* fs.remove(file).pipe(
+        Effect.as(true),
+        Effect.catchIf(isNotFound, () => Effect.succeed(false)),
+        Effect.mapError(WriteError.fromPlatformError(file))
+      )
+      return removed ? ({ _tag: "Removed", size } as const) : ({ _tag: "Missing" } as const)
+    })
+
+  const removeFiles = (files: ReadonlyArray<string>, options: RemoveOptions) =>
+    Effect.forEach(files, (file) => removeFile(file, options))
+
+  return LayoutFiles.of({ readRegularFile, writeAtomic, hashBlobs, removeFiles })
+})
+
+/** @internal */
+export const layer: Layer.Layer<Service, never, FileSystem.FileSystem | Path.Path | Hasher> = Layer.effect(
+  LayoutFiles,
+  make
+)
+
+/**
+ * The `LayoutFiles` provided, or else the portable one on the FileSystem at hand: providing the service is an
+ * optimisation, so every layer that provided FileSystem before still works. Only verify hashes, and it
+ * provides the Hasher; elsewhere WebCrypto stands in, unused.
+ * @internal
+ */
+export const current: Effect.Effect<Service, never, FileSystem.FileSystem | Path.Path> = Effect.flatMap(
+  Effect.serviceOption(LayoutFiles),
+  Option.match({
+    onSome: Effect.succeed,
+    onNone: () =>
+      Effect.flatMap(Effect.serviceOption(Hasher), (hasher) =>
+        Effect.provideService(
+          make,
+          Hasher,
+          Option.getOrElse(hasher, () => webCrypto)
+        )
+      )
+  })
+)
+
+/**
+ * A regular file's bytes, or None when it does not exist; one larger than `maxBytes` is refused unread (a
+ * `DecodeError` "too-large", naming the file as `what`). A link or a non-regular file is a `ReadError`.
+ * @internal
+ */
+export const readIfExists = (
+  files: Service,
+  file: string,
+  maxBytes: number,
+  what?: string
+): Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> =>
+  Effect.flatMap(files.readRegularFile(file, maxBytes), (result) => {
+    switch (result._tag) {
+      case "Missing":
+        return Effect.succeedNone
+      case "TooLarge":
+        return Effect.fail(JsonReader.tooLarge(file, result.size, maxBytes, what))
+      case "Read":
+        return Effect.succeed(Option.some(result.bytes))
+    }
+  })

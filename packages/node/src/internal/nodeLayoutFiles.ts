@@ -1,0 +1,319 @@
+/**
+ * `LayoutFiles` on `node:fs`: each call is one synchronous step. A small file costs its few system calls and
+ * nothing else; the asynchronous API would add a thread-pool round trip and fiber steps to each of them, which
+ * is most of the time spent on a small blob. The opens use O_NOFOLLOW (a link fails with ELOOP, never
+ * followed) and O_NONBLOCK (a FIFO opens at once instead of waiting for a writer), and the type of what was
+ * opened is checked on the descriptor, so no other process can swap the file between the check and the read.
+ * @internal
+ */
+import { createHash, type Hash } from "node:crypto"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { SystemError, type SystemErrorReason } from "@effect/platform/Error"
+import * as NodePathLayer from "@effect/platform-node/NodePath"
+import { Path } from "@effect/platform"
+import * as Digest from "@ocidx/core/Digest"
+import { CurrentDurability } from "@ocidx/core/Durability"
+import { ReadError, WriteError } from "@ocidx/core/Errors"
+import {
+  type HashResult,
+  LayoutFiles,
+  type ReadResult,
+  type RemoveOptions,
+  type RemoveResult,
+  tempPathFor,
+  type WriteOptions
+} from "@ocidx/core/LayoutFiles"
+import { Effect, Layer, Option } from "effect"
+
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = NodeFs.constants
+const readFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK
+const createFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
+
+/** Large blobs are read this much at a time, into one buffer the whole layer reuses (every step is sync). */
+const chunkSize = 1024 * 1024
+
+const codeOf = (error: unknown): string | undefined =>
+  error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined
+
+const reasonOf = (code: string | undefined): SystemErrorReason => {
+  switch (code) {
+    case "ENOENT":
+      return "NotFound"
+    case "EACCES":
+    case "EPERM":
+      return "PermissionDenied"
+    case "EEXIST":
+      return "AlreadyExists"
+    default:
+      return "Unknown"
+  }
+}
+
+/** A node:fs error as the platform error core's domain errors are made from (errno kept as its cause). */
+const systemError = (method: string, path: string, error: unknown): SystemError =>
+  new SystemError({
+    reason: reasonOf(codeOf(error)),
+    module: "FileSystem",
+    method,
+    pathOrDescriptor: path,
+    description: error instanceof Error ? error.message : String(error),
+    cause: error
+  })
+
+const readError = (method: string, path: string, error: unknown): ReadError =>
+  ReadError.fromPlatformError(path)(systemError(method, path, error))
+
+const writeError = (method: string, path: string, error: unknown): WriteError =>
+  WriteError.fromPlatformError(path)(systemError(method, path, error))
+
+/** The platform's name for what a non-regular file is, as core's portable reader reports it. */
+const typeName = (stats: NodeFs.Stats): string =>
+  stats.isDirectory()
+    ? "Directory"
+    : stats.isFIFO()
+      ? "FIFO"
+      : stats.isSocket()
+        ? "Socket"
+        : stats.isCharacterDevice()
+          ? "CharacterDevice"
+          : stats.isBlockDevice()
+            ? "BlockDevice"
+            : "Unknown"
+
+const closeQuietly = (fd: number): void => {
+  try {
+    NodeFs.closeSync(fd)
+  } catch {
+    // Nothing to do: the descriptor is gone either way.
+  }
+}
+
+const unlinkQuietly = (file: string): void => {
+  try {
+    NodeFs.unlinkSync(file)
+  } catch {
+    // Only litter: gc clears old temp files.
+  }
+}
+
+type Opened =
+  | { readonly _tag: "Missing" }
+  | { readonly _tag: "Refused"; readonly error: ReadError }
+  | { readonly _tag: "Open"; readonly fd: number; readonly size: number }
+
+/** Opens a regular file for reading; a link, a non-regular file or a failed open is refused, unread. */
+const openRegular = (file: string): Opened => {
+  let fd: number
+  try {
+    fd = NodeFs.openSync(file, readFlags)
+  } catch (error) {
+    const code = codeOf(error)
+    if (code === "ENOENT") return { _tag: "Missing" }
+    if (code === "ELOOP") {
+      let cause: unknown = error
+      try {
+        cause = `points to ${NodeFs.readlinkSync(file)}`
+      } catch {
+        // Not a link after all (too many levels above it): the open's own error says why.
+      }
+      return { _tag: "Refused", error: new ReadError({ path: file, reason: "symlink", cause }) }
+    }
+    return { _tag: "Refused", error: readError("open", file, error) }
+  }
+  try {
+    const stats = NodeFs.fstatSync(fd)
+    if (stats.isFile()) return { _tag: "Open", fd, size: stats.size }
+    NodeFs.closeSync(fd)
+    return { _tag: "Refused", error: new ReadError({ path: file, reason: "not-a-file", cause: typeName(stats) }) }
+  } catch (error) {
+    closeQuietly(fd)
+    return { _tag: "Refused", error: readError("stat", file, error) }
+  }
+}
+
+/** Writes all of `bytes` at the descriptor's position. */
+const writeAll = (fd: number, bytes: Uint8Array): void => {
+  let written = 0
+  while (written < bytes.length) written += NodeFs.writeSync(fd, bytes, written, bytes.length - written)
+}
+
+/** fsyncs a directory so a rename into it survives a power loss. */
+const syncDirectory = (directory: string): void => {
+  const fd = NodeFs.openSync(directory, O_RDONLY)
+  try {
+    NodeFs.fsyncSync(fd)
+  } finally {
+    closeQuietly(fd)
+  }
+}
+
+/** Writes `bytes` to the new file `temp` and renames it over `target`; a failure removes the temp file. */
+const replaceSync = (target: string, temp: string, bytes: Uint8Array, mode: number, durable: boolean): void => {
+  // Exclusive: a collision fails, and a name that is not ours is never removed.
+  const fd = NodeFs.openSync(temp, createFlags, mode)
+  try {
+    writeAll(fd, bytes)
+    // The open's mode went through the umask; the file gets the mode asked for.
+    NodeFs.fchmodSync(fd, mode)
+    if (durable) NodeFs.fsyncSync(fd)
+    NodeFs.closeSync(fd)
+  } catch (error) {
+    closeQuietly(fd)
+    unlinkQuietly(temp)
+    throw error
+  }
+  try {
+    NodeFs.renameSync(temp, target)
+  } catch (error) {
+    unlinkQuietly(temp)
+    throw error
+  }
+}
+
+const modeOf = (target: string, defaultMode: number): number => {
+  // Keep the mode of the file we replace; a new file gets the default whatever the umask.
+  const stats = NodeFs.statSync(target, { throwIfNoEntry: false })
+  return stats === undefined ? defaultMode : stats.mode & 0o7777
+}
+
+/** @internal */
+export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(function* () {
+  const path = yield* Path.Path
+  let buffer: Uint8Array | undefined
+  const chunkBuffer = (): Uint8Array => {
+    buffer ??= new Uint8Array(chunkSize)
+    return buffer
+  }
+
+  const readRegularFile = (file: string, maxBytes: number): Effect.Effect<ReadResult, ReadError> =>
+    Effect.suspend(() => {
+      const opened = openRegular(file)
+      if (opened._tag === "Missing") return Effect.succeed<ReadResult>({ _tag: "Missing" })
+      if (opened._tag === "Refused") return Effect.fail(opened.error)
+      const { fd, size } = opened
+      try {
+        if (size > maxBytes) return Effect.succeed<ReadResult>({ _tag: "TooLarge", size })
+        // One byte more than the limit at most: a file that grew past it is refused by the JSON reader.
+        const limit = maxBytes + 1
+        let bytes = new Uint8Array(Math.min(size + 1, limit))
+        let total = 0
+        while (true) {
+          if (total === bytes.length) {
+            if (bytes.length >= limit) break
+            const grown = new Uint8Array(Math.min(bytes.length * 2, limit))
+            grown.set(bytes)
+            bytes = grown
+          }
+          const read = NodeFs.readSync(fd, bytes, total, bytes.length - total, null)
+          if (read === 0) break
+          total += read
+        }
+        return Effect.succeed<ReadResult>({ _tag: "Read", bytes: bytes.subarray(0, total) })
+      } catch (error) {
+        return Effect.fail(readError("read", file, error))
+      } finally {
+        closeQuietly(fd)
+      }
+    })
+
+  const writeAtomic = (target: string, content: Uint8Array, options: WriteOptions): Effect.Effect<void, WriteError> =>
+    Effect.gen(function* () {
+      const durable = (yield* CurrentDurability) === "full"
+      const mode = yield* Effect.try({
+        try: () => modeOf(target, options.defaultMode ?? 0o644),
+        catch: (error) => writeError("stat", target, error)
+      })
+      const replaceWith = (bytes: Uint8Array) =>
+        Effect.flatMap(Effect.provideService(tempPathFor(target), Path.Path, path), (temp) =>
+          Effect.try({
+            try: () => replaceSync(target, temp, bytes, mode, durable),
+            catch: (error) => writeError("writeFile", target, error)
+          })
+        )
+      yield* replaceWith(content)
+      if (!durable) return
+      const directory = NodePath.dirname(target)
+      yield* Effect.try({
+        try: () => syncDirectory(directory),
+        catch: (error) => writeError("sync", directory, error)
+      }).pipe(
+        // A failed write changes nothing: the target is put back as it was.
+        Effect.tapError(() =>
+          Option.match(options.previous, {
+            onNone: () => Effect.sync(() => unlinkQuietly(target)),
+            onSome: (old) => Effect.ignore(replaceWith(old))
+          })
+        )
+      )
+    })
+
+  const hashOne = (file: string, digest: Digest.Digest): HashResult => {
+    const opened = openRegular(file)
+    if (opened._tag === "Missing") return { _tag: "Missing" }
+    if (opened._tag === "Refused") return { _tag: "Failed", error: opened.error }
+    const algorithm = Digest.algorithm(digest)
+    const hash: Hash | undefined = Digest.isAlgorithm(algorithm) ? createHash(algorithm) : undefined
+    const chunk = chunkBuffer()
+    let size = 0
+    try {
+      while (true) {
+        const read = NodeFs.readSync(opened.fd, chunk, 0, chunk.length, null)
+        if (read === 0) break
+        hash?.update(chunk.subarray(0, read))
+        size += read
+      }
+    } catch (error) {
+      return { _tag: "Failed", error: readError("read", file, error) }
+    } finally {
+      closeQuietly(opened.fd)
+    }
+    if (hash === undefined) return { _tag: "Ok", size }
+    const actualDigest = `${algorithm}:${hash.digest("hex")}`
+    return actualDigest === digest ? { _tag: "Ok", size } : { _tag: "Mismatch", size, actualDigest }
+  }
+
+  const removeOne = (file: string, options: RemoveOptions): RemoveResult | ReadError | WriteError => {
+    let stats: NodeFs.Stats | undefined
+    try {
+      stats = NodeFs.lstatSync(file, { throwIfNoEntry: false })
+    } catch (error) {
+      return readError("stat", file, error)
+    }
+    if (stats === undefined) return { _tag: "Missing" }
+    // unlink would remove a link, not follow it; refusing it still leaves anything a link names untouched.
+    if (stats.isSymbolicLink()) return { _tag: "Refused", reason: "symlink" }
+    if (!stats.isFile()) return { _tag: "Refused", reason: "not-a-file" }
+    // Whole milliseconds, as FileSystem reports mtimes: with no grace, a file written this millisecond goes too.
+    if (Math.floor(stats.mtimeMs) > options.olderThan) return { _tag: "Young" }
+    if (options.dryRun) return { _tag: "Removed", size: stats.size }
+    try {
+      NodeFs.unlinkSync(file)
+    } catch (error) {
+      // Gone already (another gc, or a writer's rename): nothing to do.
+      if (codeOf(error) === "ENOENT") return { _tag: "Missing" }
+      return writeError("remove", file, error)
+    }
+    return { _tag: "Removed", size: stats.size }
+  }
+
+  return LayoutFiles.of({
+    readRegularFile,
+    writeAtomic,
+    hashBlobs: (blobs) => Effect.sync(() => blobs.map(({ digest, path: file }) => hashOne(file, digest))),
+    removeFiles: (files, options) =>
+      Effect.suspend(() => {
+        const results: Array<RemoveResult> = []
+        for (const file of files) {
+          const result = removeOne(file, options)
+          // The first failure stops the batch, the files after it left as they are.
+          if (result instanceof ReadError || result instanceof WriteError) return Effect.fail(result)
+          results.push(result)
+        }
+        return Effect.succeed(results)
+      })
+  })
+})
+
+/** @internal */
+export const layer: Layer.Layer<LayoutFiles> = Layer.effect(LayoutFiles, make).pipe(Layer.provide(NodePathLayer.layer))

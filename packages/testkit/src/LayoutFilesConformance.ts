@@ -1,0 +1,297 @@
+/**
+ * The conformance suite every `LayoutFiles` implementation passes: core's portable one on the in-memory file
+ * system and on the real disk, and @ocidx/node's synchronous one. `register` adds its tests to the calling
+ * file; the layer under test is built fresh for each test.
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import * as Digest from "@ocidx/core/Digest"
+import { CurrentDurability } from "@ocidx/core/Durability"
+import * as Hasher from "@ocidx/core/Hasher"
+import * as LayoutFiles from "@ocidx/core/LayoutFiles"
+import { Effect, type Layer, Option, type Scope } from "effect"
+
+export interface Target {
+  /** The implementation under test, with the FileSystem and Path the suite sets its files up with. */
+  readonly layer: () => Layer.Layer<LayoutFiles.LayoutFiles | FileSystem.FileSystem | Path.Path>
+  /** A fresh, empty directory to work in. */
+  readonly directory: Effect.Effect<string, never, FileSystem.FileSystem | Scope.Scope>
+  /** Makes a FIFO at a path, where the platform can. */
+  readonly makeFifo?: ((file: string) => Effect.Effect<void>) | undefined
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+const digestOf = (algorithm: "sha256" | "sha512", text: string) =>
+  Effect.gen(function* () {
+    const hash = Hasher.webCrypto.make(algorithm)
+    hash.update(encoder.encode(text))
+    return yield* digest(`${algorithm}:${yield* hash.digest}`)
+  })
+
+const digest = (text: string) => Effect.sync(() => Option.getOrThrow(Digest.parse(text)))
+
+/** Sets up a directory, runs `body` in it with the service, and gives it the FileSystem and Path to look. */
+const inDirectory = <A, E>(
+  target: Target,
+  body: (
+    dir: string,
+    files: LayoutFiles.LayoutFiles
+  ) => Effect.Effect<A, E, FileSystem.FileSystem | Path.Path | LayoutFiles.LayoutFiles>
+) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const dir = yield* target.directory
+      const files = yield* LayoutFiles.LayoutFiles
+      return yield* body(dir, files)
+    })
+  ).pipe(Effect.provide(target.layer()))
+
+/** Registers the suite for the implementation `name`. */
+export const register = (name: string, target: Target): void => {
+  describe(`LayoutFiles conformance: ${name}`, () => {
+    describe("writeAtomic", () => {
+      it.live("creates a file with the content and mode 0644, and leaves no temp file", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const file = path.join(dir, "index.json")
+            yield* files.writeAtomic(file, encoder.encode("new"), { previous: Option.none() })
+            expect(decoder.decode(yield* fs.readFile(file))).toBe("new")
+            expect((yield* fs.stat(file)).mode & 0o777).toBe(0o644)
+            expect(yield* fs.readDirectory(dir)).toEqual(["index.json"])
+          })
+        )
+      )
+
+      it.live("replaces a file, keeping its mode; with durability none too", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const file = path.join(dir, "index.json")
+            yield* fs.writeFileString(file, "old")
+            yield* fs.chmod(file, 0o600)
+            yield* files.writeAtomic(file, encoder.encode("new"), { previous: Option.some(encoder.encode("old")) })
+            expect(decoder.decode(yield* fs.readFile(file))).toBe("new")
+            expect((yield* fs.stat(file)).mode & 0o777).toBe(0o600)
+            yield* files
+              .writeAtomic(file, encoder.encode("newer"), { previous: Option.none() })
+              .pipe(Effect.provideService(CurrentDurability, "none"))
+            expect(decoder.decode(yield* fs.readFile(file))).toBe("newer")
+            expect(yield* fs.readDirectory(dir)).toEqual(["index.json"])
+          })
+        )
+      )
+
+      it.live("a replace that fails leaves the old content and no temp file (a WriteError naming the target)", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            // rename(2) cannot put a file over a non-empty directory: the last step fails.
+            const file = path.join(dir, "index.json")
+            yield* fs.makeDirectory(file)
+            yield* fs.writeFileString(path.join(file, "inside"), "kept")
+            const error = yield* Effect.flip(
+              files.writeAtomic(file, encoder.encode("new"), { previous: Option.none() })
+            )
+            expect(error._tag).toBe("WriteError")
+            expect(error.path).toBe(file)
+            expect((yield* fs.stat(file)).type).toBe("Directory")
+            expect(yield* fs.readDirectory(file)).toEqual(["inside"])
+            expect(yield* fs.readDirectory(dir)).toEqual(["index.json"])
+          })
+        )
+      )
+
+      it.live("a missing directory fails with a WriteError and creates nothing", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const file = path.join(dir, "missing", "index.json")
+            const error = yield* Effect.flip(
+              files.writeAtomic(file, encoder.encode("new"), { previous: Option.none() })
+            )
+            expect(error).toMatchObject({ _tag: "WriteError", reason: "not-found" })
+            expect(yield* fs.readDirectory(dir)).toEqual([])
+          })
+        )
+      )
+
+      it.live("temp names are the ones gc and verify know: `.<name>.<token>.ocidx-tmp` beside the target", () =>
+        Effect.gen(function* () {
+          const path = yield* Path.Path
+          const temp = yield* LayoutFiles.tempPathFor("/layout/index.json")
+          expect(path.dirname(temp)).toBe("/layout")
+          expect(LayoutFiles.isTempNameFor("index.json", path.basename(temp))).toBe(true)
+          expect(LayoutFiles.isTempNameFor("oci-layout", path.basename(temp))).toBe(false)
+          expect(LayoutFiles.isTempNameFor("index.json", ".index.json.x-y.ocidx-tmp")).toBe(false)
+          expect(yield* LayoutFiles.tempPathFor("/layout/index.json")).not.toBe(temp)
+        }).pipe(Effect.provide(target.layer()))
+      )
+    })
+
+    describe("readRegularFile", () => {
+      it.live("a missing file is Missing, a regular one is Read, one over the limit is TooLarge", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const file = path.join(dir, "oci-layout")
+            expect(yield* files.readRegularFile(file, 100)).toEqual({ _tag: "Missing" })
+            expect(yield* files.readRegularFile(path.join(dir, "no", "such"), 100)).toEqual({ _tag: "Missing" })
+            yield* fs.writeFileString(file, "0123456789")
+            const read = yield* files.readRegularFile(file, 10)
+            expect(read._tag === "Read" && decoder.decode(read.bytes)).toBe("0123456789")
+            expect(yield* files.readRegularFile(file, 9)).toEqual({ _tag: "TooLarge", size: 10 })
+            const empty = path.join(dir, "empty")
+            yield* fs.writeFileString(empty, "")
+            const none = yield* files.readRegularFile(empty, 10)
+            expect(none._tag === "Read" && none.bytes.length).toBe(0)
+          })
+        )
+      )
+
+      it.live("a symbolic link, to a file or dangling, is a ReadError symlink; a directory is not-a-file", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const real = path.join(dir, "real")
+            yield* fs.writeFileString(real, "{}")
+            const link = path.join(dir, "link")
+            yield* fs.symlink(real, link)
+            expect(yield* Effect.flip(files.readRegularFile(link, 100))).toMatchObject({
+              _tag: "ReadError",
+              reason: "symlink",
+              path: link
+            })
+            const dangling = path.join(dir, "dangling")
+            yield* fs.symlink(path.join(dir, "nowhere"), dangling)
+            expect(yield* Effect.flip(files.readRegularFile(dangling, 100))).toMatchObject({ reason: "symlink" })
+            const sub = path.join(dir, "sub")
+            yield* fs.makeDirectory(sub)
+            expect(yield* Effect.flip(files.readRegularFile(sub, 100))).toMatchObject({
+              _tag: "ReadError",
+              reason: "not-a-file",
+              path: sub
+            })
+          })
+        )
+      )
+
+      const makeFifo = target.makeFifo
+      if (makeFifo !== undefined) {
+        it.live("a FIFO is refused at once (not-a-file), not waited on", () =>
+          inDirectory(target, (dir, files) =>
+            Effect.gen(function* () {
+              const path = yield* Path.Path
+              const fifo = path.join(dir, "fifo")
+              yield* makeFifo(fifo)
+              expect(yield* Effect.flip(files.readRegularFile(fifo, 100))).toMatchObject({
+                _tag: "ReadError",
+                reason: "not-a-file"
+              })
+              const [hashed] = yield* files.hashBlobs([{ path: fifo, digest: yield* digestOf("sha256", "") }])
+              expect(hashed).toMatchObject({ _tag: "Failed", error: { reason: "not-a-file" } })
+            })
+          )
+        )
+      }
+    })
+
+    describe("hashBlobs", () => {
+      it.live("reports each blob in order: Ok, Mismatch, Missing, a link, a directory, an unknown algorithm", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const file = (name: string) => path.join(dir, name)
+            // Bigger than any one read, so a blob is hashed across chunks.
+            const large = "x".repeat(3 * 1024 * 1024 + 5)
+            yield* fs.writeFileString(file("a"), "hello")
+            yield* fs.writeFileString(file("b"), large)
+            yield* fs.writeFileString(file("c"), "tampered")
+            yield* fs.symlink(file("a"), file("link"))
+            yield* fs.makeDirectory(file("dir"))
+            const sha256 = yield* digestOf("sha256", "hello")
+            const sha512 = yield* digestOf("sha512", large)
+            const results = yield* files.hashBlobs([
+              { path: file("a"), digest: sha256 },
+              { path: file("b"), digest: sha512 },
+              { path: file("c"), digest: sha256 },
+              { path: file("missing"), digest: sha256 },
+              { path: file("link"), digest: sha256 },
+              { path: file("dir"), digest: sha256 },
+              { path: file("a"), digest: yield* digest(`blake3:${"ab".repeat(32)}`) }
+            ])
+            expect(results).toMatchObject([
+              { _tag: "Ok", size: 5 },
+              { _tag: "Ok", size: large.length },
+              { _tag: "Mismatch", size: 8, actualDigest: yield* digestOf("sha256", "tampered") },
+              { _tag: "Missing" },
+              { _tag: "Failed", error: { _tag: "ReadError", reason: "symlink", path: file("link") } },
+              { _tag: "Failed", error: { _tag: "ReadError", reason: "not-a-file", path: file("dir") } },
+              { _tag: "Ok", size: 5 }
+            ])
+          })
+        )
+      )
+
+      it.live("an empty batch is an empty result", () =>
+        inDirectory(target, (_dir, files) => Effect.map(files.hashBlobs([]), (results) => expect(results).toEqual([])))
+      )
+    })
+
+    describe("removeFiles", () => {
+      it.live("removes old regular files; reports missing ones; refuses links and directories, untouched", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const file = (name: string) => path.join(dir, name)
+            yield* fs.writeFileString(file("garbage"), "12345")
+            yield* fs.writeFileString(file("outside"), "keep me")
+            yield* fs.symlink(file("outside"), file("link"))
+            yield* fs.makeDirectory(file("dir"))
+            // Every file is older than a minute from now.
+            const olderThan = Date.now() + 60_000
+            const results = yield* files.removeFiles([file("garbage"), file("missing"), file("link"), file("dir")], {
+              olderThan,
+              dryRun: false
+            })
+            expect(results).toEqual([
+              { _tag: "Removed", size: 5 },
+              { _tag: "Missing" },
+              { _tag: "Refused", reason: "symlink" },
+              { _tag: "Refused", reason: "not-a-file" }
+            ])
+            expect((yield* fs.readDirectory(dir)).sort()).toEqual(["dir", "link", "outside"])
+            expect(yield* fs.readFileString(file("outside"))).toBe("keep me")
+            expect(yield* fs.readLink(file("link"))).toBe(file("outside"))
+          })
+        )
+      )
+
+      it.live("keeps young files, and a dry run removes nothing", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const garbage = path.join(dir, "garbage")
+            yield* fs.writeFileString(garbage, "123")
+            expect(yield* files.removeFiles([garbage], { olderThan: 0, dryRun: false })).toEqual([{ _tag: "Young" }])
+            expect(yield* files.removeFiles([garbage], { olderThan: Date.now() + 60_000, dryRun: true })).toEqual([
+              { _tag: "Removed", size: 3 }
+            ])
+            expect(yield* fs.exists(garbage)).toBe(true)
+          })
+        )
+      )
+    })
+  })
+}
