@@ -2,20 +2,18 @@
 // (the "@ocidx/source" export condition), so the bundle needs no tsc build first. Code splitting keeps
 // start-up cheap: what only some commands need (the store and its lock) is a separate chunk loaded on demand,
 // and koffi is imported only when a lock is taken, so `ocidx --version` never loads a native module.
-//
-// Then it builds the V8 start-up snapshot that `bin/ocidx` starts from (see snapshot.mjs); a snapshot that
-// cannot be built is a warning, not a failed build: `bin/ocidx` then runs the ESM bundle.
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
-import { buildSnapshot } from "./snapshot.mjs"
 
 const packageDir = NodePath.dirname(NodePath.dirname(fileURLToPath(import.meta.url)))
 const outdir = NodePath.join(packageDir, "dist")
 
 // Chunks are content-hashed: remove the old ones so dist/ holds exactly one build.
 NodeFs.rmSync(NodePath.join(outdir, "chunks"), { recursive: true, force: true })
+// What older builds made: the V8 start-up snapshot that bin/ocidx no longer uses.
+NodeFs.rmSync(NodePath.join(outdir, "snapshot"), { recursive: true, force: true })
 
 await build({
   absWorkingDir: packageDir,
@@ -38,5 +36,3 @@ await build({
   legalComments: "none",
   logLevel: "warning"
 })
-
-await buildSnapshot(packageDir)

@@ -1,8 +1,7 @@
 /**
  * @ocidx/cli: the `ocidx` command as a library: its command tree and runner, help, exit codes, output
- * formats and the services it runs on. The executable, the npm bin `bin/ocidx`, is a shell launcher: it
- * starts node from the V8 start-up snapshot (`snapshot.ts`) or else runs the ESM bundle `bin/ocidx.mjs`
- * (`bin.ts`); both end in `main.ts`, the one module that touches the process.
+ * formats and the services it runs on. The executable, the npm bin `bin/ocidx`, is a shell launcher that runs
+ * the ESM bundle `bin/ocidx.mjs` (`bin.ts`), which ends in `main.ts`, the one module that touches the process.
  *
  * @since 0.1.0
  */

@@ -1,8 +1,6 @@
 /**
- * The process side of `ocidx`, shared by both ways it starts: `bin.ts` (the ESM bundle) imports it on demand,
- * and `snapshot.ts` evaluates it while the V8 start-up snapshot is built, then calls `main` in every run. It
- * is the one module that touches the process (arguments, environment, streams, signals), and only once
- * `main` is called.
+ * The process side of `ocidx`: `bin.ts` imports it on demand. It is the one module that touches the process
+ * (arguments, environment, streams, signals), and only once `main` is called.
  *
  * @since 0.1.0
  */
@@ -16,7 +14,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as Random from "effect/Random"
 import * as Cli from "./Cli.js"
 import * as CliError from "./CliError.js"
 import type { Copier } from "./Copier.js"
@@ -33,7 +30,7 @@ const errnoOf = (error: unknown): string | undefined =>
 
 /**
  * Runs `ocidx` on `argv` (as `process.argv`: the runtime, the script, then the arguments) with `store` (the
- * ESM bundle passes `Store.layerNode`, which loads the store on first use; the snapshot has it loaded) and
+ * ESM bundle passes `Store.layerNode`, which loads the store on first use) and
  * sets the exit code, including 130/143 after SIGINT/SIGTERM, once the interrupted command has released its
  * lock. `copier` moves images (copy, pull, push); by default it is loaded by the first command that does.
  *
@@ -102,11 +99,8 @@ export const main = (
       })
     ),
     Effect.provide(layer),
-    // Effect decides some things when it is loaded, which for the snapshot is once, when it is built. So, per
-    // run: seed Random (two runs must not draw the same temporary file names), and decide whether the logger
-    // that runMain installs colours its lines (those of a lock file that cannot be closed) from this stdout
-    // and NO_COLOR. Both are what Effect would have chosen had it been loaded in this process.
-    Effect.withRandom(Random.make(Math.random())),
+    // Whether the logger that runMain installs colours its lines (those of a lock file that cannot be closed):
+    // Effect looks at stdout only, ocidx also honours NO_COLOR.
     Effect.provide(Logger.replace(Logger.prettyLoggerDefault, Logger.prettyLogger({ colors: stdio.outColors }))),
     NodeRuntime.runMain({
       disableErrorReporting: true,

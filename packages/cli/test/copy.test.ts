@@ -6,10 +6,9 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { run } from "@ocidx/testkit/Processes"
 import { tempDir } from "@ocidx/testkit/TempDir"
 import { Effect } from "effect"
-import { ocidx, ocidxExpect, repoRoot } from "./support/cli.js"
+import { ocidx, ocidxExpect } from "./support/cli.js"
 import {
   blobPath,
   indexType,
@@ -170,35 +169,6 @@ describe.concurrent("ocidx copy between layouts", () => {
       }
       expect(snapshot(src)).toEqual(before)
       expect(NodeFs.existsSync(NodePath.join(dir, "x"))).toBe(false)
-    })
-  )
-
-  it.scopedLive("the bin starts copy, pull and push from the ESM bundle, the rest from the snapshot", () =>
-    Effect.gen(function* () {
-      const dir = yield* tempDir
-      const launcher = NodePath.join(repoRoot, "packages", "cli", "bin", "ocidx")
-      const env = { NODE_OPTIONS: undefined, OCIDX_NO_SNAPSHOT: undefined }
-      // How the bin starts node: its last exec, as `sh -x` traces it.
-      const startedBy = (args: ReadonlyArray<string>) =>
-        Effect.map(Effect.orDie(run("sh", ["-x", launcher, ...args], { cwd: dir, env })), ({ stderr }) => {
-          const execs = stderr.split("\n").filter((line) => line.startsWith("+ exec "))
-          const last = execs[execs.length - 1] ?? ""
-          return last.includes("--snapshot-blob") ? "snapshot" : last.includes("ocidx.mjs") ? "esm" : stderr
-        })
-      const src = NodePath.join(dir, "src")
-      writeTaggedImage(src)
-      for (const args of [
-        ["copy", `oci:${src}:v1`, `oci:${dir}/a:v1`],
-        ["--lock-timeout", "5s", "copy", `oci:${src}:v1`, `oci:${dir}/b:v1`],
-        ["pull", "--help"],
-        ["push", "--help"],
-        ["import", "--help"],
-        ["export", "--help"]
-      ]) {
-        expect(yield* startedBy(args), args.join(" ")).toBe("esm")
-      }
-      expect(readIndex(NodePath.join(dir, "b")).manifests).toHaveLength(1)
-      expect(yield* startedBy(["ls", src])).toBe("snapshot")
     })
   )
 })

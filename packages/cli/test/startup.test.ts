@@ -1,11 +1,12 @@
 /**
- * How `ocidx` starts. The npm bin, bin/ocidx, starts node from the V8 start-up snapshot the build made for
- * this node, and falls back to bin/ocidx.mjs (the ESM bundle, which the other end-to-end tests run) when the
- * snapshot is missing, was made by another node, or NODE_OPTIONS is set. Whichever way it starts, a command
- * prints the same and exits with the same code. (How fast each way is, is for the benchmarks.)
+ * How `ocidx` starts. The npm bin, bin/ocidx, is a sh launcher that runs bin/ocidx.mjs (the ESM bundle, which the
+ * other end-to-end tests run) with the `node` on PATH, from wherever it is linked. On Node 22.1+ the bundle turns
+ * on node's compile cache. Whichever way it starts, a command prints the same and exits with the same code. (How
+ * fast it starts is for the benchmarks.)
  */
 import * as ChildProcess from "node:child_process"
 import * as NodeFs from "node:fs"
+import * as NodeModule from "node:module"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -17,16 +18,17 @@ import { manifestType, readIndex, sha256, snapshot, writeBlob, writeTaggedImage 
 
 const cliDir = NodePath.join(repoRoot, "packages", "cli")
 const launcher = NodePath.join(cliDir, "bin", "ocidx")
-const snapshotDir = NodePath.join(cliDir, "dist", "snapshot")
 
-/** The environment of a user without NODE_OPTIONS, whose `node` is the one that built the snapshot. */
+/** The environment of a user without NODE_OPTIONS or a compile cache of their own, whose `node` is this one. */
 const userEnv = (extra: Record<string, string> = {}): Record<string, string> => {
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && name !== "NODE_OPTIONS" && name !== "OCIDX_NO_SNAPSHOT") env[name] = value
+    if (value !== undefined && !unsetForUser.has(name)) env[name] = value
   }
   return { ...env, PATH: `${NodePath.dirname(process.execPath)}:${process.env.PATH ?? ""}`, ...extra }
 }
+
+const unsetForUser = new Set(["NODE_OPTIONS", "NODE_COMPILE_CACHE", "NODE_DISABLE_COMPILE_CACHE"])
 
 interface Outcome {
   readonly code: number | null
@@ -45,7 +47,12 @@ const spawn = (command: string, args: ReadonlyArray<string>, options: RunOptions
     run(command, args, {
       cwd: options.cwd ?? repoRoot,
       // Merged into this process's environment: unset what userEnv leaves out, unless `options.env` sets it.
-      env: { NODE_OPTIONS: undefined, OCIDX_NO_SNAPSHOT: undefined, ...userEnv(options.env) },
+      env: {
+        NODE_OPTIONS: undefined,
+        NODE_COMPILE_CACHE: undefined,
+        NODE_DISABLE_COMPILE_CACHE: undefined,
+        ...userEnv(options.env)
+      },
       input: options.input
     }).pipe(Effect.map(({ code, stdout, stderr }) => ({ code, stdout, stderr })))
   )
@@ -56,14 +63,6 @@ const viaBin = (args: ReadonlyArray<string>, options?: RunOptions, bin = launche
 /** `ocidx ...args` from the ESM bundle, as the other end-to-end tests run it. */
 const viaEsm = (args: ReadonlyArray<string>, options?: RunOptions) =>
   spawn(process.execPath, [binPath, ...args], options)
-
-/** How the bin starts node for `args`: its last command, as `sh -x` traces it. */
-const startedBy = (args: ReadonlyArray<string>, options?: RunOptions, bin = launcher) =>
-  Effect.map(spawn("sh", ["-x", bin, ...args], options), ({ stderr }) => {
-    const execs = stderr.split("\n").filter((line) => line.startsWith("+ exec "))
-    const last = execs[execs.length - 1] ?? ""
-    return last.includes("--snapshot-blob") ? "snapshot" : last.includes("ocidx.mjs") ? "esm" : `unknown: ${stderr}`
-  })
 
 const digest = sha256("some manifest")
 
@@ -78,48 +77,22 @@ const twoLayouts = Effect.gen(function* () {
   return { root, a, b }
 })
 
-/**
- * A copy of the package's launcher and entry point in `dir`, with the real bundle and blob linked in and
- * `nodeId` as the snapshot's node (or no snapshot at all).
- */
-const packageCopy = (dir: string, nodeId: string | undefined): string => {
+/** A copy of the package's launcher and entry point in `dir`, with the real bundle linked in. */
+const packageCopy = (dir: string): string => {
   NodeFs.mkdirSync(NodePath.join(dir, "bin"), { recursive: true })
   NodeFs.mkdirSync(NodePath.join(dir, "dist"), { recursive: true })
   NodeFs.copyFileSync(launcher, NodePath.join(dir, "bin", "ocidx"))
   NodeFs.chmodSync(NodePath.join(dir, "bin", "ocidx"), 0o755)
   NodeFs.copyFileSync(binPath, NodePath.join(dir, "bin", "ocidx.mjs"))
   NodeFs.symlinkSync(NodePath.join(cliDir, "dist", "ocidx.mjs"), NodePath.join(dir, "dist", "ocidx.mjs"))
-  if (nodeId !== undefined) {
-    NodeFs.mkdirSync(NodePath.join(dir, "dist", "snapshot"))
-    NodeFs.symlinkSync(NodePath.join(snapshotDir, "ocidx.blob"), NodePath.join(dir, "dist", "snapshot", "ocidx.blob"))
-    NodeFs.writeFileSync(NodePath.join(dir, "dist", "snapshot", "node-id"), `${nodeId}\n`)
-  }
+  NodeFs.symlinkSync(NodePath.join(cliDir, "dist", "chunks"), NodePath.join(dir, "dist", "chunks"))
   return NodePath.join(dir, "bin", "ocidx")
 }
 
-const builtNodeId = () => NodeFs.readFileSync(NodePath.join(snapshotDir, "node-id"), "utf8").trim()
+/** Whether this node has a compile cache that a program can turn on (22.1+). */
+const hasCompileCache = typeof Reflect.get(NodeModule, "enableCompileCache") === "function"
 
-describe.concurrent("start-up: the snapshot and the ESM bundle", () => {
-  it.scopedLive("the build made a snapshot for this node, and the bin starts from it", () =>
-    Effect.gen(function* () {
-      const { a: cwd } = yield* twoLayouts
-      expect(NodeFs.existsSync(NodePath.join(snapshotDir, "ocidx.blob"))).toBe(true)
-      const recorded = JSON.parse(NodeFs.readFileSync(NodePath.join(snapshotDir, "node.json"), "utf8"))
-      expect(recorded).toMatchObject({ version: process.version, platform: process.platform, arch: process.arch })
-      expect(yield* startedBy(["ls", "layout"], { cwd })).toBe("snapshot")
-      // `--version` is answered by the ESM bundle before it loads anything, faster than any snapshot.
-      expect(yield* startedBy(["--version"])).toBe("esm")
-      // The snapshot answers it the same way when asked.
-      const direct = yield* spawn(process.execPath, [
-        "--snapshot-blob",
-        NodePath.join(snapshotDir, "ocidx.blob"),
-        "--",
-        "--version"
-      ])
-      expect(direct).toEqual(yield* viaEsm(["--version"]))
-    })
-  )
-
+describe.concurrent("start-up: the bin and the ESM bundle", () => {
   it.scopedLive("reads, usage errors and failures: same output and exit code either way", () =>
     Effect.gen(function* () {
       const { a: cwd } = yield* twoLayouts
@@ -176,42 +149,41 @@ describe.concurrent("start-up: the snapshot and the ESM bundle", () => {
     })
   )
 
-  it.scopedLive("NODE_OPTIONS or OCIDX_NO_SNAPSHOT: the bin runs the ESM bundle, with the same result", () =>
+  it.scopedLive("NODE_OPTIONS: the same result", () =>
     Effect.gen(function* () {
       const { a: cwd } = yield* twoLayouts
       const expected = yield* viaEsm(["ls", "layout"], { cwd })
-      for (const env of [{ NODE_OPTIONS: "--no-deprecation" }, { OCIDX_NO_SNAPSHOT: "1" }]) {
-        expect(yield* startedBy(["ls", "layout"], { cwd, env })).toBe("esm")
-        expect(yield* viaBin(["ls", "layout"], { cwd, env })).toEqual(expected)
-      }
+      expect(yield* viaBin(["ls", "layout"], { cwd, env: { NODE_OPTIONS: "--no-deprecation" } })).toEqual(expected)
     })
   )
 
-  it.scopedLive("a snapshot of another node, or none: the bin runs the ESM bundle, with the same result", () =>
-    Effect.gen(function* () {
-      const { root, a: cwd } = yield* twoLayouts
-      const expected = yield* viaEsm(["ls", "layout"], { cwd })
-      for (const [name, nodeId] of [
-        ["other-node", "1:2:3:4"],
-        ["no-snapshot", undefined]
-      ] as const) {
-        const bin = packageCopy(NodePath.join(root, name), nodeId)
-        expect(yield* startedBy(["ls", "layout"], { cwd }, bin)).toBe("esm")
-        expect(yield* viaBin(["ls", "layout"], { cwd }, bin)).toEqual(expected)
-      }
-    })
+  it.scopedLive.skipIf(!hasCompileCache)(
+    "node 22.1+: the bundle fills node's compile cache, and runs the same from it or without one",
+    () =>
+      Effect.gen(function* () {
+        const { root, a: cwd } = yield* twoLayouts
+        const expected = yield* viaEsm(["ls", "layout"], { cwd, env: { NODE_DISABLE_COMPILE_CACHE: "1" } })
+        // Node keeps its cache under the temporary directory unless NODE_COMPILE_CACHE names one.
+        const tmp = NodePath.join(root, "tmp")
+        NodeFs.mkdirSync(tmp)
+        expect(yield* viaBin(["ls", "layout"], { cwd, env: { TMPDIR: tmp } })).toEqual(expected)
+        const cache = NodePath.join(tmp, "node-compile-cache")
+        expect(NodeFs.readdirSync(cache, { recursive: true }).length).toBeGreaterThan(1)
+        expect(yield* viaBin(["ls", "layout"], { cwd, env: { TMPDIR: tmp } })).toEqual(expected)
+        // A cache node cannot write is no cache, not a failure.
+        const missing = NodePath.join(root, "missing", "tmp")
+        expect(yield* viaBin(["ls", "layout"], { cwd, env: { TMPDIR: missing } })).toEqual(expected)
+      })
   )
 
-  it.scopedLive("through a symlink, as npm links the bin, from anywhere: the snapshot, with the same result", () =>
+  it.scopedLive("through a symlink, as npm links the bin, from anywhere: the same result", () =>
     Effect.gen(function* () {
       const { root, a: cwd } = yield* twoLayouts
-      const bin = packageCopy(NodePath.join(root, "package"), builtNodeId())
+      const bin = packageCopy(NodePath.join(root, "package"))
       const binDir = NodePath.join(root, "node_modules", ".bin")
       NodeFs.mkdirSync(binDir, { recursive: true })
       NodeFs.symlinkSync(NodePath.relative(binDir, bin), NodePath.join(binDir, "ocidx"))
       const linked = NodePath.join(binDir, "ocidx")
-      // The blob is a symlink too: the snapshot finds koffi (to lock the index) from the real package.
-      expect(yield* startedBy(["ls", "layout"], { cwd }, linked)).toBe("snapshot")
       for (const args of [["ls", "layout"], ["put", "layout", "v1", "--digest", digest, "--size", "13"], ["ls"]]) {
         expect(yield* viaBin(args, { cwd }, linked)).toEqual(yield* viaEsm(args, { cwd }))
       }
@@ -219,7 +191,7 @@ describe.concurrent("start-up: the snapshot and the ESM bundle", () => {
   )
 
   it.scopedLive.skipIf(process.platform !== "linux" || flock === undefined)(
-    "SIGTERM stops a snapshot run that waits for the lock: exit 143, nothing changed",
+    "SIGTERM stops a run of the bin that waits for the lock: exit 143, nothing changed",
     () =>
       Effect.gen(function* () {
         const { a } = yield* twoLayouts
@@ -257,7 +229,7 @@ describe.concurrent("start-up: the snapshot and the ESM bundle", () => {
           if (loaded) break
           yield* Effect.sleep("25 millis")
         }
-        expect(NodeFs.readFileSync(`/proc/${child.pid ?? 0}/cmdline`, "utf8")).toContain("--snapshot-blob")
+        expect(NodeFs.readFileSync(`/proc/${child.pid ?? 0}/cmdline`, "utf8")).toContain("ocidx.mjs")
         yield* Effect.sleep("300 millis")
         child.kill("SIGTERM")
         const exit = yield* Effect.promise(() => exited)

@@ -1,7 +1,6 @@
 /**
- * Builds the CLI bundle and its start-up snapshot once per test run when either is missing or older than any
- * source they are made from, so the end-to-end tests always spawn what the sources say. `npm test` builds
- * them before vitest anyway.
+ * Builds the CLI bundle once per test run when it is missing or older than any source it is made from, so the
+ * end-to-end tests always spawn what the sources say. `npm test` builds it before vitest anyway.
  */
 import * as ChildProcess from "node:child_process"
 import * as NodeFs from "node:fs"
@@ -10,8 +9,7 @@ import { fileURLToPath } from "node:url"
 
 const cliDir = NodePath.resolve(NodePath.dirname(fileURLToPath(import.meta.url)), "../..")
 const packagesDir = NodePath.dirname(cliDir)
-// The build writes the snapshot's node-id last.
-const outputs = [NodePath.join(cliDir, "dist", "ocidx.mjs"), NodePath.join(cliDir, "dist", "snapshot", "node-id")]
+const outputs = [NodePath.join(cliDir, "dist", "ocidx.mjs")]
 
 const newestMtime = (path: string): number => {
   const info = NodeFs.statSync(path)
