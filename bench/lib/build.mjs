@@ -91,7 +91,7 @@ export const bundleCli = async (outdir, srcRoot) => {
  * - `--cli=built`: packages/cli/bin/ocidx, which must have been built (`npm run build -w @ocidx/cli`);
  * - `--cli=<file>`: that file (a .mjs/.js/.cjs file runs under the bench's node, anything else directly);
  * - by default, packages/cli/bin/ocidx when packages/cli/dist was built from the current sources (its newest file
- *   is no older than the newest source file), whatever the build put there (a V8 snapshot or not); else, and
+ *   is no older than the newest source file); else, and
  *   always with `--src`, a bundle of packages/cli/src made in the run's temp directory (`kind: "bundle"`).
  */
 export const chooseCli = ({ cliArg, srcRoot }) => {
@@ -112,10 +112,7 @@ export const chooseCli = ({ cliArg, srcRoot }) => {
     built() &&
     newestIn(dist) >=
       Math.max(...["core", "node", "cli"].map((pkg) => newestIn(NodePath.join(root, "packages", pkg, "src"))))
-  const describeBuilt = () => {
-    const snapshot = NodeFs.existsSync(NodePath.join(dist, "snapshot"))
-    return `packages/cli/bin/ocidx (built${snapshot ? ", with a V8 snapshot" : ""}${current() ? "" : ", OLDER than the sources"})`
-  }
+  const describeBuilt = () => `packages/cli/bin/ocidx (built${current() ? "" : ", OLDER than the sources"})`
   if (cliArg === "built") {
     if (!built()) return { error: "--cli=built: packages/cli/dist is missing; run `npm run build -w @ocidx/cli` first" }
     return { kind: "file", path: launcher, label: describeBuilt() }

@@ -230,7 +230,7 @@ export const environment = {
 
 /**
  * The `ocidx` command line for `args`: node and the bundle when the driver bundled the CLI (a .mjs file), else
- * the launcher itself (packages/cli/bin/ocidx, which starts node from the CLI's V8 snapshot).
+ * the launcher itself (packages/cli/bin/ocidx, the sh launcher that runs node on the built bundle).
  */
 export const ocidx = (...args: ReadonlyArray<string>): { readonly command: string; readonly args: Array<string> } => {
   const cli = environment.cli

@@ -1,7 +1,7 @@
 /**
  * flock(2) from the C library, called through koffi: an FFI whose Node-API binaries ship prebuilt, so nothing
  * is compiled at install time and one build serves every Node version. koffi and libc are loaded on the first
- * call, never when this module is imported, so a program (or the CLI's start-up snapshot) that takes no lock
+ * call, never when this module is imported, so a program that takes no lock
  * never loads a native library.
  *
  * Linux and macOS are supported. Elsewhere, or when libc cannot be loaded, every call fails with `ENOSYS`
