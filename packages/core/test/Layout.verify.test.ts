@@ -336,7 +336,6 @@ describe("Layout.verify", () => {
     }).pipe(provideFresh)
   )
 
-
   it.effect("unreferenced digest names gc would keep, a link and a directory, are stray-file; gc agrees", () =>
     Effect.gen(function* () {
       const { builder } = simple()
