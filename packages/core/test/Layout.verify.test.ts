@@ -336,6 +336,30 @@ describe("Layout.verify", () => {
     }).pipe(provideFresh)
   )
 
+  it.effect("unreferenced digest names gc would keep, a link and a directory, are stray-file; gc agrees", () =>
+    Effect.gen(function* () {
+      const { builder } = simple()
+      const garbage = builder.layer("garbage")
+      yield* writeLayout(builder)
+      const { layout } = yield* env
+      const fs = yield* FileSystem.FileSystem
+      const link = `${blobsDir}/sha256/${"1".repeat(64)}`
+      const dir = `${blobsDir}/sha256/${"2".repeat(64)}`
+      yield* fs.symlink(blobPath(garbage.digest), link)
+      yield* fs.makeDirectory(dir)
+      const report = yield* layout.verify()
+      const byPath = new Map(report.findings.map((finding) => [finding.path, finding]))
+      expect(report.findings).toHaveLength(3)
+      expect(byPath.get(link)).toMatchObject({ severity: "warning", code: "stray-file" })
+      expect(byPath.get(link)?.message).toContain("a symbolic link")
+      expect(byPath.get(dir)).toMatchObject({ severity: "warning", code: "stray-file" })
+      expect(byPath.get(dir)?.message).toContain("a directory")
+      expect(byPath.get(blobPath(garbage.digest))).toMatchObject({ severity: "info", code: "blob-unreferenced" })
+      // What verify says gc removes is what gc removes, and nothing else.
+      const removed = yield* layout.gc({ grace: 0 })
+      expect(removed.removed.map((blob) => blob.path)).toEqual([blobPath(garbage.digest)])
+    }).pipe(provideFresh)
+  )
   it.effect("a manifest that is not valid JSON: error manifest-invalid", () =>
     Effect.gen(function* () {
       const builder = new LayoutBuilder()

@@ -242,6 +242,49 @@ export const register = (name: string, target: Target): void => {
         )
       )
 
+      it.live("blobs either side of 4 MiB (where node:fs reads large ones asynchronously), mixed, in order", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const file = (name: string) => path.join(dir, name)
+            const MiB = 1024 * 1024
+            const under = "u".repeat(4 * MiB - 1)
+            const at = "a".repeat(4 * MiB)
+            // Several chunks, the last one short.
+            const over = "o".repeat(9 * MiB + 3)
+            const flipped = `${over.slice(0, -1)}x`
+            for (const [name, text] of [
+              ["under", under],
+              ["at", at],
+              ["over", over],
+              ["flipped", flipped],
+              ["small", "small"]
+            ] as const) {
+              yield* fs.writeFileString(file(name), text)
+            }
+            const results = yield* files.hashBlobs([
+              { path: file("under"), digest: yield* digestOf("sha256", under) },
+              { path: file("at"), digest: yield* digestOf("sha256", at) },
+              { path: file("small"), digest: yield* digestOf("sha256", "small") },
+              { path: file("over"), digest: yield* digestOf("sha512", over) },
+              { path: file("flipped"), digest: yield* digestOf("sha256", over) },
+              { path: file("over"), digest: yield* digest(`blake3:${"ab".repeat(32)}`) },
+              { path: file("under"), digest: yield* digestOf("sha256", at) }
+            ])
+            expect(results).toEqual([
+              { _tag: "Ok", size: under.length },
+              { _tag: "Ok", size: at.length },
+              { _tag: "Ok", size: 5 },
+              { _tag: "Ok", size: over.length },
+              { _tag: "Mismatch", size: flipped.length, actualDigest: yield* digestOf("sha256", flipped) },
+              { _tag: "Ok", size: over.length },
+              { _tag: "Mismatch", size: under.length, actualDigest: yield* digestOf("sha256", under) }
+            ])
+          })
+        )
+      )
+
       it.live("an empty batch is an empty result", () =>
         inDirectory(target, (_dir, files) => Effect.map(files.hashBlobs([]), (results) => expect(results).toEqual([])))
       )

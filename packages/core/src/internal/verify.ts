@@ -25,13 +25,13 @@ export const run = (deps: Deps, options: VerifyOptions): Effect.Effect<VerifyRep
 
     const layoutFile = yield* LayoutFile.check(deps.files, path.join(deps.directory, "oci-layout"))
     const indexFile = yield* IndexFile.check(fs, deps.index)
-    const graph = yield* Graph.walk(blobs, indexFile.index, {
+    const graph = yield* Graph.walk(deps.files, blobs, indexFile.index, {
       indexPath: deps.index.indexPath,
       strict,
       concurrency
     })
     const blobsCheck = yield* Blobs.check(deps.files, blobs, graph, { strict, onProgress: options.onProgress })
-    const scan = yield* Scan.check(fs, path, path.join(deps.directory, "blobs"), {
+    const scan = yield* Scan.check(fs, deps.files, path, path.join(deps.directory, "blobs"), {
       reachable: Option.as(indexFile.index, graph.reachable),
       incomplete: graph.incomplete
     })

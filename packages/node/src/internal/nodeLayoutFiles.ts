@@ -1,7 +1,8 @@
 /**
- * `LayoutFiles` on `node:fs`: each call is one synchronous step. A small file costs its few system calls and
- * nothing else; the asynchronous API would add a thread-pool round trip and fiber steps to each of them, which
- * is most of the time spent on a small blob. The opens use O_NOFOLLOW (a link fails with ELOOP, never
+ * `LayoutFiles` on `node:fs`: each call is one synchronous step, but for a blob of 4 MiB or more in a hash
+ * batch, read asynchronously so the disk works while the CPU hashes. A small file costs its few system calls
+ * and nothing else; the asynchronous API would add a thread-pool round trip and fiber steps to each of them,
+ * which is most of the time spent on a small blob. The opens use O_NOFOLLOW (a link fails with ELOOP, never
  * followed) and O_NONBLOCK (a FIFO opens at once instead of waiting for a writer), and the type of what was
  * opened is checked on the descriptor, so no other process can swap the file between the check and the read.
  * @internal
@@ -16,6 +17,7 @@ import * as Digest from "@ocidx/core/Digest"
 import { CurrentDurability } from "@ocidx/core/Durability"
 import { ReadError, WriteError } from "@ocidx/core/Errors"
 import {
+  type BlobToHash,
   type HashResult,
   LayoutFiles,
   type ReadResult,
@@ -32,6 +34,13 @@ const createFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
 
 /** Large blobs are read this much at a time, into one buffer the whole layer reuses (every step is sync). */
 const chunkSize = 1024 * 1024
+
+/**
+ * From this size a blob is hashed with asynchronous reads, the next chunk read on the thread pool while this
+ * one is hashed: the disk and the hash overlap, where a synchronous read waits for the disk with the CPU idle.
+ * Below it the thread-pool round trips would cost more than the overlap saves.
+ */
+const overlapFrom = 4 * 1024 * 1024
 
 const codeOf = (error: unknown): string | undefined =>
   error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined
@@ -248,17 +257,26 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
       )
     })
 
-  const hashOne = (file: string, digest: Digest.Digest): HashResult => {
-    const opened = openRegular(file)
-    if (opened._tag === "Missing") return { _tag: "Missing" }
-    if (opened._tag === "Refused") return { _tag: "Failed", error: opened.error }
+  /** The hash for `digest`, or undefined for an algorithm ocidx cannot compute (only the size is read). */
+  const hashFor = (digest: Digest.Digest): Hash | undefined => {
     const algorithm = Digest.algorithm(digest)
-    const hash: Hash | undefined = Digest.isAlgorithm(algorithm) ? createHash(algorithm) : undefined
+    return Digest.isAlgorithm(algorithm) ? createHash(algorithm) : undefined
+  }
+
+  const resultOf = (digest: Digest.Digest, hash: Hash | undefined, size: number): HashResult => {
+    if (hash === undefined) return { _tag: "Ok", size }
+    const actualDigest = `${Digest.algorithm(digest)}:${hash.digest("hex")}`
+    return actualDigest === digest ? { _tag: "Ok", size } : { _tag: "Mismatch", size, actualDigest }
+  }
+
+  /** Reads an open blob to its end with synchronous reads, hashing each chunk; closes it. */
+  const hashSync = (file: string, fd: number, digest: Digest.Digest): HashResult => {
+    const hash = hashFor(digest)
     const chunk = chunkBuffer()
     let size = 0
     try {
       while (true) {
-        const read = NodeFs.readSync(opened.fd, chunk, 0, chunk.length, null)
+        const read = NodeFs.readSync(fd, chunk, 0, chunk.length, null)
         if (read === 0) break
         hash?.update(chunk.subarray(0, read))
         size += read
@@ -266,12 +284,61 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
     } catch (error) {
       return { _tag: "Failed", error: readError("read", file, error) }
     } finally {
-      closeQuietly(opened.fd)
+      closeQuietly(fd)
     }
-    if (hash === undefined) return { _tag: "Ok", size }
-    const actualDigest = `${algorithm}:${hash.digest("hex")}`
-    return actualDigest === digest ? { _tag: "Ok", size } : { _tag: "Mismatch", size, actualDigest }
+    return resultOf(digest, hash, size)
   }
+
+  /** Reads an open blob to its end, one read always in flight while the chunk before it is hashed; closes it. */
+  const hashOverlapped = (file: string, fd: number, digest: Digest.Digest): Effect.Effect<HashResult> => {
+    const hash = hashFor(digest)
+    return Effect.async<number, unknown>((resume) => {
+      // Two buffers of its own: other batches may run meanwhile and use the layer's one.
+      let filling = new Uint8Array(chunkSize)
+      let spare = new Uint8Array(chunkSize)
+      let size = 0
+      let interrupted: (() => void) | undefined
+      const onRead = (error: Error | null, read: number): void => {
+        if (interrupted !== undefined) {
+          interrupted()
+        } else if (error !== null) {
+          resume(Effect.fail(error))
+        } else if (read === 0) {
+          resume(Effect.succeed(size))
+        } else {
+          const filled = filling
+          filling = spare
+          spare = filled
+          NodeFs.read(fd, filling, 0, chunkSize, size + read, onRead)
+          hash?.update(filled.subarray(0, read))
+          size += read
+        }
+      }
+      NodeFs.read(fd, filling, 0, chunkSize, 0, onRead)
+      // Interrupted, it waits for the read in flight, so the descriptor is not closed under it.
+      return Effect.async<void>((done) => {
+        interrupted = () => done(Effect.void)
+      })
+    }).pipe(
+      Effect.map((size) => resultOf(digest, hash, size)),
+      Effect.catchAll((error) => Effect.succeed<HashResult>({ _tag: "Failed", error: readError("read", file, error) })),
+      Effect.ensuring(Effect.sync(() => closeQuietly(fd)))
+    )
+  }
+
+  /** Small blobs in one synchronous run; a step of its own for each large one, its reads overlapping its hash. */
+  const hashBlobs = (blobs: ReadonlyArray<BlobToHash>): Effect.Effect<ReadonlyArray<HashResult>> =>
+    Effect.gen(function* () {
+      const results: Array<HashResult> = []
+      for (const { digest, path: file } of blobs) {
+        const opened = openRegular(file)
+        if (opened._tag === "Missing") results.push({ _tag: "Missing" })
+        else if (opened._tag === "Refused") results.push({ _tag: "Failed", error: opened.error })
+        else if (opened.size < overlapFrom) results.push(hashSync(file, opened.fd, digest))
+        else results.push(yield* hashOverlapped(file, opened.fd, digest))
+      }
+      return results
+    })
 
   const removeOne = (file: string, options: RemoveOptions): RemoveResult | ReadError | WriteError => {
     let stats: NodeFs.Stats | undefined
@@ -300,7 +367,7 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
   return LayoutFiles.of({
     readRegularFile,
     writeAtomic,
-    hashBlobs: (blobs) => Effect.sync(() => blobs.map(({ digest, path: file }) => hashOne(file, digest))),
+    hashBlobs,
     removeFiles: (files, options) =>
       Effect.suspend(() => {
         const results: Array<RemoveResult> = []

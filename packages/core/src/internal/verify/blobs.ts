@@ -10,7 +10,7 @@ import { BlobNotFound, DigestMismatch } from "../../Errors.js"
 import { Hasher } from "../../Hasher.js"
 import type { Finding } from "../../Layout.js"
 import type { HashResult, LayoutFiles } from "../../LayoutFiles.js"
-import { type BlobFailure, blobFailure, finding, type Occurrences } from "./finding.js"
+import { type BlobFailure, blobFailure, digestOf, finding, type Occurrences } from "./finding.js"
 import type { Graph } from "./graph.js"
 
 /** What hashing found, and every blob read to its end with its actual size. @internal */
@@ -177,10 +177,8 @@ const checkData = (hasher: Hasher, data: string, digest: Digest.Digest, size: nu
     const bytes = Encoding.decodeBase64(data)
     if (Either.isLeft(bytes)) return "the embedded data is not valid base64"
     if (bytes.right.length !== size) return `the embedded data is ${bytes.right.length} bytes, but size is ${size}`
-    const algorithm = Digest.algorithm(digest)
-    if (!Digest.isAlgorithm(algorithm)) return undefined
-    const hash = hasher.make(algorithm)
-    hash.update(bytes.right)
-    const actual = `${algorithm}:${yield* hash.digest}`
-    return actual === digest ? undefined : `the embedded data hashes to ${actual}, not ${digest}`
+    const actual = yield* digestOf(hasher, digest, bytes.right)
+    return actual === undefined || actual === digest
+      ? undefined
+      : `the embedded data hashes to ${actual}, not ${digest}`
   })

@@ -3,9 +3,11 @@
  * and the findings for a blob that could not be read or hashed.
  * @internal
  */
+import { Effect } from "effect"
 import type { Descriptor } from "../../Descriptor.js"
-import type { Digest } from "../../Digest.js"
+import * as Digest from "../../Digest.js"
 import { type BlobNotFound, type DigestMismatch, formatPath, type ReadError } from "../../Errors.js"
+import type { Hasher } from "../../Hasher.js"
 import type { Finding, FindingCode, Severity } from "../../Layout.js"
 import { duplicateKeys } from "../jsonDuplicateKeys.js"
 
@@ -28,6 +30,23 @@ export const duplicateKeyFindings = (file: string, text: string, digest?: string
     )
   )
 
+/**
+ * What `bytes` hash to with `digest`'s algorithm (`sha256:…`), or undefined for an algorithm ocidx cannot
+ * compute, where only the size can be checked.
+ * @internal
+ */
+export const digestOf = (
+  hasher: Hasher,
+  digest: Digest.Digest,
+  bytes: Uint8Array
+): Effect.Effect<string | undefined> => {
+  const algorithm = Digest.algorithm(digest)
+  if (!Digest.isAlgorithm(algorithm)) return Effect.succeed(undefined)
+  const hash = hasher.make(algorithm)
+  hash.update(bytes)
+  return Effect.map(hash.digest, (hex) => `${algorithm}:${hex}`)
+}
+
 /** Where a descriptor was found: the file that holds it. @internal */
 export interface Occurrence {
   readonly descriptor: Descriptor
@@ -35,10 +54,10 @@ export interface Occurrence {
 }
 
 /** Every place each digest is referenced from, in the order the walk met them. @internal */
-export type Occurrences = ReadonlyMap<Digest, ReadonlyArray<Occurrence>>
+export type Occurrences = ReadonlyMap<Digest.Digest, ReadonlyArray<Occurrence>>
 
 /** ` (referenced from a, b)`, or nothing when no file is known to reference the digest. @internal */
-export const referrers = (occurrences: Occurrences, digest: Digest): string => {
+export const referrers = (occurrences: Occurrences, digest: Digest.Digest): string => {
   const froms = [...new Set((occurrences.get(digest) ?? []).map((occurrence) => occurrence.from))]
   return froms.length === 0 ? "" : ` (referenced from ${froms.join(", ")})`
 }
@@ -53,7 +72,7 @@ export type BlobFailure = BlobNotFound | ReadError | DigestMismatch
  */
 export const blobFailure = (
   file: string,
-  digest: Digest,
+  digest: Digest.Digest,
   error: BlobFailure,
   context: { readonly strict: boolean; readonly occurrences: Occurrences }
 ): { readonly findings: ReadonlyArray<Finding>; readonly actualSize: number | undefined } => {

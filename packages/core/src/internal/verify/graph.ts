@@ -7,15 +7,17 @@ import { Effect, Either, Option } from "effect"
 import type { BlobStore } from "../../BlobStore.js"
 import type { Descriptor } from "../../Descriptor.js"
 import type { Digest } from "../../Digest.js"
-import type { DecodeError, GraphError } from "../../Errors.js"
+import { BlobNotFound, type DecodeError, DigestMismatch, type GraphError } from "../../Errors.js"
+import { Hasher } from "../../Hasher.js"
 import { ImageManifest } from "../../ImageManifest.js"
 import { type ImageIndex, NestedIndex } from "../../ImageIndex.js"
 import type { Content, ContentFailure, Finding } from "../../Layout.js"
+import type { LayoutFiles } from "../../LayoutFiles.js"
 import * as MediaType from "../../MediaType.js"
 import { decodeUnknown, decodeUtf8, parseJson } from "../decode.js"
 import * as JsonReader from "../jsonReader.js"
 import * as Walk from "../walk.js"
-import { blobFailure, duplicateKeyFindings, finding, type Occurrence, type Occurrences } from "./finding.js"
+import { blobFailure, digestOf, duplicateKeyFindings, finding, type Occurrence, type Occurrences } from "./finding.js"
 
 /** What the walk established. @internal */
 export interface Graph {
@@ -49,38 +51,40 @@ interface Read {
 
 /** @internal */
 export const walk = (
+  files: LayoutFiles,
   blobs: BlobStore,
   index: Option.Option<ImageIndex>,
   options: { readonly indexPath: string; readonly strict: boolean; readonly concurrency: number }
-): Effect.Effect<Graph> => {
-  if (Option.isNone(index)) return Effect.succeed(empty)
-  const roots = index.value.subject ? [...index.value.manifests, index.value.subject] : index.value.manifests
-  // Filled by reads that run concurrently, each under its own digest; taken in walk order by `fold`.
-  const reads = new Map<Digest, Read>()
-  const content = (descriptor: Descriptor) =>
-    readManifest(blobs, descriptor).pipe(
-      Effect.tap((read) => Effect.sync(() => reads.set(descriptor.digest, read))),
-      Effect.flatMap((read) => read.content)
+): Effect.Effect<Graph, never, Hasher> =>
+  Effect.flatMap(Hasher, (hasher) => {
+    if (Option.isNone(index)) return Effect.succeed(empty)
+    const roots = index.value.subject ? [...index.value.manifests, index.value.subject] : index.value.manifests
+    // Filled by reads that run concurrently, each under its own digest; taken in walk order by `fold`.
+    const reads = new Map<Digest, Read>()
+    const content = (descriptor: Descriptor) =>
+      readManifest(files, hasher, blobs, descriptor).pipe(
+        Effect.tap((read) => Effect.sync(() => reads.set(descriptor.digest, read))),
+        Effect.flatMap((read) => read.content)
+      )
+    // A failure is in `reads` already; the walk goes on without that manifest's children. A graph error is
+    // a finding of its own; too deep, the graph is incomplete.
+    const graphErrors: Array<GraphError> = []
+    return Walk.reachable(roots, content, () => Effect.void, {
+      indexPath: options.indexPath,
+      onGraphError: (error) => Effect.sync(() => graphErrors.push(error)),
+      concurrency: options.concurrency
+    }).pipe(
+      Effect.map((reachable) => {
+        const graph = fold(blobs, roots, reachable, reads, options)
+        if (graphErrors.length === 0) return graph
+        return {
+          ...graph,
+          incomplete: graph.incomplete || graphErrors.some((error) => error.reason === "too-deep"),
+          findings: [...graph.findings, ...graphErrors.map(graphFinding)]
+        }
+      })
     )
-  // A failure is in `reads` already; the walk goes on without that manifest's children. A graph error is
-  // a finding of its own; too deep, the graph is incomplete.
-  const graphErrors: Array<GraphError> = []
-  return Walk.reachable(roots, content, () => Effect.void, {
-    indexPath: options.indexPath,
-    onGraphError: (error) => Effect.sync(() => graphErrors.push(error)),
-    concurrency: options.concurrency
-  }).pipe(
-    Effect.map((reachable) => {
-      const graph = fold(blobs, roots, reachable, reads, options)
-      if (graphErrors.length === 0) return graph
-      return {
-        ...graph,
-        incomplete: graph.incomplete || graphErrors.some((error) => error.reason === "too-deep"),
-        findings: [...graph.findings, ...graphErrors.map(graphFinding)]
-      }
-    })
-  )
-}
+  })
 
 const graphFinding = (error: GraphError): Finding =>
   finding("error", error.reason === "cycle" ? "index-cycle" : "index-too-deep", error.message, {
@@ -91,23 +95,41 @@ const graphFinding = (error: GraphError): Finding =>
 /**
  * Reads and decodes a manifest or index. Not `Layout.content`: that checks the size against the descriptor,
  * which would hide the children of a manifest whose descriptor alone is wrong, and it does not hand back the
- * text for the duplicate-key scan.
+ * text for the duplicate-key scan. The read is one `LayoutFiles` step, not a stat and then a read.
  */
-const readManifest = (blobs: BlobStore, descriptor: Descriptor): Effect.Effect<Read> =>
+const readManifest = (
+  files: LayoutFiles,
+  hasher: Hasher,
+  blobs: BlobStore,
+  descriptor: Descriptor
+): Effect.Effect<Read> =>
   Effect.gen(function* () {
-    const file = blobs.pathOf(descriptor.digest)
-    // Above the cap it is refused unread; under it, the read stops at the size seen (a file that grows since
-    // is a mismatch, not a bigger read).
-    const info = yield* Effect.either(blobs.stat(descriptor.digest))
-    const statSize = Either.isRight(info) && Option.isSome(info.right) ? info.right.value.size : undefined
-    if (statSize !== undefined && statSize > JsonReader.maxDocumentBytes) {
-      const error = JsonReader.tooLarge(file, statSize, JsonReader.maxDocumentBytes, "the manifest")
-      return { size: statSize, text: undefined, content: Either.left(error) }
+    const { digest } = descriptor
+    const file = blobs.pathOf(digest)
+    const failed = (size: number | undefined, error: ContentFailure): Read => ({
+      size,
+      text: undefined,
+      content: Either.left(error)
+    })
+    // Above the cap it is refused unread, its size known from the stat the read made.
+    const read = yield* Effect.either(files.readRegularFile(file, JsonReader.maxDocumentBytes))
+    if (Either.isLeft(read)) return failed(undefined, read.left)
+    if (read.right._tag === "Missing") return failed(undefined, new BlobNotFound({ path: file, digest }))
+    const tooLarge = (size: number) =>
+      failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest"))
+    if (read.right._tag === "TooLarge") return tooLarge(read.right.size)
+    const bytes = read.right.bytes
+    const size = bytes.length
+    // Under the cap when opened, it grew past it while read: refused all the same.
+    if (size > JsonReader.maxDocumentBytes) return tooLarge(size)
+    const actualDigest = yield* digestOf(hasher, digest, bytes)
+    if (actualDigest !== undefined && actualDigest !== digest) {
+      return failed(
+        undefined,
+        new DigestMismatch({ path: file, expectedDigest: digest, actualDigest, actualSize: size })
+      )
     }
-    const bytes = yield* Effect.either(blobs.get(descriptor.digest, { size: statSize }))
-    if (Either.isLeft(bytes)) return { size: undefined, text: undefined, content: Either.left(bytes.left) }
-    const size = bytes.right.length
-    const text = decodeUtf8(file, bytes.right)
+    const text = decodeUtf8(file, bytes)
     if (Either.isLeft(text)) return { size, text: undefined, content: Either.left(text.left) }
     return { size, text: text.right, content: yield* Effect.either(decode(descriptor, file, text.right)) }
   })

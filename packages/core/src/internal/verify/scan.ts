@@ -8,6 +8,7 @@ import { Effect, Either, Option } from "effect"
 import { isTempFile } from "../../BlobStore.js"
 import * as Digest from "../../Digest.js"
 import type { Finding } from "../../Layout.js"
+import type { LayoutFiles, RemoveResult } from "../../LayoutFiles.js"
 import { isRootTempFile } from "../gc.js"
 import { isNotFound } from "../platformError.js"
 import { linkTarget } from "../regularFile.js"
@@ -16,6 +17,7 @@ import { finding } from "./finding.js"
 /** @internal */
 export const check = (
   fs: FileSystem.FileSystem,
+  files: LayoutFiles,
   path: Path.Path,
   blobsDir: string,
   graph: {
@@ -26,7 +28,7 @@ export const check = (
 ): Effect.Effect<ReadonlyArray<Finding>> =>
   Effect.gen(function* () {
     const inRoot = yield* rootTemps(fs, path, path.dirname(blobsDir))
-    const inBlobs = yield* checkBlobs(fs, path, blobsDir, graph)
+    const inBlobs = yield* checkBlobs(fs, files, path, blobsDir, graph)
     return [...inRoot, ...inBlobs]
   })
 
@@ -52,6 +54,7 @@ const rootTemps = (fs: FileSystem.FileSystem, path: Path.Path, directory: string
 
 const checkBlobs = (
   fs: FileSystem.FileSystem,
+  files: LayoutFiles,
   path: Path.Path,
   blobsDir: string,
   graph: { readonly reachable: Option.Option<ReadonlyMap<Digest.Digest, unknown>>; readonly incomplete: boolean }
@@ -75,7 +78,9 @@ const checkBlobs = (
     }
     const perEntry = yield* Effect.forEach([...listing.right].sort(), (entry) => {
       const entryPath = path.join(blobsDir, entry)
-      return isTempFile(entry) ? Effect.succeed([tempFile(entryPath)]) : checkEntry(fs, path, entryPath, entry, graph)
+      return isTempFile(entry)
+        ? Effect.succeed([tempFile(entryPath)])
+        : checkEntry(fs, files, path, entryPath, entry, graph)
     })
     return perEntry.flat()
   })
@@ -97,6 +102,7 @@ const stray = (file: string, why: string) =>
 /** One entry of `blobs/`: an algorithm directory, whose files must be named by their digest. */
 const checkEntry = (
   fs: FileSystem.FileSystem,
+  files: LayoutFiles,
   path: Path.Path,
   entryPath: string,
   algorithm: string,
@@ -110,27 +116,78 @@ const checkEntry = (
     if (info.right.type !== "Directory") return [stray(entryPath, "not a blob (blobs live in blobs/<algorithm>/)")]
     const names = yield* Effect.either(fs.readDirectory(entryPath))
     if (Either.isLeft(names)) return [unreadable(entryPath, names.left.message)]
-    const perFile = yield* Effect.forEach([...names.right].sort(), (name) =>
-      Effect.gen(function* () {
-        const file = path.join(entryPath, name)
-        const digest = Digest.parse(`${algorithm}:${name}`)
-        if (Option.isNone(digest)) return [stray(file, `the name is not a valid ${algorithm} digest`)]
-        if (Option.isNone(graph.reachable) || graph.reachable.value.has(digest.value)) return []
-        const kind = yield* Effect.either(fs.stat(file))
-        if (Either.isRight(kind) && kind.right.type === "Directory") {
-          return [stray(file, "a directory where a blob would be")]
-        }
-        return [
-          finding(
-            "info",
-            "blob-unreferenced",
-            graph.incomplete
-              ? `${file} is not referenced by anything ocidx could read (some manifests could not be read, so it may be theirs)`
-              : `${file} is not referenced from index.json; gc removes it`,
-            { path: file, digest: digest.value }
-          )
-        ]
-      })
+    const entries = [...names.right].sort().map((name) => {
+      const file = path.join(entryPath, name)
+      const digest = Digest.parse(`${algorithm}:${name}`)
+      const unreferenced =
+        Option.isSome(digest) && Option.isSome(graph.reachable) && !graph.reachable.value.has(digest.value)
+      return { file, digest, unreferenced }
+    })
+    const kinds = yield* kindsOf(
+      files,
+      entries.filter((entry) => entry.unreferenced).map((entry) => entry.file)
     )
-    return perFile.flat()
+    const findings: Array<Finding> = []
+    for (const { digest, file, unreferenced } of entries) {
+      if (Option.isNone(digest)) {
+        findings.push(stray(file, `the name is not a valid ${algorithm} digest`))
+        continue
+      }
+      const found = unreferenced
+        ? unreferencedFinding(file, digest.value, kinds.get(file), graph.incomplete)
+        : undefined
+      if (found !== undefined) findings.push(found)
+    }
+    return findings
+  })
+
+/** What to say of a file named by a digest nothing reachable references, by what gc would make of it. */
+const unreferencedFinding = (
+  file: string,
+  digest: Digest.Digest,
+  kind: RemoveResult | undefined,
+  incomplete: boolean
+): Finding | undefined => {
+  // Gone since the listing (a gc, say): nothing to report.
+  if (kind?._tag === "Missing") return undefined
+  if (kind?._tag === "Refused") {
+    return stray(
+      file,
+      kind.reason === "symlink"
+        ? "a symbolic link where a blob would be"
+        : "a directory or other non-regular file where a blob would be"
+    )
+  }
+  return finding(
+    "info",
+    "blob-unreferenced",
+    incomplete
+      ? `${file} is not referenced by anything ocidx could read (some manifests could not be read, so it may be theirs)`
+      : `${file} is not referenced from index.json; gc removes it`,
+    { path: file, digest }
+  )
+}
+
+/** How many files one `removeFiles` check takes: each batch is one platform step. */
+const checkBatch = 512
+
+/**
+ * What gc would make of each unreferenced file, asked as gc asks (a dry run of `removeFiles`, one step per
+ * batch, not a stat per file), so "gc removes it" is said only of what gc would remove. A batch whose check
+ * fails leaves its files unknown: reported as unreferenced, as the rest.
+ */
+const kindsOf = (files: LayoutFiles, unreferenced: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const kinds = new Map<string, RemoveResult>()
+    for (let start = 0; start < unreferenced.length; start += checkBatch) {
+      const batch = unreferenced.slice(start, start + checkBatch)
+      const results = yield* files
+        .removeFiles(batch, { olderThan: Number.POSITIVE_INFINITY, dryRun: true })
+        .pipe(Effect.orElseSucceed((): ReadonlyArray<RemoveResult> => []))
+      for (const [i, result] of results.entries()) {
+        const file = batch[i]
+        if (file !== undefined) kinds.set(file, result)
+      }
+    }
+    return kinds
   })
