@@ -6,6 +6,7 @@
  */
 export * as NodeHasher from "./NodeHasher.js"
 export * as NodeIndexLock from "./NodeIndexLock.js"
+export * as NodeInflater from "./NodeInflater.js"
 export * as NodeLayoutFiles from "./NodeLayoutFiles.js"
 export * as NodeRegistry from "./NodeRegistry.js"
 export * as NodeServices from "./NodeServices.js"

@@ -2,6 +2,7 @@
 import * as Copy from "@ocidx/core/Copy"
 import { RegistryClient } from "@ocidx/core/RegistryClient"
 import * as NodeHasher from "@ocidx/node/NodeHasher"
+import * as NodeInflater from "@ocidx/node/NodeInflater"
 import * as NodeRegistry from "@ocidx/node/NodeRegistry"
 import * as NodeServices from "@ocidx/node/NodeServices"
 import type { Scope } from "effect"
@@ -24,13 +25,13 @@ const noRegistry = Layer.succeed(RegistryClient, {
 })
 
 /**
- * The Node copier: its services, and so its one flock(2) `IndexLock`, built once in the caller's scope; the
+ * The Node copier: its services (zlib's inflater among them), and so its one flock(2) `IndexLock`, built once in the caller's scope; the
  * registry client per copy that names a registry.
  *
  * @internal
  */
 export const make: Effect.Effect<Copier, never, Scope.Scope> = Effect.map(
-  Layer.build(Layer.merge(NodeServices.layer(), NodeHasher.layer)),
+  Layer.build(Layer.mergeAll(NodeServices.layer(), NodeHasher.layer, NodeInflater.layer)),
   (services) => ({
     copy: (source, destination, options, registry) => {
       const needsRegistry = source._tag === "Registry" || destination._tag === "Registry"

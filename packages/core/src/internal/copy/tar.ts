@@ -1,6 +1,7 @@
 /**
  * Tar streams on modern-tar (zero dependencies, web streams: it runs wherever core runs, with no Node
- * import). Reading detects gzip by its magic and inflates it with the standard `DecompressionStream`; writing
+ * import). Reading detects gzip by its magic and inflates it with the `Inflater` in force (the standard
+ * `DecompressionStream` unless the platform supplies its own); writing
  * drives modern-tar's packer from an Effect stream, so a blob is read from disk as the archive is consumed.
  * Nothing here touches a file system: entries are handed to the caller, which decides where bytes go.
  * @internal
@@ -8,6 +9,7 @@
 import { createTarDecoder, createTarPacker, type TarHeader } from "modern-tar"
 import { type Cause, Effect, Exit, Option, Predicate, Stream } from "effect"
 import { ArchiveError } from "../../Errors.js"
+import { Inflater } from "../../Inflater.js"
 
 /** One entry of an archive being read; its body must be consumed (or drained) before the next arrives. @internal */
 export interface Entry {
@@ -101,64 +103,6 @@ const errorText = (error: unknown): string => {
 const isTruncation = (error: unknown): boolean =>
   errorCode(error) === "Z_BUF_ERROR" || /truncat|unexpected end|premature/i.test(errorText(error))
 
-// Input is fed to the inflater in pieces this small: at most ~1000 times as much comes out of each.
-const inflateStep = 16 * 1024
-
-/**
- * `input` inflated, pulled: a piece of input is fed only when the output so far has been read. Node's
- * `DecompressionStream` takes its whole input as fast as it is offered and queues what comes out, so piping
- * into it would hold the whole image in memory when the reader (the disk) is slower than the file.
- */
-const inflate = (input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> => {
-  const inflater = new DecompressionStream("gzip")
-  const writer = inflater.writable.getWriter()
-  const output = inflater.readable.getReader()
-  const source = input.getReader()
-  let rest: Uint8Array | undefined
-  let ended = false
-  let feeding: Promise<"fed"> | undefined
-  let reading: ReturnType<typeof output.read> | undefined
-  const feed = async (): Promise<"fed"> => {
-    if (rest === undefined || rest.length === 0) {
-      const next = await source.read()
-      if (next.done) {
-        ended = true
-        await writer.close()
-        return "fed"
-      }
-      rest = next.value
-    }
-    const piece = rest.subarray(0, inflateStep)
-    rest = rest.subarray(piece.length)
-    await writer.write(piece)
-    return "fed"
-  }
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      reading ??= output.read()
-      const read = reading
-      // One marker per read, not one per round of feeding: each round's promises are garbage per 16 KiB.
-      const readDone = read.then(() => "read" as const)
-      for (;;) {
-        if (feeding === undefined && !ended) {
-          feeding = feed().finally(() => {
-            feeding = undefined
-          })
-        }
-        const won = feeding === undefined ? await readDone : await Promise.race([readDone, feeding])
-        if (won === "read") break
-      }
-      reading = undefined
-      const result = await read
-      if (result.done) controller.close()
-      else controller.enqueue(result.value)
-    },
-    async cancel(reason) {
-      await Promise.allSettled([source.cancel(reason), output.cancel(reason)])
-    }
-  })
-}
-
 /**
  * The entries of `content` in archive order. `budget` caps the bytes the tar (decompressed) may hold up to the
  * headers the caller has seen, judged `readAhead` bytes late since the decoder reads ahead of its headers: a
@@ -176,6 +120,7 @@ export const entries = <E, R>(
       let sourceFailure: Option.Option<E> = Option.none()
       let overBudget: ArchiveError | undefined
       let gzip = false
+      const inflater = yield* Inflater
       const raw = yield* Stream.toReadableStreamEffect(
         content.pipe(Stream.tapError((error) => Effect.sync(() => (sourceFailure = Option.some(error)))))
       )
@@ -222,7 +167,7 @@ export const entries = <E, R>(
           controller.enqueue(chunk)
         }
       })
-      const tar = pieces(gzip ? inflate(rejoined) : rejoined, piece)
+      const tar = pieces(gzip ? inflater.gunzip(rejoined) : rejoined, piece)
         .pipeThrough(counted)
         .pipeThrough(createTarDecoder({ strict: true }))
 
