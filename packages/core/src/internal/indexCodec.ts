@@ -272,18 +272,8 @@ export const encode = (path: string, index: ImageIndex, base?: ImageIndex): Effe
 
 const utf8 = new TextEncoder()
 
-/**
- * The last document `encodeBytes` produced: its entries, its bytes, and where each entry's bytes start and
- * end in them. Entries are immutable, so an entry that is still the same object still has those bytes.
- */
-let lastEncoded:
-  | {
-      readonly manifests: ReadonlyArray<Descriptor>
-      readonly bytes: Uint8Array
-      readonly starts: Int32Array
-      readonly ends: Int32Array
-    }
-  | undefined
+/** The last document `encodeBytes` produced, whose entries the next call copies where it finds them again. */
+let lastEncoded: IndexSplice.Written | undefined
 
 /**
  * Splices `index` into the bytes of `base` (or of `index` itself), when one was read from a file the splice
@@ -327,80 +317,17 @@ export const encodeBytes = (
     if (fromSource !== undefined) return fromSource
     const framed = frame(path, index, base)
     if (Either.isLeft(framed)) return Either.left(framed.left)
-    const head = utf8.encode(framed.right.before)
-    const tail = utf8.encode(framed.right.after)
-    const manifests = index.manifests
-    const previous = lastEncoded
-    const previousManifests = previous?.manifests ?? []
-    // The pieces of the output between head and tail, in order: a block of the previous bytes, or new bytes.
-    const blockStart: Array<number> = []
-    const blockEnd: Array<number> = []
-    const fresh: Array<Uint8Array | undefined> = []
-    const lengths = new Int32Array(manifests.length)
-    // Entries of the previous document found again, and how far to look ahead for one: a reordered index
-    // falls back to rendering entries rather than searching quadratically.
-    let next = 0
-    let lookahead = previousManifests.length * 2
-    for (let i = 0; i < manifests.length; i++) {
-      const entry = manifests[i]
-      if (entry === undefined) continue
-      let found = -1
-      if (previous !== undefined) {
-        for (let k = next; k < previousManifests.length && lookahead > 0; k++, lookahead--) {
-          if (previousManifests[k] === entry) {
-            found = k
-            break
-          }
-        }
+    return Either.map(
+      IndexSplice.write(
+        utf8.encode(framed.right.before),
+        utf8.encode(framed.right.after),
+        lastEncoded,
+        index.manifests,
+        (entry, position) => entryText(path, entry, position)
+      ),
+      (written) => {
+        lastEncoded = written
+        return written.bytes
       }
-      if (previous !== undefined && found >= 0) {
-        next = found + 1
-        const start = previous.starts[found] ?? 0
-        const end = previous.ends[found] ?? 0
-        lengths[i] = end - start
-        const last = blockEnd.length - 1
-        // The next entry of the previous document, after its comma: extend the block.
-        if (last >= 0 && fresh[last] === undefined && blockEnd[last] === start - 1) blockEnd[last] = end
-        else {
-          blockStart.push(start)
-          blockEnd.push(end)
-          fresh.push(undefined)
-        }
-        continue
-      }
-      const text = entryText(path, entry, i)
-      if (Either.isLeft(text)) return Either.left(text.left)
-      const bytes = utf8.encode(text.right)
-      lengths[i] = bytes.length
-      blockStart.push(0)
-      blockEnd.push(bytes.length)
-      fresh.push(bytes)
-    }
-    let length = head.length + tail.length
-    for (let b = 0; b < fresh.length; b++) length += (blockEnd[b] ?? 0) - (blockStart[b] ?? 0) + (b > 0 ? 1 : 0)
-    const out = new Uint8Array(length)
-    out.set(head, 0)
-    let offset = head.length
-    for (let b = 0; b < fresh.length; b++) {
-      if (b > 0) out[offset++] = 0x2c // ","
-      const bytes = fresh[b] ?? previous?.bytes
-      if (bytes === undefined) continue
-      const start = blockStart[b] ?? 0
-      const end = blockEnd[b] ?? 0
-      out.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), offset)
-      offset += end - start
-    }
-    out.set(tail, offset)
-    // Where each entry landed, for the next call.
-    const starts = new Int32Array(manifests.length)
-    const ends = new Int32Array(manifests.length)
-    let at = head.length
-    for (let i = 0; i < manifests.length; i++) {
-      starts[i] = at
-      at += lengths[i] ?? 0
-      ends[i] = at
-      at += 1
-    }
-    lastEncoded = { manifests, bytes: out, starts, ends }
-    return Either.right(out)
+    )
   })
