@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { sameBytes } from "../src/internal/bytes.js"
+import { joined, sameBytes } from "../src/internal/bytes.js"
 
 describe("sameBytes", () => {
   it.prop(
@@ -28,4 +28,16 @@ describe("sameBytes", () => {
     expect(sameBytes(a, b)).toBe(false)
     expect(sameBytes(a, a.subarray(1))).toBe(false)
   })
+})
+
+describe("joined", () => {
+  it.prop(
+    "is the chunks' bytes in order, and the only chunk itself, uncopied",
+    [fc.array(fc.uint8Array())],
+    ([chunks]) => {
+      const all = joined(chunks)
+      expect(Array.from(all)).toEqual(chunks.flatMap((chunk) => Array.from(chunk)))
+      if (chunks.length === 1) expect(all).toBe(chunks[0])
+    }
+  )
 })

@@ -29,3 +29,9 @@ export const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
   }
   return all
 }
+
+/** The chunks as one buffer: the only chunk itself, not copied, or `concat` of them all. @internal */
+export const joined = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const only = chunks.length === 1 ? chunks[0] : undefined
+  return only ?? concat(chunks)
+}

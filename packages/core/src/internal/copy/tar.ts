@@ -9,6 +9,7 @@
 import { createTarDecoder, createTarPacker, type TarHeader } from "modern-tar"
 import { type Cause, Effect, Exit, Option, Predicate, Stream } from "effect"
 import { ArchiveError } from "../../Errors.js"
+import { joined } from "../bytes.js"
 import { Inflater } from "../../Inflater.js"
 
 /** One entry of an archive being read; its body must be consumed (or drained) before the next arrives. @internal */
@@ -67,26 +68,15 @@ const pieces = (input: ReadableStream<Uint8Array>, size: number): ReadableStream
         controller.close()
         return
       }
-      const first = parts[0]
-      const joined = parts.length === 1 && first !== undefined ? first : joinParts(parts, total)
-      controller.enqueue(joined.subarray(0, size))
-      rest = joined.subarray(size)
+      const all = joined(parts)
+      controller.enqueue(all.subarray(0, size))
+      rest = all.subarray(size)
       if (done && rest.length === 0) controller.close()
     },
     cancel(reason) {
       return reader.cancel(reason)
     }
   })
-}
-
-const joinParts = (parts: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  const joined = new Uint8Array(total)
-  let offset = 0
-  for (const part of parts) {
-    joined.set(part, offset)
-    offset += part.length
-  }
-  return joined
 }
 
 /** A Node system or zlib error's code (`Z_BUF_ERROR`), if the error has one. */

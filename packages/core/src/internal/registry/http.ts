@@ -5,6 +5,7 @@
  */
 import type { HttpClientResponse } from "@effect/platform"
 import { Chunk, Duration, Effect, Exit, Option, Queue, Schema, type Scope, Stream } from "effect"
+import { joined } from "../bytes.js"
 
 /** Query parameters that carry no secret and help a person see which request failed. */
 const shownParams = new Set(["digest", "mount", "from", "n", "last", "service", "scope", "artifactType"])
@@ -210,20 +211,9 @@ export const readBounded = (
         return Effect.succeed(Chunk.empty<never>())
       }),
       Stream.runDrain,
-      Effect.map(() => join(chunks, total))
+      Effect.map(() => joined(chunks))
     )
   })
-}
-
-const join = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0]
-  const all = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    all.set(chunk, offset)
-    offset += chunk.length
-  }
-  return all
 }
 
 /**

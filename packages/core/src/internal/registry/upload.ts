@@ -5,6 +5,7 @@ import type * as Digest from "../../Digest.js"
 import { RegistryError } from "../../Errors.js"
 import type { Repository, UploadOutcome } from "../../RegistryClient.js"
 import * as Http from "./http.js"
+import { joined } from "../bytes.js"
 import {
   BodyFailed,
   checkRepository,
@@ -144,10 +145,10 @@ export const make = (
           const flush = (all: boolean) =>
             Effect.gen(function* () {
               while (pendingBytes >= chunkBytes || (all && pendingBytes > 0)) {
-                const joined = joinBytes(pending, pendingBytes)
-                const size = Math.min(chunkBytes, joined.length)
-                yield* patch(joined.subarray(0, size))
-                const rest = joined.subarray(size)
+                const buffer = joined(pending)
+                const size = Math.min(chunkBytes, buffer.length)
+                yield* patch(buffer.subarray(0, size))
+                const rest = buffer.subarray(size)
                 pending = rest.length > 0 ? [rest] : []
                 pendingBytes = rest.length
               }
@@ -214,15 +215,4 @@ export const make = (
     }).pipe(Effect.withSpan("RegistryClient.uploadBlob"))
 
   return { uploadBlob }
-}
-
-const joinBytes = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0]
-  const all = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    all.set(chunk, offset)
-    offset += chunk.length
-  }
-  return all
 }
