@@ -31,24 +31,41 @@ await runGroup("cli", async ({ headline: rows, measurements, missing, targets })
   const cli = environment.cli
   if (cli === undefined) throw new Error("OCIDX_CLI is not set: run this through bench/run.mjs")
   const node = process.execPath
+  const workers = environment.benchWorkers
+  if (workers === undefined) throw new Error("OCIDX_BENCH_WORKERS is not set: run this through bench/run.mjs")
   const root = makeTempDir("ocidx-bench-cli-")
   try {
     // --- start-up ---------------------------------------------------------------------------------------------
     const small = NodePath.join(root, "small")
     makeImageLayout(small, { layers: 1, layerBytes: 64 * 1024 })
-    log(`start-up: ${startupRounds} rounds of node -e 0, ocidx --version, ocidx ls`)
-    const [nodeTimes = [], versionTimes = [], lsTimes = []] = interleave(
-      startupRounds,
-      [{ command: node, args: ["-e", "0"] }, ocidx("--version"), ocidx("ls", small)],
-      2
-    )
+    log(`start-up: ${startupRounds} rounds of node -e 0, ocidx --version, ocidx ls, and the floors under ocidx ls`)
+    const floorEffect = NodePath.join(workers, "floor-effect.mjs")
+    const libraryOnce = NodePath.join(workers, "library-once.mjs")
+    const [nodeTimes = [], versionTimes = [], lsTimes = [], effectTimes = [], schemaTimes = [], listTimes = []] =
+      interleave(
+        startupRounds,
+        [
+          { command: node, args: ["-e", "0"] },
+          ocidx("--version"),
+          ocidx("ls", small),
+          { command: node, args: [floorEffect] },
+          { command: node, args: [floorEffect, "schema"] },
+          { command: node, args: [libraryOnce, "list", small] }
+        ],
+        2
+      )
     const nodeName = `node ${process.version}`
     measurements.push(
       summarize(`node -e 0 (${nodeName})`, nodeTimes),
       summarize(`ocidx --version (${nodeName})`, versionTimes),
-      summarize(`ocidx ls <small layout> (${nodeName})`, lsTimes)
+      summarize(`ocidx ls <small layout> (${nodeName})`, lsTimes),
+      summarize(`floor: one Effect run (${nodeName})`, effectTimes),
+      summarize(`floor: one Effect + one Schema decode (${nodeName})`, schemaTimes),
+      summarize(`floor: the library's StoreIndex list alone <small layout> (${nodeName})`, listTimes)
     )
     const nodeMs = median(nodeTimes)
+    const times = (ms: number) => `${formatMs(ms)} (${(ms / nodeMs).toFixed(2)}x)`
+    const floors = `floors in the same rounds: a process that runs one Effect ${times(median(effectTimes))}, one Effect and one Schema decode ${times(median(schemaTimes))}, the library's StoreIndex list with no CLI ${times(median(listTimes))}`
     rows.push(
       headline({
         key: "ls",
@@ -58,7 +75,7 @@ await runGroup("cli", async ({ headline: rows, measurements, missing, targets })
         peerMs: nodeMs,
         target: "<= 2.0x",
         limit: 2,
-        note: `${process.env.NODE_EXTRA_CA_CERTS === undefined ? "NODE_EXTRA_CA_CERTS not set" : "NODE_EXTRA_CA_CERTS set (adds ~30 ms to a Node 20 start, to both sides)"}; medians of ${startupRounds} alternating rounds`
+        note: `${process.env.NODE_EXTRA_CA_CERTS === undefined ? "NODE_EXTRA_CA_CERTS not set" : "NODE_EXTRA_CA_CERTS set (adds ~30 ms to a Node 20 start, to both sides)"}; medians of ${startupRounds} alternating rounds; ${floors}`
       })
     )
     if (environment.startupOnly) return
@@ -149,7 +166,18 @@ await runGroup("cli", async ({ headline: rows, measurements, missing, targets })
     log(`put: ${putRounds} rounds of ocidx put and umoci tag on a ${tags}-tag layout`)
     const tag = { command: umoci, args: ["tag", "--image", `${big}:base`, "bench-new"], before: index.restore }
     const umociLs = { command: umoci, args: ["ls", "--layout", big], before: index.restore }
-    const [putTimes = [], tagTimes = [], lsBig = [], umociLsBig = []] = interleave(putRounds, [put, tag, ls, umociLs])
+    const libraryPut = {
+      command: node,
+      args: [libraryOnce, "put", big, "bench-new", manifest.digest, String(manifest.size)],
+      before: index.restore
+    }
+    const [putTimes = [], tagTimes = [], lsBig = [], umociLsBig = [], libraryPutTimes = []] = interleave(putRounds, [
+      put,
+      tag,
+      ls,
+      umociLs,
+      libraryPut
+    ])
     index.restore()
     runOcidx(...putArgs)
     runOcidx("get", big, "bench-new")
@@ -157,7 +185,8 @@ await runGroup("cli", async ({ headline: rows, measurements, missing, targets })
       summarize(`ocidx put <${tags} tags> (process, fsync)`, putTimes),
       summarize(`umoci tag <${tags} tags> (process, no fsync)`, tagTimes),
       summarize(`ocidx ls --json <${tags} tags>`, lsBig),
-      summarize(`umoci ls <${tags} tags>`, umociLsBig)
+      summarize(`umoci ls <${tags} tags>`, umociLsBig),
+      summarize(`floor: the library's StoreIndex put alone <${tags} tags> (process, fsync)`, libraryPutTimes)
     )
     const putMs = median(putTimes)
     const tagMs = median(tagTimes)
@@ -170,7 +199,7 @@ await runGroup("cli", async ({ headline: rows, measurements, missing, targets })
         peerMs: tagMs,
         target: "<= 1.0x",
         limit: 1,
-        note: `ocidx fsyncs index.json and the directory, umoci tag does not; node -e 0 alone takes ${formatMs(nodeMs)} (${(nodeMs / tagMs).toFixed(2)}x umoci tag)`
+        note: `ocidx fsyncs index.json and the directory, umoci tag does not; floors: node -e 0 alone takes ${formatMs(nodeMs)} (${(nodeMs / tagMs).toFixed(2)}x umoci tag), a process doing the library's put with no CLI ${formatMs(median(libraryPutTimes))} (${(median(libraryPutTimes) / tagMs).toFixed(2)}x)`
       })
     )
     targets.push(
