@@ -1,7 +1,7 @@
 /**
  * Everything `@ocidx/core` needs on Node in one layer: the file system and paths from
- * `@effect/platform-node`, the flock(2) `IndexLock`, the `node:crypto` `Hasher`, the `node:fs` `LayoutFiles`, and
- * the durability of writes.
+ * `@effect/platform-node`, the flock(2) `IndexLock`, the `node:crypto` `Hasher`, the `node:fs` `LayoutFiles`,
+ * the `node:zlib` `Inflater`, and the durability of writes.
  *
  * @since 0.1.0
  */
@@ -9,6 +9,7 @@ import type { FileSystem } from "@effect/platform/FileSystem"
 import type { Path } from "@effect/platform/Path"
 import type * as CoreDurability from "@ocidx/core/Durability"
 import type { Hasher } from "@ocidx/core/Hasher"
+import type { Inflater } from "@ocidx/core/Inflater"
 import type { IndexLock } from "@ocidx/core/IndexLock"
 import type { LayoutFiles } from "@ocidx/core/LayoutFiles"
 import type { Layer } from "effect"
@@ -38,11 +39,18 @@ export interface Options {
  * @since 0.1.0
  * @category model
  */
-export type NodeServices = FileSystem | Path | IndexLock | Hasher | LayoutFiles | CoreDurability.CurrentDurability
+export type NodeServices =
+  | FileSystem
+  | Path
+  | IndexLock
+  | Hasher
+  | LayoutFiles
+  | Inflater
+  | CoreDurability.CurrentDurability
 
 /**
  * Provides `FileSystem`, `Path`, the flock(2) `IndexLock`, the `node:crypto` `Hasher`, the synchronous `node:fs`
- * `LayoutFiles` and the durability setting.
+ * `LayoutFiles`, the `node:zlib` `Inflater` (gzip layers of archives) and the durability setting.
  * The lock timeout is read where each lock is taken: provide `IndexLock.CurrentLockTimeout` (default 30 s)
  * around the program, e.g. `Layer.succeed(IndexLock.CurrentLockTimeout, Duration.seconds(10))`.
  *

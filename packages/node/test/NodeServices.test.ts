@@ -3,8 +3,10 @@ import { FileSystem } from "@effect/platform/FileSystem"
 import { Path } from "@effect/platform/Path"
 import { describe, expect, it } from "@effect/vitest"
 import { CurrentDurability } from "@ocidx/core/Durability"
+import * as Inflater from "@ocidx/core/Inflater"
 import { CurrentLockTimeout, IndexLock } from "@ocidx/core/IndexLock"
 import { Duration, Effect, Layer } from "effect"
+import * as NodeInflater from "../src/NodeInflater.js"
 import * as NodeServices from "../src/NodeServices.js"
 import { canFlock, hasFlockCommand } from "@ocidx/testkit/Flock"
 import { tempDir } from "@ocidx/testkit/TempDir"
@@ -31,6 +33,14 @@ describe("NodeServices", () => {
         expect(yield* canFlock(lockPath, "exclusive")).toBe(true)
         expect(yield* CurrentDurability).toBe("full")
       }).pipe(Effect.provide(Layer.merge(NodeServices.layer(), Layer.succeed(CurrentLockTimeout, Duration.zero))))
+  )
+
+  it.effect("provides the node:zlib inflater in place of the portable default", () =>
+    Effect.gen(function* () {
+      const inflater = yield* Inflater.Inflater
+      expect(inflater).not.toBe(Inflater.portable)
+      expect(inflater).toBe(yield* Effect.provide(Inflater.Inflater, NodeInflater.layer))
+    }).pipe(Effect.provide(NodeServices.layer()))
   )
 
   it.effect("sets the durability", () =>

@@ -2,7 +2,6 @@
 import * as Copy from "@ocidx/core/Copy"
 import { RegistryClient } from "@ocidx/core/RegistryClient"
 import * as NodeHasher from "@ocidx/node/NodeHasher"
-import * as NodeInflater from "@ocidx/node/NodeInflater"
 import * as NodeRegistry from "@ocidx/node/NodeRegistry"
 import * as NodeServices from "@ocidx/node/NodeServices"
 import type { Scope } from "effect"
@@ -31,7 +30,7 @@ const noRegistry = Layer.succeed(RegistryClient, {
  * @internal
  */
 export const make: Effect.Effect<Copier, never, Scope.Scope> = Effect.map(
-  Layer.build(Layer.mergeAll(NodeServices.layer(), NodeHasher.layer, NodeInflater.layer)),
+  Layer.build(Layer.merge(NodeServices.layer(), NodeHasher.layer)),
   (services) => ({
     copy: (source, destination, options, registry) => {
       const needsRegistry = source._tag === "Registry" || destination._tag === "Registry"
