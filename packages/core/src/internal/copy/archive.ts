@@ -18,7 +18,7 @@
 import type { Image, ReadOptions, ReadResult } from "../../Archive.js"
 import { Effect, Either, Option, Schema, Stream } from "effect"
 import type { Failure } from "../../Copy.js"
-import { Descriptor } from "../../Descriptor.js"
+import type { Descriptor } from "../../Descriptor.js"
 import * as Digest from "../../Digest.js"
 import { ArchiveError, type DigestMismatch, ImageNotFound } from "../../Errors.js"
 import { NestedIndex } from "../../ImageIndex.js"
@@ -31,6 +31,7 @@ import { quote } from "../../Text.js"
 import { decodeJsonFile } from "../decode.js"
 import * as JsonReader from "../jsonReader.js"
 import { namesOf, withoutNames } from "./layout.js"
+import { LooseManifest } from "./looseManifest.js"
 import * as Tar from "./tar.js"
 
 /** An image an archive holds, and the names it gives it. @internal */
@@ -44,14 +45,6 @@ type Kind =
 
 // Decoded once at module load, as MediaType's own constants are.
 const octetStream = Schema.decodeSync(MediaTypeSchema)("application/octet-stream")
-
-/** The descriptors a manifest or index names, whatever its type (an artifact manifest, say). */
-const Children = Schema.Struct({
-  config: Schema.optional(Descriptor),
-  layers: Schema.optional(Schema.Array(Descriptor)),
-  blobs: Schema.optional(Schema.Array(Descriptor)),
-  manifests: Schema.optional(Schema.Array(Descriptor))
-})
 
 const documents = new Set(["oci-layout", "index.json", "manifest.json", "repositories"])
 const hex64 = "[a-f0-9]{64}"
@@ -376,7 +369,11 @@ export const read = <E, R>(
           described.set(d.digest, d)
           if (!MediaType.isIndex(d.mediaType) && !MediaType.isManifest(d.mediaType)) return
           const bytes = yield* layout.blobs.get(file.digest, { size: file.size })
-          const { value } = yield* decodeJsonFile(Children, `${archive}: blobs/${file.digest.replace(":", "/")}`, bytes)
+          const { value } = yield* decodeJsonFile(
+            LooseManifest,
+            `${archive}: blobs/${file.digest.replace(":", "/")}`,
+            bytes
+          )
           const here = `the manifest ${d.digest}`
           for (const child of [
             ...(value.manifests ?? []),
@@ -583,7 +580,7 @@ export const write = (
         blobs.set(d.digest, d)
         if (!MediaType.isIndex(d.mediaType) && !MediaType.isManifest(d.mediaType)) return
         const bytes = yield* layout.blobs.get(d.digest, { size: d.size })
-        const { value } = yield* decodeJsonFile(Children, layout.blobs.pathOf(d.digest), bytes)
+        const { value } = yield* decodeJsonFile(LooseManifest, layout.blobs.pathOf(d.digest), bytes)
         const config = value.config
         const layers = value.layers ?? []
         const children = value.manifests ?? []

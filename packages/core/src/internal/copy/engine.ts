@@ -23,6 +23,7 @@ import * as JsonReader from "../jsonReader.js"
 import * as Walk from "../walk.js"
 import type { Fetched, ImageDestination, ImageSource } from "./image.js"
 import * as LayoutTransport from "./layout.js"
+import { LooseManifest } from "./looseManifest.js"
 import { formatLocation } from "./location.js"
 import * as RegistryTransport from "./registry.js"
 
@@ -36,15 +37,6 @@ interface Node {
   /** The document as parsed, to write a narrowed index that keeps every other field. */
   readonly raw: unknown
 }
-
-// A manifest of a type ocidx does not model (an artifact manifest, say) is read for what it plainly names.
-const Loose = Schema.Struct({
-  config: Schema.optional(Descriptor),
-  layers: Schema.optional(Schema.Array(Descriptor)),
-  blobs: Schema.optional(Schema.Array(Descriptor)),
-  manifests: Schema.optional(Schema.Array(Descriptor)),
-  subject: Schema.optional(Descriptor)
-})
 
 type Services = FileSystem.FileSystem | Path.Path | IndexLock | Hasher | RegistryClient
 
@@ -91,7 +83,8 @@ const decode = (label: string, fetched: Fetched, referrers: boolean): Effect.Eff
         raw
       }
     }
-    const loose = yield* Effect.either(decodeJsonFile(Loose, source, bytes))
+    // A manifest of a type ocidx does not model (an artifact manifest, say) is read for what it plainly names.
+    const loose = yield* Effect.either(decodeJsonFile(LooseManifest, source, bytes))
     if (loose._tag === "Left") return { fetched, manifests: [], blobs: [], index: undefined, raw: undefined }
     const value = loose.right.value
     return {
