@@ -33,11 +33,11 @@ const followLink = (fs: FileSystem.FileSystem, file: string): Effect.Effect<stri
   )
 
 /**
- * Adds the file `source` of `total` bytes: copied by `BlobStore.putFile` when it is a regular file, streamed
- * when it is not (a FIFO or a device can still be read to its end). On a terminal, from `largeFile` up, the
- * bytes written so far are drawn.
+ * Adds the file `source` of `total` bytes: copied by `BlobStore.putFile` when it is a regular file (`regular`,
+ * by a stat that followed links), streamed when it is not: a FIFO or a device can still be read to its end, and
+ * is not opened twice. On a terminal, from `largeFile` up, the bytes written so far are drawn.
  */
-const putSource = (layout: Layout.Layout, fs: FileSystem.FileSystem, source: string, total: number) =>
+const putSource = (layout: Layout.Layout, fs: FileSystem.FileSystem, source: string, total: number, regular: boolean) =>
   Progress.withProgress((progress) => {
     const showProgress = total >= largeFile
     let written = 0
@@ -48,21 +48,11 @@ const putSource = (layout: Layout.Layout, fs: FileSystem.FileSystem, source: str
       const file = yield* followLink(fs, source)
       // The copy tells its progress synchronously, from its own loop; a fiber of ours draws it.
       if (showProgress) yield* Effect.forkScoped(Effect.repeat(draw, Schedule.spaced("100 millis")))
-      return yield* layout.blobs
-        .putFile(file, {
-          onProgress: (bytes) => {
-            written = bytes
-          }
-        })
-        .pipe(
-          Effect.catchIf(
-            (error) =>
-              error._tag === "ReadError" &&
-              error.path === file &&
-              (error.reason === "not-a-file" || error.reason === "symlink"),
-            () => streamed
-          )
-        )
+      return yield* layout.blobs.putFile(file, {
+        onProgress: (bytes) => {
+          written = bytes
+        }
+      })
     })
     const streamed = Effect.suspend(() => {
       const content = fs
@@ -77,7 +67,15 @@ const putSource = (layout: Layout.Layout, fs: FileSystem.FileSystem, source: str
           : content
       )
     })
-    return Effect.scoped(copied)
+    if (!regular) return streamed
+    return Effect.scoped(copied).pipe(
+      // Swapped for a link or a FIFO after the stat, the file is refused unread (the only ReadErrors of
+      // putFile are the file's): streamed after all.
+      Effect.catchIf(
+        (error) => error._tag === "ReadError" && (error.reason === "not-a-file" || error.reason === "symlink"),
+        () => streamed
+      )
+    )
   })
 
 /**
@@ -103,18 +101,16 @@ export const blobPut = Command.make(
         })
       }
       yield* Layout.requireDirectory(directory)
-      const total =
+      const info =
         source === "-"
-          ? Option.none<number>()
-          : Option.some(
-              Number((yield* fs.stat(source).pipe(Effect.mapError(ReadError.fromPlatformError(source)))).size)
-            )
+          ? Option.none()
+          : Option.some(yield* fs.stat(source).pipe(Effect.mapError(ReadError.fromPlatformError(source))))
       const layout = yield* openLayout(directory)
-      const info = yield* Option.match(total, {
+      const added = yield* Option.match(info, {
         onNone: () => layout.blobs.put(stdio.stdin),
-        onSome: (size) => putSource(layout, fs, source, size)
+        onSome: ({ size, type }) => putSource(layout, fs, source, Number(size), type === "File")
       })
-      yield* stdio.out(Output.json({ mediaType: checkedMediaType.right, digest: info.digest, size: info.size }))
+      yield* stdio.out(Output.json({ mediaType: checkedMediaType.right, digest: added.digest, size: added.size }))
     })
 ).pipe(
   withLockTimeout,

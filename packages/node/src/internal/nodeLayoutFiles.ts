@@ -317,12 +317,29 @@ const copyHashing = (
     })
   })
 
+/** The refusal of `file` when lstat finds something other than a regular file or a link (which the open refuses). */
+const specialFile = (file: string): ReadError | undefined => {
+  let stats: NodeFs.Stats | undefined
+  try {
+    stats = NodeFs.lstatSync(file, { throwIfNoEntry: false })
+  } catch {
+    // The open that follows fails the same way, and says why.
+    return undefined
+  }
+  if (stats === undefined || stats.isFile() || stats.isSymbolicLink()) return undefined
+  return new ReadError({ path: file, reason: "not-a-file", cause: typeName(stats) })
+}
+
 /** Opens `source` as `readRegularFile` opens a file, then creates `temp` exclusively; refused, creates nothing. */
 const openForIngest = (
   source: string,
   temp: string
 ): Effect.Effect<{ readonly input: number; readonly output: number }, ReadError | WriteError> =>
   Effect.suspend((): Effect.Effect<{ readonly input: number; readonly output: number }, ReadError | WriteError> => {
+    // A FIFO is refused unopened: even a non-blocking open lets a writer waiting on it go ahead, into a pipe
+    // closed under it (EPIPE). The check on the descriptor still catches a file swapped after this one.
+    const special = specialFile(source)
+    if (special !== undefined) return Effect.fail(special)
     const opened = openRegular(source)
     if (opened._tag === "Missing") return Effect.fail(new ReadError({ path: source, reason: "not-found" }))
     if (opened._tag === "Refused") return Effect.fail(opened.error)
