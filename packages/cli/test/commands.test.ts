@@ -423,6 +423,26 @@ describe.concurrent("ocidx blob", () => {
   )
 })
 
+describe.concurrent("ocidx blob put: what the path names", () => {
+  it.scopedLive("a link adds the file it names, copied across chunks; no temp file is left", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      writeLayout(dir)
+      const inputs = yield* tempDir
+      const content = Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 7 }, (_, i) => (i * 13) % 256))
+      const file = NodePath.join(inputs, "file")
+      NodeFs.writeFileSync(file, content)
+      NodeFs.symlinkSync(file, NodePath.join(inputs, "link"))
+      const linked = yield* ocidxExpect(0, ["blob", "put", dir, NodePath.join(inputs, "link")])
+      expect(JSON.parse(linked.stdout)).toMatchObject({ digest: sha256(content), size: content.length })
+      expect(NodeFs.readFileSync(blobPath(dir, sha256(content)))).toEqual(content)
+      expect(NodeFs.readdirSync(NodePath.join(dir, "blobs", "sha256"))).toEqual([sha256(content).slice(7)])
+      expect(NodeFs.readdirSync(NodePath.join(dir, "blobs"))).toEqual(["sha256"])
+      expect(NodeFs.readdirSync(inputs).sort()).toEqual(["file", "link"])
+    })
+  )
+})
+
 describe.concurrent("ocidx verify", () => {
   it.scopedLive("reports a sound layout as ok, in text and as JSON", () =>
     Effect.gen(function* () {

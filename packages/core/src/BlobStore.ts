@@ -38,6 +38,19 @@ export interface PutOptions {
  * @since 0.1.0
  * @category model
  */
+export interface PutFileOptions extends PutOptions {
+  /**
+   * Told the number of bytes written so far, after each large step (a chunk of a MiB or more). It is called
+   * from the copy itself, synchronously, so it must be cheap and must not throw: record the number, and draw
+   * it from a fiber of your own.
+   */
+  readonly onProgress?: ((written: number) => void) | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
 export interface BlobStore {
   readonly directory: string
   /** `<directory>/blobs/<alg>/<encoded>`; safe because a `Digest` is validated. */
@@ -51,6 +64,17 @@ export interface BlobStore {
     content: Uint8Array | Stream.Stream<Uint8Array, E, R>,
     options?: PutOptions
   ) => Effect.Effect<BlobInfo, E | DigestMismatch | DecodeError | WriteError, R>
+  /**
+   * Adds the content of the regular file `file`, as `put` adds a stream, with the same checks, guarantees and
+   * errors, but copied by the `LayoutFiles` in use in large steps (with `@ocidx/node`'s, outside the Effect
+   * runtime, in constant memory). `file` is refused as blobs are, unopened: a symbolic link is a `ReadError`
+   * "symlink", a FIFO, a device or a directory "not-a-file" (stream those with `put`); a failed read of it is a
+   * `ReadError` naming it.
+   */
+  readonly putFile: (
+    file: string,
+    options?: PutFileOptions
+  ) => Effect.Effect<BlobInfo, ReadError | DigestMismatch | DecodeError | WriteError>
   /** The whole blob, verified against its digest (and `size` when given). */
   readonly get: (
     digest: Digest,

@@ -12,7 +12,7 @@
  */
 import type { FileSystem, Path } from "@effect/platform"
 import type { Context, Effect, Layer, Option } from "effect"
-import type { Digest } from "./Digest.js"
+import type { Algorithm, Digest } from "./Digest.js"
 import type { ReadError, WriteError } from "./Errors.js"
 import type { Hasher } from "./Hasher.js"
 import * as internal from "./internal/layoutFiles.js"
@@ -93,6 +93,31 @@ export type RemoveResult =
  * @since 0.1.0
  * @category model
  */
+export interface IngestOptions {
+  /** The hash to compute over the content copied. */
+  readonly algorithm: Algorithm
+  /**
+   * Told the number of bytes written so far, after each large step (a chunk of a MiB or more): cheap enough to
+   * call from the copy loop, so it runs synchronously and must not throw.
+   */
+  readonly onProgress?: ((written: number) => void) | undefined
+}
+
+/**
+ * What `ingestFile` copied: its size and the lowercase hex digest of exactly the bytes written.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface Ingested {
+  readonly size: number
+  readonly hex: string
+}
+
+/**
+ * @since 0.1.0
+ * @category model
+ */
 export interface LayoutFiles {
   /**
    * A regular file's bytes. A symbolic link fails with a `ReadError` "symlink", anything else that is not a
@@ -106,6 +131,20 @@ export interface LayoutFiles {
    * `CurrentDurability` "none" the fsyncs are skipped. A failure leaves no temp file and no change behind.
    */
   readonly writeAtomic: (target: string, content: Uint8Array, options: WriteOptions) => Effect.Effect<void, WriteError>
+  /**
+   * Copies the regular file `source` into the new file `temp` (created exclusively, mode 0644 less the umask),
+   * hashing the bytes as they are written, and fsyncs it (with `CurrentDurability` "none", not). The source is
+   * refused as `readRegularFile` refuses a file (a `ReadError` "symlink", or "not-a-file" without blocking on a
+   * FIFO), and a missing one is a `ReadError` "not-found", all before `temp` is created; a failed read is a
+   * `ReadError` naming `source`, a failed write or fsync a `WriteError` naming `temp`. A failure or an
+   * interruption removes `temp`; once this succeeds, `temp` is the caller's to rename or remove. Name it with
+   * `tempPathFor`, so that gc and verify recognise a leftover.
+   */
+  readonly ingestFile: (
+    source: string,
+    temp: string,
+    options: IngestOptions
+  ) => Effect.Effect<Ingested, ReadError | WriteError>
   /** Hashes each blob to its end, in order; one blob's failure is its result, not the batch's. */
   readonly hashBlobs: (blobs: ReadonlyArray<BlobToHash>) => Effect.Effect<ReadonlyArray<HashResult>>
   /**

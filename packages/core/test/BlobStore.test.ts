@@ -3,7 +3,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as BlobStore from "@ocidx/core/BlobStore"
 import * as Digest from "@ocidx/core/Digest"
 import * as testing from "@ocidx/core/testing"
-import { Chunk, Effect, Option, Stream } from "effect"
+import { CurrentDurability } from "@ocidx/core/Durability"
+import { Chunk, Deferred, Effect, Exit, Fiber, Option, Stream } from "effect"
 import { blobsDir, directory, provideFresh } from "./support/layouts.js"
 
 const encoder = new TextEncoder()
@@ -189,6 +190,140 @@ describe("BlobStore", () => {
         const broken = Stream.concat(Stream.fromIterable(chunks), Stream.fail("network went away" as const))
         const error = yield* store.put(broken).pipe(Effect.flip)
         expect(error).toBe("network went away")
+        expect(blobFiles(memory)).toEqual([])
+      }).pipe(provideFresh)
+    )
+  })
+
+  describe("putFile", () => {
+    const source = "/input/content"
+    const sourceEnv = Effect.tap(env, ({ memory }) => memory.writeText(source, content))
+
+    for (const algorithm of ["sha256", "sha512"] as const) {
+      it.effect(`adds a file as put adds its bytes: the ${algorithm} digest, the content, nothing else`, () =>
+        Effect.gen(function* () {
+          const { memory, store } = yield* sourceEnv
+          const info = yield* store.putFile(source, { algorithm })
+          expect(info).toEqual({ digest: yield* webDigest(algorithm, content), size: content.length })
+          expect(memory.files()[store.pathOf(info.digest)]).toEqual(content)
+          expect(blobFiles(memory)).toEqual([store.pathOf(info.digest)])
+          expect(memory.files()[source]).toEqual(content)
+        }).pipe(provideFresh)
+      )
+    }
+
+    it.effect("tells its progress, up to the size; fsyncs the blob and blobs/<alg>, or with durability none not", () =>
+      Effect.gen(function* () {
+        const { memory, store } = yield* env
+        const fs = yield* FileSystem.FileSystem
+        const big = new Uint8Array(2 * 1024 * 1024 + 9).map((_, i) => (i * 13) % 256)
+        memory.writeText(source, big)
+        const progress: Array<number> = []
+        const info = yield* store.putFile(source, { onProgress: (written) => progress.push(written) })
+        expect(info.size).toBe(big.length)
+        expect(progress.at(-1)).toBe(big.length)
+        expect(progress.length).toBeGreaterThanOrEqual(2)
+        const syncs = () => memory.calls().filter((call) => call.op === "sync").length
+        expect(syncs()).toBe(2)
+        yield* fs.remove(store.pathOf(info.digest))
+        yield* store.putFile(source).pipe(Effect.provideService(CurrentDurability, "none"))
+        expect(syncs()).toBe(2)
+        expect(blobFiles(memory)).toEqual([store.pathOf(info.digest)])
+      }).pipe(provideFresh)
+    )
+
+    it.effect("a blob already there with the expected digest: nothing is read or written", () =>
+      Effect.gen(function* () {
+        const { memory, store } = yield* sourceEnv
+        const first = yield* store.putFile(source)
+        const before = memory.calls().length
+        // The file is not even looked at: it need not exist.
+        expect(yield* store.putFile("/input/gone", { expected: first })).toEqual(first)
+        expect(
+          memory
+            .calls()
+            .slice(before)
+            .filter((call) => call.op !== "stat")
+        ).toEqual([])
+      }).pipe(provideFresh)
+    )
+
+    it.effect("an expected digest or size that does not match: DigestMismatch, and no blob and no temp file", () =>
+      Effect.gen(function* () {
+        const { memory, store } = yield* sourceEnv
+        const digest = digestOf(yield* webDigest("sha256", content))
+        const other = digestOf(yield* webDigest("sha256", encoder.encode("something else")))
+        const wrongDigest = yield* store.putFile(source, { expected: { digest: other } }).pipe(Effect.flip)
+        expect(wrongDigest).toMatchObject({ _tag: "DigestMismatch", expectedDigest: other, actualDigest: digest })
+        const wrongSize = yield* store
+          .putFile(source, { expected: { digest, size: content.length + 1 } })
+          .pipe(Effect.flip)
+        expect(wrongSize).toMatchObject({
+          _tag: "DigestMismatch",
+          expectedSize: content.length + 1,
+          actualSize: content.length
+        })
+        const unsupported = yield* store
+          .putFile(source, { expected: { digest: digestOf(`sha1:${"a".repeat(40)}`) } })
+          .pipe(Effect.flip)
+        expect(unsupported._tag).toBe("DecodeError")
+        expect(blobFiles(memory)).toEqual([])
+      }).pipe(provideFresh)
+    )
+
+    it.effect("a link, a directory or a missing file: ReadError naming it, and nothing is written", () =>
+      Effect.gen(function* () {
+        const { memory, store } = yield* sourceEnv
+        const fs = yield* FileSystem.FileSystem
+        yield* fs.symlink(source, "/input/link")
+        yield* fs.makeDirectory("/input/dir")
+        for (const [file, reason] of [
+          ["/input/link", "symlink"],
+          ["/input/dir", "not-a-file"],
+          ["/input/missing", "not-found"]
+        ] as const) {
+          expect(yield* store.putFile(file).pipe(Effect.flip)).toMatchObject({ _tag: "ReadError", reason, path: file })
+        }
+        expect(blobFiles(memory).filter((file) => file.endsWith(".ocidx-tmp"))).toEqual([])
+        expect(memory.calls().filter((call) => call.op === "open" || call.op === "rename")).toEqual([])
+      }).pipe(provideFresh)
+    )
+
+    for (const op of ["open", "write", "sync", "rename"] as const) {
+      it.effect(`a fault on ${op} fails with WriteError and leaves no blob and no temp file`, () =>
+        Effect.gen(function* () {
+          const { memory, store } = yield* sourceEnv
+          memory.inject(op, "EIO")
+          const error = yield* store.putFile(source).pipe(Effect.flip)
+          expect(error).toMatchObject({ _tag: "WriteError", reason: "io" })
+          expect(blobFiles(memory)).toEqual([])
+        }).pipe(provideFresh)
+      )
+    }
+
+    it.effect("a failed read of the file: ReadError naming it, and no blob and no temp file", () =>
+      Effect.gen(function* () {
+        const { memory, store } = yield* sourceEnv
+        memory.inject("open-read", "EACCES", { path: source })
+        const error = yield* store.putFile(source).pipe(Effect.flip)
+        expect(error).toMatchObject({ _tag: "ReadError", reason: "permission", path: source })
+        expect(blobFiles(memory)).toEqual([])
+      }).pipe(provideFresh)
+    )
+
+    it.effect("interrupted mid-copy: no blob and no temp file", () =>
+      Effect.gen(function* () {
+        const { memory, store } = yield* env
+        memory.writeText(source, new Uint8Array(3 * 1024 * 1024).fill(1))
+        // The second chunk's write never completes, as on a disk that hangs.
+        memory.inject("write", "hang", { nth: 2 })
+        const copying = yield* Deferred.make<void>()
+        const fiber = yield* Effect.fork(
+          store.putFile(source, { onProgress: () => Deferred.unsafeDone(copying, Exit.void) })
+        )
+        yield* Deferred.await(copying)
+        expect(blobFiles(memory).length).toBe(1)
+        expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
         expect(blobFiles(memory)).toEqual([])
       }).pipe(provideFresh)
     )

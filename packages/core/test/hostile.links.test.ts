@@ -54,28 +54,33 @@ describe("links inside a layout", () => {
       })
     ]
   ] as const) {
-    it.effect(`${name} a link: verify reports blobs-symlink; gc and blob put refuse (symlink); nothing changes`, () =>
-      Effect.gen(function* () {
-        yield* writeLayout(multiArch().builder)
-        yield* link
-        const { layout, memory } = yield* env
-        const before = snapshot(memory)
+    it.effect(
+      `${name} a link: verify reports blobs-symlink; gc, put and putFile refuse (symlink); nothing changes`,
+      () =>
+        Effect.gen(function* () {
+          yield* writeLayout(multiArch().builder)
+          yield* link
+          const { layout, memory } = yield* env
+          memory.writeText("/input/new-blob", "new blob")
+          const before = snapshot(memory)
 
-        const report = yield* layout.verify()
-        expect(report.ok).toBe(false)
-        expect(codes(report)).toContain("error:blobs-symlink")
+          const report = yield* layout.verify()
+          expect(report.ok).toBe(false)
+          expect(codes(report)).toContain("error:blobs-symlink")
 
-        const gc = yield* Effect.either(layout.gc())
-        expect(Either.isLeft(gc) && gc.left._tag === "DecodeError" && gc.left.reason).toBe("symlink")
-        const dryRun = yield* Effect.either(layout.gc({ dryRun: true }))
-        expect(Either.isLeft(dryRun) && dryRun.left._tag === "DecodeError" && dryRun.left.reason).toBe("symlink")
+          const gc = yield* Effect.either(layout.gc())
+          expect(Either.isLeft(gc) && gc.left._tag === "DecodeError" && gc.left.reason).toBe("symlink")
+          const dryRun = yield* Effect.either(layout.gc({ dryRun: true }))
+          expect(Either.isLeft(dryRun) && dryRun.left._tag === "DecodeError" && dryRun.left.reason).toBe("symlink")
 
-        const put = yield* Effect.either(layout.blobs.put(new TextEncoder().encode("new blob")))
-        expect(Either.isLeft(put) && put.left._tag === "DecodeError" && put.left.reason).toBe("symlink")
-        if (Either.isLeft(put)) expect(put.left.message).toContain("symbolic link")
+          const put = yield* Effect.either(layout.blobs.put(new TextEncoder().encode("new blob")))
+          expect(Either.isLeft(put) && put.left._tag === "DecodeError" && put.left.reason).toBe("symlink")
+          if (Either.isLeft(put)) expect(put.left.message).toContain("symbolic link")
+          const putFile = yield* Effect.either(layout.blobs.putFile("/input/new-blob"))
+          expect(Either.isLeft(putFile) && putFile.left._tag === "DecodeError" && putFile.left.reason).toBe("symlink")
 
-        expect(snapshot(memory)).toEqual(before)
-      }).pipe(provideFresh)
+          expect(snapshot(memory)).toEqual(before)
+        }).pipe(provideFresh)
     )
   }
 

@@ -18,11 +18,13 @@ const makeFifo = (file: string) => Effect.orDie(Effect.asVoid(runOk("mkfifo", [f
 register("portable, on NodeFileSystem", {
   layer: () => LayoutFiles.layer.pipe(Layer.provideMerge(Layer.merge(platform, NodeHasher.layer))),
   directory: tempDir,
-  makeFifo
+  makeFifo,
+  largeFiles: true
 })
 
 register("node:fs, synchronous", {
   layer: () => Layer.merge(NodeLayoutFiles.layer, platform),
   directory: tempDir,
-  makeFifo
+  makeFifo,
+  largeFiles: true
 })

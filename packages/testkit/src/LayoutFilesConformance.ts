@@ -9,7 +9,7 @@ import * as Digest from "@ocidx/core/Digest"
 import { CurrentDurability } from "@ocidx/core/Durability"
 import * as Hasher from "@ocidx/core/Hasher"
 import * as LayoutFiles from "@ocidx/core/LayoutFiles"
-import { Effect, type Layer, Option, type Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, type Layer, Option, type Scope } from "effect"
 
 export interface Target {
   /** The implementation under test, with the FileSystem and Path the suite sets its files up with. */
@@ -18,6 +18,8 @@ export interface Target {
   readonly directory: Effect.Effect<string, never, FileSystem.FileSystem | Scope.Scope>
   /** Makes a FIFO at a path, where the platform can. */
   readonly makeFifo?: ((file: string) => Effect.Effect<void>) | undefined
+  /** Whether to copy files past 64 MiB, where the background flush starts: slow on the in-memory file system. */
+  readonly largeFiles?: boolean | undefined
 }
 
 const encoder = new TextEncoder()
@@ -31,6 +33,17 @@ const digestOf = (algorithm: "sha256" | "sha512", text: string) =>
   })
 
 const digest = (text: string) => Effect.sync(() => Option.getOrThrow(Digest.parse(text)))
+
+/** The hex digest WebCrypto computes for `bytes`, independently of the implementation under test. */
+const hexOf = (algorithm: "sha256" | "sha512", bytes: Uint8Array) =>
+  Effect.promise(() => globalThis.crypto.subtle.digest(algorithm === "sha256" ? "SHA-256" : "SHA-512", bytes)).pipe(
+    Effect.map((buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join(""))
+  )
+
+const MiB = 1024 * 1024
+
+/** `size` bytes of a pattern that repeats only every 251 bytes, so a chunk out of place changes the digest. */
+const patterned = (size: number) => new Uint8Array(size).map((_, i) => (i * 7) % 251)
 
 /** Sets up a directory, runs `body` in it with the service, and gives it the FileSystem and Path to look. */
 const inDirectory = <A, E>(
@@ -202,6 +215,161 @@ export const register = (name: string, target: Target): void => {
           )
         )
       }
+    })
+
+    describe("ingestFile", () => {
+      it.live(
+        "copies a file to a new temp file with its size and digest, across chunks; progress counts up to it",
+        () =>
+          inDirectory(target, (dir, files) =>
+            Effect.gen(function* () {
+              const fs = yield* FileSystem.FileSystem
+              const path = yield* Path.Path
+              for (const [size, algorithm] of [
+                [0, "sha256"],
+                [5, "sha512"],
+                [3 * MiB + 5, "sha256"],
+                [2 * MiB, "sha512"]
+              ] as const) {
+                const content = patterned(size)
+                const source = path.join(dir, `source-${size}`)
+                yield* fs.writeFile(source, content)
+                const temp = yield* LayoutFiles.tempPathFor(path.join(dir, "blob"))
+                const progress: Array<number> = []
+                const ingested = yield* files.ingestFile(source, temp, {
+                  algorithm,
+                  onProgress: (written) => progress.push(written)
+                })
+                expect(ingested).toEqual({ size, hex: yield* hexOf(algorithm, content) })
+                const copy = yield* fs.readFile(temp)
+                expect(copy.length).toBe(size)
+                expect(yield* hexOf(algorithm, copy)).toBe(ingested.hex)
+                // At least one report per MiB, rising, the last one the size.
+                expect(progress.length).toBeGreaterThanOrEqual(Math.floor(size / MiB))
+                expect(progress).toEqual([...progress].sort((a, b) => a - b))
+                expect(progress.at(-1) ?? 0).toBe(size)
+                expect((yield* fs.stat(source)).size).toBe(BigInt(size))
+                yield* fs.remove(temp)
+              }
+            })
+          )
+      )
+
+      it.live.skipIf(target.largeFiles !== true)(
+        "past the background-flush size (64 MiB) with durability full, and with none",
+        () =>
+          inDirectory(target, (dir, files) =>
+            Effect.gen(function* () {
+              const fs = yield* FileSystem.FileSystem
+              const path = yield* Path.Path
+              const content = patterned(65 * MiB + 3)
+              const source = path.join(dir, "source")
+              yield* fs.writeFile(source, content)
+              const hex = yield* hexOf("sha256", content)
+              for (const durability of ["full", "none"] as const) {
+                const temp = yield* LayoutFiles.tempPathFor(path.join(dir, "blob"))
+                const ingested = yield* files
+                  .ingestFile(source, temp, { algorithm: "sha256" })
+                  .pipe(Effect.provideService(CurrentDurability, durability))
+                expect(ingested).toEqual({ size: content.length, hex })
+                expect(yield* hexOf("sha256", yield* fs.readFile(temp))).toBe(hex)
+                yield* fs.remove(temp)
+              }
+            })
+          )
+      )
+
+      it.live("a link (to a file or dangling), a directory or a missing source is refused and nothing is created", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const file = (name: string) => path.join(dir, name)
+            yield* fs.writeFileString(file("real"), "content")
+            yield* fs.symlink(file("real"), file("link"))
+            yield* fs.symlink(file("nowhere"), file("dangling"))
+            yield* fs.makeDirectory(file("dir"))
+            const before = (yield* fs.readDirectory(dir)).sort()
+            for (const [name, reason] of [
+              ["link", "symlink"],
+              ["dangling", "symlink"],
+              ["dir", "not-a-file"],
+              ["missing", "not-found"]
+            ] as const) {
+              const temp = yield* LayoutFiles.tempPathFor(file("blob"))
+              const error = yield* Effect.flip(files.ingestFile(file(name), temp, { algorithm: "sha256" }))
+              expect(error).toMatchObject({ _tag: "ReadError", reason, path: file(name) })
+            }
+            expect((yield* fs.readDirectory(dir)).sort()).toEqual(before)
+            expect(yield* fs.readFileString(file("real"))).toBe("content")
+          })
+        )
+      )
+
+      const makeFifo = target.makeFifo
+      if (makeFifo !== undefined) {
+        it.live("a FIFO source is refused at once (not-a-file), not waited on, and nothing is created", () =>
+          inDirectory(target, (dir, files) =>
+            Effect.gen(function* () {
+              const fs = yield* FileSystem.FileSystem
+              const path = yield* Path.Path
+              const fifo = path.join(dir, "fifo")
+              yield* makeFifo(fifo)
+              const temp = yield* LayoutFiles.tempPathFor(path.join(dir, "blob"))
+              const error = yield* Effect.flip(files.ingestFile(fifo, temp, { algorithm: "sha256" }))
+              expect(error).toMatchObject({ _tag: "ReadError", reason: "not-a-file", path: fifo })
+              expect(yield* fs.readDirectory(dir)).toEqual(["fifo"])
+            })
+          )
+        )
+      }
+
+      it.live("a temp name that exists is a WriteError naming it, and that file is left as it was", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const source = path.join(dir, "source")
+            yield* fs.writeFileString(source, "new content")
+            const taken = path.join(dir, "taken")
+            yield* fs.writeFileString(taken, "someone else's")
+            const error = yield* Effect.flip(files.ingestFile(source, taken, { algorithm: "sha256" }))
+            expect(error).toMatchObject({ _tag: "WriteError", path: taken })
+            expect(yield* fs.readFileString(taken)).toBe("someone else's")
+            const nowhere = path.join(dir, "missing", "temp")
+            expect(yield* Effect.flip(files.ingestFile(source, nowhere, { algorithm: "sha256" }))).toMatchObject({
+              _tag: "WriteError",
+              reason: "not-found",
+              path: nowhere
+            })
+            expect((yield* fs.readDirectory(dir)).sort()).toEqual(["source", "taken"])
+          })
+        )
+      )
+
+      it.live("interrupted mid-copy, it removes the temp file", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const source = path.join(dir, "source")
+            yield* fs.writeFile(source, patterned(16 * MiB))
+            const temp = yield* LayoutFiles.tempPathFor(path.join(dir, "blob"))
+            const started = yield* Deferred.make<void>()
+            const fiber = yield* Effect.fork(
+              files.ingestFile(source, temp, {
+                algorithm: "sha256",
+                onProgress: () => Deferred.unsafeDone(started, Exit.void)
+              })
+            )
+            // Interrupted after its first MiB, with 15 more to go.
+            yield* Deferred.await(started)
+            const exit = yield* Fiber.interrupt(fiber)
+            expect(Exit.isInterrupted(exit)).toBe(true)
+            expect(yield* fs.readDirectory(dir)).toEqual(["source"])
+          })
+        )
+      )
     })
 
     describe("hashBlobs", () => {

@@ -1,11 +1,12 @@
 /** @internal */
 import { FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Fiber, Option, Stream } from "effect"
-import type { BlobInfo, BlobStore, PutOptions } from "../BlobStore.js"
+import { Context, Effect, Option, Stream } from "effect"
+import type { BlobInfo, BlobStore, PutFileOptions, PutOptions } from "../BlobStore.js"
 import * as Digest from "../Digest.js"
-import { CurrentDurability } from "../Durability.js"
+import { CurrentDurability, type Durability } from "../Durability.js"
 import { BlobNotFound, DecodeError, DecodeIssue, DigestMismatch, ReadError, WriteError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
+import type { Ingested } from "../LayoutFiles.js"
 import { createTemp, removeQuietly, syncDirectory, tempPathFor, tempSuffix } from "./atomicWrite.js"
 import * as LayoutFiles from "./layoutFiles.js"
 import { refuseLinkedDirectory, statRegularFile } from "./regularFile.js"
@@ -15,12 +16,6 @@ export const isTempFile = (name: string): boolean => name.endsWith(tempSuffix)
 
 /** Blobs up to this size are read with one `readFile`; larger ones in chunks of this size. */
 const readChunkSize = 1024 * 1024
-
-/**
- * While a stream is written, the written part is flushed every this many bytes, in the background: the disk
- * works while the rest is still read and hashed, and the final fsync has little left to do.
- */
-const flushEvery = 64 * 1024 * 1024
 
 /**
  * Reads a file to its end, handing each chunk to `onChunk`, and returns the number of bytes read. A small file
@@ -96,7 +91,15 @@ export const make = (options: { readonly directory: string }) =>
     const algorithmOf = (digest: Digest.Digest): Option.Option<Digest.Algorithm> =>
       Option.liftPredicate(Digest.algorithm(digest), Digest.isAlgorithm)
 
-    const put = <E, R>(content: Uint8Array | Stream.Stream<Uint8Array, E, R>, putOptions?: PutOptions) =>
+    /**
+     * Every put: the blob when it is already there with the expected digest (and size); else the checks and the
+     * directory for a new one, `write` of its content to a temp file, and `finish`. `write` removes the temp
+     * file when it fails; from its success on, the temp file is the put's.
+     */
+    const putWith = <E, R>(
+      putOptions: PutOptions | undefined,
+      write: (temp: string, algorithm: Digest.Algorithm) => Effect.Effect<Ingested, E, R>
+    ): Effect.Effect<BlobInfo, E | DigestMismatch | DecodeError | WriteError, R> =>
       Effect.gen(function* () {
         const expected = putOptions?.expected
         let algorithm: Digest.Algorithm = putOptions?.algorithm ?? "sha256"
@@ -115,89 +118,33 @@ export const make = (options: { readonly directory: string }) =>
         yield* refuseLinkedDirectory(fs, algDir)
         yield* fs.makeDirectory(algDir, { recursive: true }).pipe(Effect.mapError(WriteError.fromPlatformError(algDir)))
         const temp = yield* tempPathFor(path.join(blobsDir, "blob"))
-        const hash = hasher.make(algorithm)
-        let size = 0
-        const written = Effect.scoped(
-          Effect.gen(function* () {
-            const file = yield* createTemp(temp, 0o644).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
-            const durability = yield* CurrentDurability
-            const write = (chunk: Uint8Array) =>
-              file.writeAll(chunk).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
-            const flush = file.sync.pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
-            if (content instanceof Uint8Array) {
-              hash.update(content)
-              size = content.length
-              yield* write(content)
-            } else {
-              // The written part is flushed in the background as it grows, so the disk works while the rest is
-              // read and hashed, and the last fsync has little left to do. The flush runs uninterruptibly and
-              // is awaited before the file is closed: on a closed descriptor it could reach a file that reuses
-              // it. It is forked into the put's scope: a stream may pull in fibers of its own, which interrupt
-              // their children when they end.
-              const scope = yield* Effect.scope
-              let flushing: Fiber.Fiber<void, WriteError> | undefined
-              let unflushed = 0
-              const writeBatched = (chunk: Uint8Array) => {
-                size += chunk.length
-                unflushed += chunk.length
-                if (durability !== "full" || unflushed < flushEvery) return write(chunk)
-                unflushed = 0
-                return Effect.gen(function* () {
-                  yield* write(chunk)
-                  if (flushing) yield* Fiber.join(flushing)
-                  flushing = yield* Effect.forkIn(Effect.uninterruptible(flush), scope)
-                })
-              }
-              // Per chunk of buffers, one step that hashes them and writes once a batch is full.
-              let pending: Array<Uint8Array> = []
-              let pendingBytes = 0
-              // Batches are joined into one buffer, reused: each write completes before more is pulled, and
-              // fresh buffers cost page faults (more than the copy).
-              let batchBuffer = new Uint8Array(0)
-              const join = (): Uint8Array => {
-                if (pending.length === 1 && pending[0] !== undefined) return pending[0]
-                if (batchBuffer.length < pendingBytes)
-                  batchBuffer = new Uint8Array(Math.max(pendingBytes, writeBatch * 2))
-                let offset = 0
-                for (const buffer of pending) {
-                  batchBuffer.set(buffer, offset)
-                  offset += buffer.length
-                }
-                return batchBuffer.subarray(0, pendingBytes)
-              }
-              const writePending = Effect.suspend(() => {
-                if (pendingBytes === 0) return Effect.void
-                const batch = join()
-                pending = []
-                pendingBytes = 0
-                return writeBatched(batch)
-              })
-              yield* Stream.runForEachChunk(content, (buffers) => {
-                for (const buffer of buffers) {
-                  hash.update(buffer)
-                  pending.push(buffer)
-                  pendingBytes += buffer.length
-                }
-                return pendingBytes >= writeBatch ? writePending : Effect.void
-              }).pipe(
-                Effect.zipRight(writePending),
-                Effect.onExit(() => (flushing ? Fiber.await(flushing) : Effect.void))
-              )
-              if (flushing) yield* Fiber.join(flushing)
-            }
-            if (durability === "full") yield* flush
-            return durability
-          })
+        const durability = yield* CurrentDurability
+        return yield* Effect.uninterruptibleMask((restore) =>
+          restore(write(temp, algorithm)).pipe(
+            // An interruption can also fall just after the write made the temp file, before it handed it over.
+            Effect.onInterrupt(() => removeQuietly(temp)),
+            Effect.flatMap((written) =>
+              finish(temp, algorithm, written, expected, durability).pipe(Effect.onError(() => removeQuietly(temp)))
+            )
+          )
         )
-        const durability = yield* written
-        const digest = yield* Effect.flatMap(hash.digest, (hex) =>
-          Option.match(Digest.fromHex(algorithm, hex), {
-            onNone: () => Effect.die(`hasher returned an invalid ${algorithm} digest: ${hex}`),
-            onSome: Effect.succeed
-          })
-        )
+      }).pipe(Effect.provide(context))
+
+    /** Checks the written temp file against what was expected, renames it into place and fsyncs the directory. */
+    const finish = (
+      temp: string,
+      algorithm: Digest.Algorithm,
+      written: Ingested,
+      expected: PutOptions["expected"],
+      durability: Durability
+    ) =>
+      Effect.gen(function* () {
+        const { hex, size } = written
+        const digest = yield* Option.match(Digest.fromHex(algorithm, hex), {
+          onNone: () => Effect.die(`hasher returned an invalid ${algorithm} digest: ${hex}`),
+          onSome: Effect.succeed
+        })
         if (expected && (digest !== expected.digest || (expected.size !== undefined && size !== expected.size))) {
-          yield* removeQuietly(temp)
           return yield* new DigestMismatch({
             path: pathOf(expected.digest),
             expectedDigest: expected.digest,
@@ -207,13 +154,80 @@ export const make = (options: { readonly directory: string }) =>
           })
         }
         const target = pathOf(digest)
-        yield* fs.rename(temp, target).pipe(
-          Effect.mapError(WriteError.fromPlatformError(target)),
-          Effect.onError(() => removeQuietly(temp))
-        )
-        if (durability === "full") yield* syncDirectory(algDir)
+        yield* fs.rename(temp, target).pipe(Effect.mapError(WriteError.fromPlatformError(target)))
+        if (durability === "full") yield* syncDirectory(path.dirname(target))
         return { digest, size }
-      }).pipe(Effect.provide(context), Effect.withSpan("BlobStore.put"))
+      })
+
+    /** Writes bytes or a stream to the new file `temp`, hashing them; on failure the file is removed. */
+    const writeContent = <E, R>(
+      content: Uint8Array | Stream.Stream<Uint8Array, E, R>,
+      temp: string,
+      algorithm: Digest.Algorithm
+    ) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const file = yield* createTemp(temp, 0o644).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
+          const flush = yield* LayoutFiles.backgroundFlush(file, temp)
+          const hash = hasher.make(algorithm)
+          let size = 0
+          const write = (chunk: Uint8Array) =>
+            file.writeAll(chunk).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
+          if (content instanceof Uint8Array) {
+            hash.update(content)
+            size = content.length
+            yield* write(content)
+          } else {
+            // Per chunk of buffers, one step that hashes them and writes once a batch is full.
+            let pending: Array<Uint8Array> = []
+            let pendingBytes = 0
+            // Batches are joined into one buffer, reused: each write completes before more is pulled, and
+            // fresh buffers cost page faults (more than the copy).
+            let batchBuffer = new Uint8Array(0)
+            const join = (): Uint8Array => {
+              if (pending.length === 1 && pending[0] !== undefined) return pending[0]
+              if (batchBuffer.length < pendingBytes)
+                batchBuffer = new Uint8Array(Math.max(pendingBytes, writeBatch * 2))
+              let offset = 0
+              for (const buffer of pending) {
+                batchBuffer.set(buffer, offset)
+                offset += buffer.length
+              }
+              return batchBuffer.subarray(0, pendingBytes)
+            }
+            const writePending = Effect.suspend(() => {
+              if (pendingBytes === 0) return Effect.void
+              const batch = join()
+              const bytes = pendingBytes
+              pending = []
+              pendingBytes = 0
+              size += bytes
+              return Effect.zipRight(write(batch), flush.wrote(bytes))
+            })
+            yield* Stream.runForEachChunk(content, (buffers) => {
+              for (const buffer of buffers) {
+                hash.update(buffer)
+                pending.push(buffer)
+                pendingBytes += buffer.length
+              }
+              return pendingBytes >= writeBatch ? writePending : Effect.void
+            })
+            yield* writePending
+          }
+          yield* flush.finish
+          return { size, hex: yield* hash.digest }
+        })
+      ).pipe(Effect.provide(context))
+
+    const put = <E, R>(content: Uint8Array | Stream.Stream<Uint8Array, E, R>, putOptions?: PutOptions) =>
+      putWith(putOptions, (temp, algorithm) => writeContent(content, temp, algorithm)).pipe(
+        Effect.withSpan("BlobStore.put")
+      )
+
+    const putFile = (file: string, putOptions?: PutFileOptions) =>
+      putWith(putOptions, (temp, algorithm) =>
+        files.ingestFile(file, temp, { algorithm, onProgress: putOptions?.onProgress })
+      ).pipe(Effect.withSpan("BlobStore.putFile"))
 
     const verify = (file: string, digest: Digest.Digest, expectedSize: number | undefined) => {
       const alg = algorithmOf(digest)
@@ -282,6 +296,6 @@ export const make = (options: { readonly directory: string }) =>
       )
     }
 
-    const store: BlobStore = { directory: options.directory, pathOf, put, get, stream, has, stat }
+    const store: BlobStore = { directory: options.directory, pathOf, put, putFile, get, stream, has, stat }
     return store
   })

@@ -5,7 +5,7 @@
  * @internal
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Fiber, Layer, Option, type Scope } from "effect"
 import * as Digest from "../Digest.js"
 import { CurrentDurability } from "../Durability.js"
 import { type DecodeError, ReadError, WriteError } from "../Errors.js"
@@ -13,6 +13,8 @@ import { Hasher, webCrypto } from "../Hasher.js"
 import type {
   BlobToHash,
   HashResult,
+  IngestOptions,
+  Ingested,
   LayoutFiles as Service,
   ReadResult,
   RemoveOptions,
@@ -32,6 +34,56 @@ export const LayoutFiles = Context.GenericTag<Service>("@ocidx/core/LayoutFiles"
 
 /** How many blobs the portable hash keeps in flight: reads wait on the disk, hashing is on this thread. */
 const hashConcurrency = 8
+
+/** `ingestFile` copies this much at a time, through one buffer per copy. */
+const ingestChunkSize = 1024 * 1024
+
+/**
+ * While a large file is written, the written part is flushed every this many bytes, in the background: the disk
+ * works while the rest is still read and hashed, and the final fsync has little left to do.
+ */
+const flushEvery = 64 * 1024 * 1024
+
+/** @internal */
+export interface BackgroundFlush {
+  /** Counts bytes just written; once `flushEvery` more are written, flushes them in the background. */
+  readonly wrote: (bytes: number) => Effect.Effect<void, WriteError>
+  /** Waits for the flush in the background, then fsyncs the rest: with durability "full", the file is on disk. */
+  readonly finish: Effect.Effect<void, WriteError>
+}
+
+/**
+ * Flushes `file` (named `path` in errors) as it grows, with `CurrentDurability` "full"; with "none", never. A
+ * flush runs uninterruptibly and is awaited before the scope closes the file: on a closed descriptor it could
+ * reach a file that reuses it. It is forked into the scope, not the caller's fiber: a stream may pull in fibers
+ * of its own, which interrupt their children when they end.
+ * @internal
+ */
+export const backgroundFlush = (
+  file: FileSystem.File,
+  path: string
+): Effect.Effect<BackgroundFlush, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const durable = (yield* CurrentDurability) === "full"
+    const scope = yield* Effect.scope
+    const sync = file.sync.pipe(Effect.mapError(WriteError.fromPlatformError(path)))
+    let flushing: Fiber.Fiber<void, WriteError> | undefined
+    let unflushed = 0
+    yield* Effect.addFinalizer(() => (flushing ? Fiber.await(flushing) : Effect.void))
+    const joinFlushing = Effect.suspend(() => (flushing ? Fiber.join(flushing) : Effect.void))
+    const wrote = (bytes: number): Effect.Effect<void, WriteError> => {
+      unflushed += bytes
+      if (!durable || unflushed < flushEvery) return Effect.void
+      unflushed = 0
+      return Effect.zipRight(
+        joinFlushing,
+        Effect.tap(Effect.forkIn(Effect.uninterruptible(sync), scope), (fiber) => {
+          flushing = fiber
+        })
+      )
+    }
+    return { wrote, finish: Effect.zipRight(joinFlushing, durable ? sync : Effect.void) }
+  })
 
 /** @internal */
 export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Path.Path | Hasher> = Effect.gen(function* () {
@@ -107,6 +159,39 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Path.Pa
   const hashBlobs = (blobs: ReadonlyArray<BlobToHash>): Effect.Effect<ReadonlyArray<HashResult>> =>
     Effect.forEach(blobs, hashBlob, { concurrency: hashConcurrency })
 
+  const ingestFile = (
+    source: string,
+    temp: string,
+    options: IngestOptions
+  ): Effect.Effect<Ingested, ReadError | WriteError> =>
+    Effect.gen(function* () {
+      // Refused before anything is opened or created; a file that vanishes after the check fails the open.
+      yield* statRegularFile(fs, source)
+      const hash = hasher.make(options.algorithm)
+      return yield* Effect.scoped(
+        Effect.gen(function* () {
+          const input = yield* fs.open(source, { flag: "r" }).pipe(Effect.mapError(ReadError.fromPlatformError(source)))
+          const output = yield* createTemp(temp, 0o644).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
+          const flush = yield* backgroundFlush(output, temp)
+          // One buffer, reused: the hash takes each chunk in at once, and the write completes before the next read.
+          const buffer = new Uint8Array(ingestChunkSize)
+          let written = 0
+          while (true) {
+            const read = Number(yield* input.read(buffer).pipe(Effect.mapError(ReadError.fromPlatformError(source))))
+            if (read === 0) break
+            const chunk = buffer.subarray(0, read)
+            hash.update(chunk)
+            yield* output.writeAll(chunk).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
+            written += read
+            yield* flush.wrote(read)
+            options.onProgress?.(written)
+          }
+          yield* flush.finish
+          return { size: written, hex: yield* hash.digest }
+        })
+      ).pipe(Effect.provide(context))
+    })
+
   const statOf = (file: string) =>
     fs.stat(file).pipe(
       Effect.map(Option.some),
@@ -138,7 +223,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Path.Pa
   const removeFiles = (files: ReadonlyArray<string>, options: RemoveOptions) =>
     Effect.forEach(files, (file) => removeFile(file, options))
 
-  return LayoutFiles.of({ readRegularFile, writeAtomic, hashBlobs, removeFiles })
+  return LayoutFiles.of({ readRegularFile, writeAtomic, ingestFile, hashBlobs, removeFiles })
 })
 
 /** @internal */

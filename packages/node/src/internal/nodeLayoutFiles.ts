@@ -19,6 +19,8 @@ import { ReadError, WriteError } from "@ocidx/core/Errors"
 import {
   type BlobToHash,
   type HashResult,
+  type IngestOptions,
+  type Ingested,
   LayoutFiles,
   type ReadResult,
   type RemoveOptions,
@@ -26,7 +28,7 @@ import {
   tempPathFor,
   type WriteOptions
 } from "@ocidx/core/LayoutFiles"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Exit, Layer, Option } from "effect"
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = NodeFs.constants
 const readFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK
@@ -185,6 +187,204 @@ const modeOf = (target: string, defaultMode: number): number => {
   const stats = NodeFs.statSync(target, { throwIfNoEntry: false })
   return stats === undefined ? defaultMode : stats.mode & 0o7777
 }
+
+/** `ingestFile` copies in chunks of this size, through buffers of its own, allocated once per copy. */
+const ingestChunkSize = 1024 * 1024
+
+/** How many chunks `ingestFile` has in hand at once: one being read, one being hashed, the rest being written. */
+const ingestBuffers = 4
+
+/** The written part of an ingested file is flushed in the background every this many bytes (as in core's). */
+const ingestFlushEvery = 64 * 1024 * 1024
+
+/**
+ * Copies the open `input` to the open `output` from offset 0, hashing each chunk as its read completes, and
+ * fsyncs `output` when `durable`. The reads and writes are asynchronous, on the thread pool: a read is in
+ * flight while this thread hashes, and the writes follow in order, so the disk, the copies and the hash
+ * overlap, through a ring of buffers allocated once. With `durable`, the written part is flushed (fdatasync) in
+ * the background as it grows, so the final fsync has little left. The caller closes both descriptors: this ends
+ * only once nothing of it is in flight, also when it fails or is interrupted.
+ */
+const copyHashing = (
+  source: string,
+  temp: string,
+  input: number,
+  output: number,
+  hash: Hash,
+  durable: boolean,
+  onProgress: ((written: number) => void) | undefined
+): Effect.Effect<number, ReadError | WriteError> =>
+  Effect.async<number, ReadError | WriteError>((resume) => {
+    // The ring: chunk i at offset i * ingestChunkSize.
+    const ring = new Uint8Array(ingestBuffers * ingestChunkSize)
+    const lengths = new Array<number>(ingestBuffers).fill(0)
+    // Chunks `first` to `first + filled - 1` (mod the ring) are read and hashed, waiting for their writes.
+    let first = 0
+    let filled = 0
+    let readAt = 0
+    let written = 0
+    let unflushed = 0
+    let reading = false
+    let writing = false
+    let syncing = false
+    let atEnd = false
+    let finalSync = false
+    let failure: Effect.Effect<never, ReadError | WriteError> | undefined
+    let onIdle: (() => void) | undefined
+
+    const busy = () => reading || writing || syncing
+    const onRead = (error: Error | null, read: number): void => {
+      reading = false
+      if (error !== null) {
+        failure ??= Effect.fail(readError("read", source, error))
+      } else if (read === 0) {
+        atEnd = true
+      } else {
+        const slot = (first + filled) % ingestBuffers
+        hash.update(ring.subarray(slot * ingestChunkSize, slot * ingestChunkSize + read))
+        lengths[slot] = read
+        filled += 1
+        readAt += read
+      }
+      step()
+    }
+    const writeFrom = (offset: number, length: number): void => {
+      const start = first * ingestChunkSize
+      NodeFs.write(output, ring, start + offset, length - offset, written + offset, (error, bytes) => {
+        if (error === null && offset + bytes < length) {
+          writeFrom(offset + bytes, length)
+          return
+        }
+        writing = false
+        if (error !== null) {
+          failure ??= Effect.fail(writeError("write", temp, error))
+        } else {
+          written += length
+          unflushed += length
+          first = (first + 1) % ingestBuffers
+          filled -= 1
+          try {
+            onProgress?.(written)
+          } catch (defect) {
+            failure ??= Effect.die(defect)
+          }
+        }
+        step()
+      })
+    }
+    const onSynced = (error: Error | null): void => {
+      syncing = false
+      if (error !== null) failure ??= Effect.fail(writeError("sync", temp, error))
+      step()
+    }
+    const step = (): void => {
+      if (failure !== undefined || onIdle !== undefined) {
+        // Nothing more is started; once nothing is in flight, the descriptors may be closed.
+        if (busy()) return
+        if (onIdle !== undefined) onIdle()
+        else if (failure !== undefined) resume(failure)
+        return
+      }
+      if (!reading && !atEnd && filled < ingestBuffers) {
+        reading = true
+        const slot = (first + filled) % ingestBuffers
+        NodeFs.read(input, ring, slot * ingestChunkSize, ingestChunkSize, readAt, onRead)
+      }
+      if (!writing && filled > 0) {
+        writing = true
+        writeFrom(0, lengths[first] ?? 0)
+      }
+      if (durable && !syncing && !atEnd && unflushed >= ingestFlushEvery) {
+        syncing = true
+        unflushed = 0
+        NodeFs.fdatasync(output, onSynced)
+      }
+      if (atEnd && filled === 0 && !busy()) {
+        if (durable && !finalSync) {
+          finalSync = true
+          syncing = true
+          NodeFs.fsync(output, onSynced)
+        } else {
+          resume(Effect.succeed(written))
+        }
+      }
+    }
+    step()
+    // Interrupted, it waits for what is in flight, so no descriptor is closed under a read, a write or a sync.
+    return Effect.async<void>((done) => {
+      onIdle = () => done(Effect.void)
+      if (!busy()) onIdle()
+    })
+  })
+
+/** The refusal of `file` when lstat finds something other than a regular file or a link (which the open refuses). */
+const specialFile = (file: string): ReadError | undefined => {
+  let stats: NodeFs.Stats | undefined
+  try {
+    stats = NodeFs.lstatSync(file, { throwIfNoEntry: false })
+  } catch {
+    // The open that follows fails the same way, and says why.
+    return undefined
+  }
+  if (stats === undefined || stats.isFile() || stats.isSymbolicLink()) return undefined
+  return new ReadError({ path: file, reason: "not-a-file", cause: typeName(stats) })
+}
+
+/** Opens `source` as `readRegularFile` opens a file, then creates `temp` exclusively; refused, creates nothing. */
+const openForIngest = (
+  source: string,
+  temp: string
+): Effect.Effect<{ readonly input: number; readonly output: number }, ReadError | WriteError> =>
+  Effect.suspend((): Effect.Effect<{ readonly input: number; readonly output: number }, ReadError | WriteError> => {
+    // A FIFO is refused unopened: even a non-blocking open lets a writer waiting on it go ahead, into a pipe
+    // closed under it (EPIPE). The check on the descriptor still catches a file swapped after this one.
+    const special = specialFile(source)
+    if (special !== undefined) return Effect.fail(special)
+    const opened = openRegular(source)
+    if (opened._tag === "Missing") return Effect.fail(new ReadError({ path: source, reason: "not-found" }))
+    if (opened._tag === "Refused") return Effect.fail(opened.error)
+    try {
+      return Effect.succeed({ input: opened.fd, output: NodeFs.openSync(temp, createFlags, 0o644) })
+    } catch (error) {
+      closeQuietly(opened.fd)
+      return Effect.fail(writeError("open", temp, error))
+    }
+  })
+
+/** `LayoutFiles.ingestFile` on node:fs. A failure or an interruption closes both files and removes `temp`. */
+const ingestFile = (
+  source: string,
+  temp: string,
+  options: IngestOptions
+): Effect.Effect<Ingested, ReadError | WriteError> =>
+  Effect.flatMap(CurrentDurability, (durability) =>
+    Effect.acquireUseRelease(
+      openForIngest(source, temp),
+      ({ input, output }) =>
+        Effect.suspend(() => {
+          const hash = createHash(options.algorithm)
+          const copy = copyHashing(source, temp, input, output, hash, durability === "full", options.onProgress)
+          return Effect.flatMap(copy, (size) =>
+            Effect.try({
+              // A close can report a failed write-back: the copy is not done until it succeeds.
+              try: () => {
+                NodeFs.closeSync(output)
+                return { size, hex: hash.digest("hex") }
+              },
+              catch: (error) => writeError("close", temp, error)
+            })
+          )
+        }),
+      ({ input, output }, exit) =>
+        Effect.sync(() => {
+          closeQuietly(input)
+          if (Exit.isFailure(exit)) {
+            closeQuietly(output)
+            unlinkQuietly(temp)
+          }
+        })
+    )
+  )
 
 /** @internal */
 export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(function* () {
@@ -367,6 +567,7 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
   return LayoutFiles.of({
     readRegularFile,
     writeAtomic,
+    ingestFile,
     hashBlobs,
     removeFiles: (files, options) =>
       Effect.suspend(() => {
