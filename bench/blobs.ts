@@ -68,7 +68,7 @@ await runGroup("blobs", async ({ headline: rows, measurements, missing, targets 
     const rate = (times: ReadonlyArray<number>) => `${mibPerSecond(size, median(times)).toFixed(0)} MiB/s`
     measurements.push(
       summarize(`ocidx blob put ${formatBytes(size)} (process, fsync)`, cliTimes, rate(cliTimes)),
-      summarize(`library BlobStore.put ${formatBytes(size)} (process, fsync)`, libraryTimes, rate(libraryTimes))
+      summarize(`library BlobStore.putFile ${formatBytes(size)} (process, fsync)`, libraryTimes, rate(libraryTimes))
     )
     NodeFs.rmSync(file)
     clearBlobs()
@@ -155,7 +155,7 @@ await runGroup("blobs", async ({ headline: rows, measurements, missing, targets 
     const verify = peakRss(verifyCommand.command, verifyCommand.args)
     measurements.push(
       summarize(
-        "library BlobStore.put 2 GiB (process, fsync)",
+        "library BlobStore.putFile 2 GiB (process, fsync)",
         [library.ms],
         `peak RSS ${formatBytes(library.rssBytes)}`
       ),

@@ -1,11 +1,10 @@
 /**
- * A child process that adds one file to a layout's blobs through the library, the way the CLI feeds it
- * (`FileSystem.stream` in 256 KiB chunks into `BlobStore.put`), so its time and peak RSS are the library's
+ * A child process that adds one file to a layout's blobs through the library, the way `ocidx blob put <file>`
+ * does (`BlobStore.putFile`: one coarse copy on NodeLayoutFiles), so its time and peak RSS are the library's
  * without the CLI around it.
  *
  *   blob-put.mjs <layout> <file>      prints {"digest","size","ms"}
  */
-import { FileSystem } from "@effect/platform"
 import * as BlobStore from "@ocidx/core/BlobStore"
 import * as NodeServices from "@ocidx/node/NodeServices"
 import { Effect } from "effect"
@@ -14,10 +13,9 @@ const [directory, file] = process.argv.slice(2)
 if (directory === undefined || file === undefined) throw new Error("usage: blob-put.mjs <layout> <file>")
 
 const program = Effect.gen(function* () {
-  const fs = yield* FileSystem.FileSystem
   const blobs = yield* BlobStore.make({ directory })
   const started = performance.now()
-  const info = yield* blobs.put(fs.stream(file, { chunkSize: FileSystem.KiB(256) }))
+  const info = yield* blobs.putFile(file)
   return { ...info, ms: performance.now() - started }
 }).pipe(Effect.provide(NodeServices.layer({ durability: process.env.OCIDX_DURABILITY === "none" ? "none" : "full" })))
 
