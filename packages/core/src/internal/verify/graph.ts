@@ -9,12 +9,12 @@ import type { Descriptor } from "../../Descriptor.js"
 import type { Digest } from "../../Digest.js"
 import { BlobNotFound, type DecodeError, DigestMismatch, type GraphError } from "../../Errors.js"
 import { Hasher } from "../../Hasher.js"
-import { ImageManifest } from "../../ImageManifest.js"
-import { type ImageIndex, NestedIndex } from "../../ImageIndex.js"
+import type { ImageIndex } from "../../ImageIndex.js"
 import type { Content, ContentFailure, Finding } from "../../Layout.js"
 import type { LayoutFiles } from "../../LayoutFiles.js"
 import * as MediaType from "../../MediaType.js"
-import { decodeUnknown, decodeUtf8, parseJson } from "../decode.js"
+import { decodeUtf8, parseJson } from "../decode.js"
+import { decodeManifest, decodeNestedIndex } from "../decodeContent.js"
 import * as JsonReader from "../jsonReader.js"
 import * as Walk from "../walk.js"
 import { blobFailure, digestOf, duplicateKeyFindings, finding, type Occurrence, type Occurrences } from "./finding.js"
@@ -139,10 +139,10 @@ const decode = (descriptor: Descriptor, file: string, text: string): Effect.Effe
     // Duplicate keys are reported as findings of their own (with the walk going on), not as a failure.
     const json = yield* parseJson(file, text, { duplicateKeys: "allow" })
     if (MediaType.isIndex(descriptor.mediaType)) {
-      return { _tag: "Index", descriptor, index: yield* decodeUnknown(NestedIndex, file)(json) } as const
+      return { _tag: "Index", descriptor, index: yield* decodeNestedIndex(file, json) } as const
     }
     if (MediaType.isManifest(descriptor.mediaType)) {
-      return { _tag: "Manifest", descriptor, manifest: yield* decodeUnknown(ImageManifest, file)(json) } as const
+      return { _tag: "Manifest", descriptor, manifest: yield* decodeManifest(file, json) } as const
     }
     return { _tag: "Other", descriptor } as const
   })
