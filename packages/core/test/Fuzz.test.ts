@@ -6,13 +6,16 @@ import { describe, expect, it } from "@effect/vitest"
 import { DecodeReason } from "@ocidx/core/Errors"
 import * as MediaType from "@ocidx/core/MediaType"
 import * as ImageIndex from "@ocidx/core/ImageIndex"
+import { ImageManifest } from "@ocidx/core/ImageManifest"
 import { Cause, Effect, Either, Exit, FastCheck as fc, Option, Schema } from "effect"
 import { parseJson } from "../src/internal/decode.js"
 import * as FastDecode from "../src/internal/fastDecode.js"
 import * as IndexCodec from "../src/internal/indexCodec.js"
 import {
   arbImageIndexJson,
+  arbImageManifestJson,
   arbJsonValue,
+  arbNestedIndexJson,
   bytesOf,
   fixtureText,
   indexFixtures,
@@ -153,6 +156,8 @@ const knownKeys = [
   "platform",
   "artifactType",
   "subject",
+  "config",
+  "layers",
   "os",
   "architecture",
   "variant",
@@ -329,4 +334,53 @@ describe("the fast validator agrees with the schema", () => {
   it("on every seed document and fixture, the fast path is taken", () => {
     for (const text of documents) expect(FastDecode.decodeIndex(JSON.parse(text))).toBeDefined()
   })
+})
+
+/** The laws a fast validator keeps with its schema, on generated valid documents and mutations of them. */
+const fastPathLaws = <A>(
+  name: string,
+  schema: (raw: unknown) => Either.Either<A, unknown>,
+  fast: (raw: unknown) => A | undefined,
+  arbitrary: fc.Arbitrary<Record<string, unknown>>
+) => {
+  /** Whatever the fast path accepts, Schema accepts too, as the same value: it may never let more through. */
+  const agrees = (text: string): boolean => {
+    const parsed = parseJson(`fuzz/${name}`, text)
+    if (Either.isLeft(parsed)) return true
+    const accepted = fast(parsed.right)
+    if (accepted === undefined) return true
+    const decoded = schema(parsed.right)
+    expect(Either.isRight(decoded)).toBe(true)
+    if (Either.isRight(decoded)) expect(accepted).toEqual(decoded.right)
+    return true
+  }
+
+  it.prop(
+    `${name}: on mutated documents, fast-accepted implies schema-accepted`,
+    [arbitrary, fc.array(arbMutation, { minLength: 1, maxLength: 3 })],
+    ([json, mutations]) => agrees(mutations.reduce(mutate, JSON.stringify(json))),
+    { fastCheck: { numRuns: 300 } }
+  )
+
+  it.prop(`${name}: on valid generated documents, the fast path is taken`, [arbitrary], ([json]) => {
+    const raw: unknown = JSON.parse(JSON.stringify(json))
+    expect(fast(raw)).toBeDefined()
+    expect(Either.isRight(schema(raw))).toBe(true)
+  })
+}
+
+describe("the fast manifest and nested index validators agree with the schemas", () => {
+  const options = { errors: "all", onExcessProperty: "preserve" } as const
+  fastPathLaws(
+    "ImageManifest",
+    Schema.decodeUnknownEither(ImageManifest, options),
+    FastDecode.decodeManifest,
+    arbImageManifestJson
+  )
+  fastPathLaws(
+    "NestedIndex",
+    Schema.decodeUnknownEither(ImageIndex.NestedIndex, options),
+    FastDecode.decodeNestedIndex,
+    arbNestedIndexJson
+  )
 })

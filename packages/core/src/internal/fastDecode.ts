@@ -1,13 +1,15 @@
 /**
- * A validator for index.json without Schema's per-node cost, for the common case of a valid file: a put
- * into a 10,000-entry index must not spend its time re-validating 10,000 untouched entries through Schema.
- * It accepts only what the schemas accept (a property test holds it to that); whatever it rejects goes
- * through Schema, which then produces the detailed error.
+ * Validators for index.json, manifests and nested indexes without Schema's per-node cost, for the common case
+ * of a valid document: a put into a 10,000-entry index must not spend its time re-validating 10,000 untouched
+ * entries through Schema, nor a verify or gc of 10,000 blobs its time on thousands of small manifests. They
+ * accept only what the schemas accept (property tests hold them to that); whatever they reject goes through
+ * Schema, which then produces the detailed error.
  * @internal
  */
 import type { Descriptor } from "../Descriptor.js"
 import * as Digest from "../Digest.js"
-import type { ImageIndex } from "../ImageIndex.js"
+import type { ImageIndex, NestedIndex } from "../ImageIndex.js"
+import type { ImageManifest } from "../ImageManifest.js"
 import { ociIndex } from "../MediaType.js"
 import * as rules from "./rules.js"
 
@@ -64,15 +66,35 @@ export const isDescriptor = (u: unknown): u is Descriptor => {
   )
 }
 
-const isImageIndex = (u: unknown): u is ImageIndex =>
+/** The fields index.json and a nested index share; they differ only in which `mediaType` they allow. */
+const isIndexWith = (u: unknown, isIndexMediaType: (mediaType: unknown) => boolean): boolean =>
   isRecord(u) &&
   u.schemaVersion === 2 &&
-  isOptional(u.mediaType, (mediaType) => mediaType === ociIndex) &&
+  isOptional(u.mediaType, isIndexMediaType) &&
   isOptional(u.artifactType, isMediaType) &&
   Array.isArray(u.manifests) &&
   u.manifests.every(isDescriptor) &&
   isOptional(u.subject, isDescriptor) &&
   isOptional(u.annotations, isAnnotations)
+
+const isImageIndex = (u: unknown): u is ImageIndex => isIndexWith(u, (mediaType) => mediaType === ociIndex)
+
+const isNestedIndex = (u: unknown): u is NestedIndex => isIndexWith(u, isMediaType)
+
+const isImageManifest = (u: unknown): u is ImageManifest =>
+  isRecord(u) &&
+  u.schemaVersion === 2 &&
+  isOptional(u.mediaType, isMediaType) &&
+  isOptional(u.artifactType, isMediaType) &&
+  isDescriptor(u.config) &&
+  Array.isArray(u.layers) &&
+  u.layers.every(isDescriptor) &&
+  isOptional(u.subject, isDescriptor) &&
+  isOptional(u.annotations, isAnnotations)
+
+/** umoci writes "manifests": null for an empty index; the schemas read it as []. */
+const withNullManifests = (raw: unknown): unknown =>
+  isRecord(raw) && raw.manifests === null ? { ...raw, manifests: [] } : raw
 
 /**
  * The parsed JSON as an `ImageIndex` when it is a valid one (the entries are the parsed objects
@@ -80,7 +102,15 @@ const isImageIndex = (u: unknown): u is ImageIndex =>
  * @internal
  */
 export const decodeIndex = (raw: unknown): ImageIndex | undefined => {
-  // umoci writes "manifests": null for an empty index; the schema reads it as [].
-  const candidate = isRecord(raw) && raw.manifests === null ? { ...raw, manifests: [] } : raw
+  const candidate = withNullManifests(raw)
   return isImageIndex(candidate) ? candidate : undefined
 }
+
+/** A nested index blob (OCI index or Docker manifest list) as `decodeIndex` does index.json. @internal */
+export const decodeNestedIndex = (raw: unknown): NestedIndex | undefined => {
+  const candidate = withNullManifests(raw)
+  return isNestedIndex(candidate) ? candidate : undefined
+}
+
+/** An image manifest as `decodeIndex` does index.json. @internal */
+export const decodeManifest = (raw: unknown): ImageManifest | undefined => (isImageManifest(raw) ? raw : undefined)

@@ -10,6 +10,7 @@
  */
 import { Either } from "effect"
 import { DecodeError, DecodeIssue } from "../Errors.js"
+import type { DuplicateKey } from "./jsonDuplicateKeys.js"
 
 /**
  * The most bytes ocidx reads as one JSON document other than index.json: what registries accept as a
@@ -56,13 +57,18 @@ export interface JsonDocument {
   readonly elements: ReadonlyArray<Span>
   /** Whether the text has no whitespace outside strings, so its spans are already compact JSON. */
   readonly compact: boolean
+  /** With `duplicateKeys: "allow"`, every repeated key, in text order (as `jsonDuplicateKeys` finds them). */
+  readonly duplicates: ReadonlyArray<DuplicateKey>
 }
 
 /** @internal */
 export interface ReadOptions {
   /** The size cap; `maxDocumentBytes` unless given. */
   readonly maxBytes?: number | undefined
-  /** `"allow"` only for a caller that reports duplicate keys itself (verify); every other reader refuses them. */
+  /**
+   * `"allow"` only for a caller that reports duplicate keys itself (verify): the document lists them, found by
+   * the same scan, instead of being refused. Every other reader refuses them.
+   */
   readonly duplicateKeys?: "refuse" | "allow" | undefined
   /**
    * Refuse numbers whose value JSON.parse does not keep. For input that ocidx writes from its parsed value (a
@@ -140,6 +146,7 @@ interface Scanned {
   readonly elements: ReadonlyArray<Span>
   readonly compact: boolean
   readonly inexact: { readonly path: ReadonlyArray<string | number>; readonly token: string } | undefined
+  readonly duplicates: ReadonlyArray<DuplicateKey>
 }
 
 const OBJECT = 1
@@ -155,7 +162,7 @@ const isNumberChar = (code: number): boolean =>
  * One pass over the text with an explicit stack of at most `depthLimit` frames. It trusts JSON.parse for
  * the grammar: on text that is not JSON it stops with "syntax" and the parser names the error.
  */
-const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Problem | Scanned => {
+const scan = (text: string, depthLimit: number, duplicateKeys: "refuse" | "allow"): Problem | Scanned => {
   const n = text.length
   const kinds = new Uint8Array(depthLimit + 2)
   const counts = new Int32Array(depthLimit + 2)
@@ -172,6 +179,7 @@ const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Probl
   const keySets: Array<Set<string> | undefined> = new Array(depthLimit + 2).fill(undefined)
   const members: Array<Member> = []
   const elements: Array<Span> = []
+  const duplicates: Array<DuplicateKey> = []
   let depth = 0
   let i = 0
   let compact = true
@@ -245,7 +253,7 @@ const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Probl
     if ((key === undefined ? stop - start : key.length) === 9 && keyAt(depth) === "__proto__") {
       return { kind: "proto", path: pathTo(depth) }
     }
-    if (checkDuplicates) {
+    {
       const base = depth * slots
       const count = slotCounts[depth] ?? 0
       let set = keySets[depth]
@@ -254,21 +262,26 @@ const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Probl
         for (let k = 0; k < count; k++) set.add(text.slice(slotStarts[base + k] ?? 0, slotEnds[base + k] ?? 0))
         keySets[depth] = set
       }
+      let repeated = false
       if (set !== undefined) {
         const name = keyAt(depth)
-        if (set.has(name)) return { kind: "duplicate-key", path: pathTo(depth) }
+        repeated = set.has(name)
         set.add(name)
       } else {
         const length = stop - start
-        for (let k = 0; k < count; k++) {
+        for (let k = 0; k < count && !repeated; k++) {
           const slotStart = slotStarts[base + k] ?? 0
-          if ((slotEnds[base + k] ?? 0) - slotStart === length && sameRange(slotStart, start, length)) {
-            return { kind: "duplicate-key", path: pathTo(depth) }
-          }
+          repeated = (slotEnds[base + k] ?? 0) - slotStart === length && sameRange(slotStart, start, length)
         }
-        slotStarts[base + count] = start
-        slotEnds[base + count] = stop
-        slotCounts[depth] = count + 1
+        if (!repeated) {
+          slotStarts[base + count] = start
+          slotEnds[base + count] = stop
+          slotCounts[depth] = count + 1
+        }
+      }
+      if (repeated) {
+        if (duplicateKeys === "refuse") return { kind: "duplicate-key", path: pathTo(depth) }
+        duplicates.push({ path: pathTo(depth - 1), key: keyAt(depth) })
       }
     }
     if (isSpace(text.charCodeAt(i))) skipSpace()
@@ -359,7 +372,7 @@ const scan = (text: string, depthLimit: number, checkDuplicates: boolean): Probl
     for (;;) {
       ended()
       if (isSpace(text.charCodeAt(i))) skipSpace()
-      if (depth === 0) return i === n ? { members, elements, compact, inexact } : { kind: "syntax" }
+      if (depth === 0) return i === n ? { members, elements, compact, inexact, duplicates } : { kind: "syntax" }
       const next = text.charCodeAt(i)
       if (next === 0x2c) {
         i++
@@ -406,7 +419,7 @@ export const parseText = (
   const maxBytes = options?.maxBytes ?? maxDocumentBytes
   // Each character is at least one byte: a text this long came from more bytes than the cap.
   if (text.length > maxBytes) return Either.left(tooLarge(path, text.length, maxBytes))
-  const scanned = scan(text, maxDepth, options?.duplicateKeys !== "allow")
+  const scanned = scan(text, maxDepth, options?.duplicateKeys ?? "refuse")
   if ("kind" in scanned) {
     switch (scanned.kind) {
       case "too-deep":
@@ -457,7 +470,8 @@ export const parseText = (
     value,
     members: scanned.members,
     elements: scanned.elements,
-    compact: scanned.compact
+    compact: scanned.compact,
+    duplicates: scanned.duplicates
   })
 }
 

@@ -5,14 +5,12 @@ import * as BlobStore from "../BlobStore.js"
 import type { Descriptor } from "../Descriptor.js"
 import { GraphError, maxGraphDepth, UnreadableManifest, WriteError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
-import { ImageManifest } from "../ImageManifest.js"
-import { NestedIndex } from "../ImageIndex.js"
 import type { IndexLock } from "../IndexLock.js"
 import type { Content, ContentFailure, Layout } from "../Layout.js"
 import * as MediaType from "../MediaType.js"
 import { matches } from "../Platform.js"
 import * as StoreIndex from "../StoreIndex.js"
-import { decodeJsonFile } from "./decode.js"
+import { decodeManifest, decodeNestedIndex } from "./decodeContent.js"
 import * as Gc from "./gc.js"
 import * as Prune from "./prune/run.js"
 import * as JsonReader from "./jsonReader.js"
@@ -49,12 +47,9 @@ export const make = (options: {
           return yield* JsonReader.tooLarge(file, descriptor.size, JsonReader.maxDocumentBytes, "the manifest")
         }
         const bytes = yield* blobs.get(descriptor.digest, { size: descriptor.size })
-        if (isIndex) {
-          const { value } = yield* decodeJsonFile(NestedIndex, file, bytes)
-          return { _tag: "Index", descriptor, index: value } as const
-        }
-        const { value } = yield* decodeJsonFile(ImageManifest, file, bytes)
-        return { _tag: "Manifest", descriptor, manifest: value } as const
+        const { value: raw } = yield* JsonReader.readJson(file, bytes)
+        if (isIndex) return { _tag: "Index", descriptor, index: yield* decodeNestedIndex(file, raw) } as const
+        return { _tag: "Manifest", descriptor, manifest: yield* decodeManifest(file, raw) } as const
       })
 
     const roots = (manifests: ReadonlyArray<Descriptor>, subject: Descriptor | undefined) =>

@@ -267,6 +267,37 @@ export const arbImageIndexJson: fc.Arbitrary<Record<string, unknown>> = fc
     ...unknown
   }))
 
+/** Nested index blobs as JSON: an OCI index or a Docker manifest list, with any of their optional fields. */
+export const arbNestedIndexJson: fc.Arbitrary<Record<string, unknown>> = fc
+  .tuple(
+    fc.option(arbMediaTypeString, { nil: undefined }),
+    fc.array(arbDescriptorJson, { maxLength: 4 }),
+    optionalFields({ artifactType: arbMediaTypeString, subject: arbDescriptorJson, annotations: arbAnnotationsJson }),
+    unknownFields
+  )
+  .map(([mediaType, manifests, optional, unknown]) => ({
+    schemaVersion: 2,
+    ...(mediaType === undefined ? {} : { mediaType }),
+    manifests,
+    ...optional,
+    ...unknown
+  }))
+
+/** Image manifests as JSON: config and layers, with any of the optional fields and unknown ones. */
+export const arbImageManifestJson: fc.Arbitrary<Record<string, unknown>> = fc
+  .tuple(
+    arbDescriptorJson,
+    fc.array(arbDescriptorJson, { maxLength: 4 }),
+    optionalFields({
+      mediaType: arbMediaTypeString,
+      artifactType: arbMediaTypeString,
+      subject: arbDescriptorJson,
+      annotations: arbAnnotationsJson
+    }),
+    unknownFields
+  )
+  .map(([config, layers, optional, unknown]) => ({ schemaVersion: 2, config, layers, ...optional, ...unknown }))
+
 /** Valid image indexes (decoded values, unknown fields kept). */
 export const arbImageIndex: fc.Arbitrary<ImageIndex.ImageIndex> = arbImageIndexJson.map(
   Schema.decodeUnknownSync(ImageIndex.ImageIndex, preserve)

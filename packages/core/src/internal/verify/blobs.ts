@@ -87,10 +87,11 @@ export const check = (
     // Hashed in batches, each one platform step: a small blob costs a few system calls, not fiber steps.
     const results: Array<Either.Either<number, BlobFailure>> = []
     for (const batch of batchesOf(pending, graph)) {
-      const hashed = yield* files.hashBlobs(batch.map((digest) => ({ path: blobs.pathOf(digest), digest })))
+      const toHash = batch.map((digest) => ({ path: blobs.pathOf(digest), digest }))
+      const hashed = yield* files.hashBlobs(toHash)
       for (const [i, result] of hashed.entries()) {
-        const digest = batch[i]
-        if (digest !== undefined) results.push(toEither(blobs.pathOf(digest), digest, result))
+        const blob = toHash[i]
+        if (blob !== undefined) results.push(toEither(blob.path, blob.digest, result))
       }
       done += batch.length
       if (progress) yield* progress(done, total)
@@ -121,55 +122,68 @@ export const check = (
     }
   })
 
-/** Every descriptor whose size is not its blob's, once per wrong size; and blobs only their size vouches for. */
+/**
+ * Every descriptor whose size is not its blob's, once per wrong size; and blobs only their size vouches for.
+ * A loop that allocates only for what it reports: nearly every blob has nothing to report.
+ */
 const sizeFindings = (
   blobs: BlobStore,
   checked: ReadonlyMap<Digest.Digest, number>,
   occurrences: Occurrences
-): ReadonlyArray<Finding> =>
-  [...checked].flatMap(([digest, actualSize]) => {
-    const file = blobs.pathOf(digest)
-    const wrongSizes = new Map<number, string>()
+): ReadonlyArray<Finding> => {
+  const findings: Array<Finding> = []
+  for (const [digest, actualSize] of checked) {
+    let wrongSizes: Map<number, string> | undefined
     for (const { descriptor, from } of occurrences.get(digest) ?? []) {
-      if (descriptor.size !== actualSize && !wrongSizes.has(descriptor.size)) wrongSizes.set(descriptor.size, from)
+      if (descriptor.size === actualSize || wrongSizes?.has(descriptor.size)) continue
+      wrongSizes ??= new Map()
+      wrongSizes.set(descriptor.size, from)
     }
-    const mismatches = [...wrongSizes].map(([size, from]) =>
-      finding(
-        "error",
-        "blob-size-mismatch",
-        `${file} is ${actualSize} bytes, but the descriptor in ${from} says ${size}`,
-        {
-          path: file,
-          digest
-        }
+    const verifiable = Digest.isVerifiable(digest)
+    if (wrongSizes === undefined && verifiable) continue
+    const file = blobs.pathOf(digest)
+    for (const [size, from] of wrongSizes ?? []) {
+      findings.push(
+        finding(
+          "error",
+          "blob-size-mismatch",
+          `${file} is ${actualSize} bytes, but the descriptor in ${from} says ${size}`,
+          {
+            path: file,
+            digest
+          }
+        )
       )
-    )
-    return Digest.isVerifiable(digest)
-      ? mismatches
-      : [
-          ...mismatches,
-          finding(
-            "info",
-            "blob-unverifiable",
-            `${file}: ocidx cannot compute ${Digest.algorithm(digest)} digests, so only the blob's size was checked`,
-            { path: file, digest }
-          )
-        ]
-  })
+    }
+    if (!verifiable) {
+      findings.push(
+        finding(
+          "info",
+          "blob-unverifiable",
+          `${file}: ocidx cannot compute ${Digest.algorithm(digest)} digests, so only the blob's size was checked`,
+          { path: file, digest }
+        )
+      )
+    }
+  }
+  return findings
+}
 
-/** Descriptors whose embedded `data` is not the content they describe. */
+/** Descriptors whose embedded `data` is not the content they describe; an effect only for those that embed it. */
 const embeddedDataFindings = (hasher: Hasher, occurrences: Occurrences): Effect.Effect<ReadonlyArray<Finding>> =>
-  Effect.forEach(
-    [...occurrences].flatMap(([digest, list]) => list.map((occurrence) => ({ digest, ...occurrence }))),
-    ({ descriptor, digest, from }) =>
-      descriptor.data === undefined
-        ? Effect.succeed([])
-        : Effect.map(checkData(hasher, descriptor.data, digest, descriptor.size), (problem) =>
-            problem === undefined
-              ? []
-              : [finding("error", "data-mismatch", `${from}: ${problem}`, { path: from, digest })]
-          )
-  ).pipe(Effect.map((perOccurrence) => perOccurrence.flat()))
+  Effect.gen(function* () {
+    const findings: Array<Finding> = []
+    for (const [digest, list] of occurrences) {
+      for (const { descriptor, from } of list) {
+        if (descriptor.data === undefined) continue
+        const problem = yield* checkData(hasher, descriptor.data, digest, descriptor.size)
+        if (problem !== undefined) {
+          findings.push(finding("error", "data-mismatch", `${from}: ${problem}`, { path: from, digest }))
+        }
+      }
+    }
+    return findings
+  })
 
 /** Why a descriptor's embedded `data` is not the content it describes, or undefined when it is. */
 const checkData = (hasher: Hasher, data: string, digest: Digest.Digest, size: number) =>

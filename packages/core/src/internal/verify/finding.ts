@@ -9,7 +9,7 @@ import * as Digest from "../../Digest.js"
 import { type BlobNotFound, type DigestMismatch, formatPath, type ReadError } from "../../Errors.js"
 import type { Hasher } from "../../Hasher.js"
 import type { Finding, FindingCode, Severity } from "../../Layout.js"
-import { duplicateKeys } from "../jsonDuplicateKeys.js"
+import type { DuplicateKey } from "../jsonDuplicateKeys.js"
 
 /** @internal */
 export const finding = (
@@ -19,9 +19,13 @@ export const finding = (
   where?: { readonly path?: string | undefined; readonly digest?: string | undefined }
 ): Finding => ({ severity, code, message, ...where })
 
-/** One `duplicate-key` finding per repeated key in a JSON text. @internal */
-export const duplicateKeyFindings = (file: string, text: string, digest?: string): ReadonlyArray<Finding> =>
-  duplicateKeys(text).map((duplicate) =>
+/** One `duplicate-key` finding per repeated key of a JSON text. @internal */
+export const duplicateKeyFindings = (
+  file: string,
+  duplicates: ReadonlyArray<DuplicateKey>,
+  digest?: string
+): ReadonlyArray<Finding> =>
+  duplicates.map((duplicate) =>
     finding(
       "error",
       "duplicate-key",

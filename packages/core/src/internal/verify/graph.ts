@@ -7,14 +7,15 @@ import { Effect, Either, Option } from "effect"
 import type { BlobStore } from "../../BlobStore.js"
 import type { Descriptor } from "../../Descriptor.js"
 import type { Digest } from "../../Digest.js"
-import { BlobNotFound, type DecodeError, DigestMismatch, type GraphError } from "../../Errors.js"
+import { BlobNotFound, DigestMismatch, type GraphError } from "../../Errors.js"
 import { Hasher } from "../../Hasher.js"
-import { ImageManifest } from "../../ImageManifest.js"
-import { type ImageIndex, NestedIndex } from "../../ImageIndex.js"
+import type { ImageIndex } from "../../ImageIndex.js"
 import type { Content, ContentFailure, Finding } from "../../Layout.js"
 import type { LayoutFiles } from "../../LayoutFiles.js"
 import * as MediaType from "../../MediaType.js"
-import { decodeUnknown, decodeUtf8, parseJson } from "../decode.js"
+import { decodeUtf8 } from "../decode.js"
+import { decodeManifest, decodeNestedIndex } from "../decodeContent.js"
+import { type DuplicateKey, duplicateKeys } from "../jsonDuplicateKeys.js"
 import * as JsonReader from "../jsonReader.js"
 import * as Walk from "../walk.js"
 import { blobFailure, digestOf, duplicateKeyFindings, finding, type Occurrence, type Occurrences } from "./finding.js"
@@ -42,10 +43,10 @@ const empty: Graph = {
   findings: []
 }
 
-/** What reading one manifest or index found, as far as it got: its size once read, its text once UTF-8. */
+/** What reading one manifest or index found, as far as it got: its size once read, its repeated keys once UTF-8. */
 interface Read {
   readonly size: number | undefined
-  readonly text: string | undefined
+  readonly duplicates: ReadonlyArray<DuplicateKey>
   readonly content: Either.Either<Content, ContentFailure>
 }
 
@@ -108,7 +109,7 @@ const readManifest = (
     const file = blobs.pathOf(digest)
     const failed = (size: number | undefined, error: ContentFailure): Read => ({
       size,
-      text: undefined,
+      duplicates: [],
       content: Either.left(error)
     })
     // Above the cap it is refused unread, its size known from the stat the read made.
@@ -130,22 +131,36 @@ const readManifest = (
       )
     }
     const text = decodeUtf8(file, bytes)
-    if (Either.isLeft(text)) return { size, text: undefined, content: Either.left(text.left) }
-    return { size, text: text.right, content: yield* Effect.either(decode(descriptor, file, text.right)) }
+    if (Either.isLeft(text)) return failed(size, text.left)
+    return { size, ...decode(descriptor, file, text.right) }
   })
 
-const decode = (descriptor: Descriptor, file: string, text: string): Effect.Effect<Content, DecodeError> =>
-  Effect.gen(function* () {
-    // Duplicate keys are reported as findings of their own (with the walk going on), not as a failure.
-    const json = yield* parseJson(file, text, { duplicateKeys: "allow" })
-    if (MediaType.isIndex(descriptor.mediaType)) {
-      return { _tag: "Index", descriptor, index: yield* decodeUnknown(NestedIndex, file)(json) } as const
+/**
+ * Parses and decodes a manifest or index. Duplicate keys are findings of their own (the walk goes on), not a
+ * failure: the parse lists them. Text it stops on (bad syntax, a `__proto__` key, too deep) is scanned for
+ * them on its own, up to its first syntax error.
+ */
+const decode = (descriptor: Descriptor, file: string, text: string): Pick<Read, "duplicates" | "content"> => {
+  const parsed = JsonReader.parseText(file, text, { duplicateKeys: "allow" })
+  if (Either.isLeft(parsed)) return { duplicates: duplicateKeys(text), content: Either.left(parsed.left) }
+  const { duplicates, value } = parsed.right
+  if (MediaType.isIndex(descriptor.mediaType)) {
+    return {
+      duplicates,
+      content: Either.map(decodeNestedIndex(file, value), (index): Content => ({ _tag: "Index", descriptor, index }))
     }
-    if (MediaType.isManifest(descriptor.mediaType)) {
-      return { _tag: "Manifest", descriptor, manifest: yield* decodeUnknown(ImageManifest, file)(json) } as const
+  }
+  if (MediaType.isManifest(descriptor.mediaType)) {
+    return {
+      duplicates,
+      content: Either.map(
+        decodeManifest(file, value),
+        (manifest): Content => ({ _tag: "Manifest", descriptor, manifest })
+      )
     }
-    return { _tag: "Other", descriptor } as const
-  })
+  }
+  return { duplicates, content: Either.right({ _tag: "Other", descriptor }) }
+}
 
 /**
  * Applies what the reads found in walk order, not in the order they finished, so a report does not depend
@@ -175,7 +190,7 @@ const fold = (
     const file = blobs.pathOf(digest)
     if (read.size !== undefined) checked.set(digest, read.size)
     // Loops, not push(...): a list can be longer than a call takes arguments.
-    if (read.text !== undefined) for (const found of duplicateKeyFindings(file, read.text, digest)) findings.push(found)
+    for (const found of duplicateKeyFindings(file, read.duplicates, digest)) findings.push(found)
     if (Either.isRight(read.content)) {
       for (const child of Walk.children(read.content.right)) note(child, file)
       continue

@@ -13,6 +13,7 @@ import { RefName } from "../../Reference.js"
 import type { StoreIndex } from "../../StoreIndex.js"
 import { decodeUtf8 } from "../decode.js"
 import { isBlank } from "../indexCodec.js"
+import { duplicateKeys } from "../jsonDuplicateKeys.js"
 import { duplicateKeyFindings, finding } from "./finding.js"
 
 const validateRefName = Schema.validateEither(RefName)
@@ -85,7 +86,9 @@ const bytesFindings = (indexPath: string, bytes: Uint8Array): ReadonlyArray<Find
         ]
       : []
   const text = decodeUtf8(indexPath, bytes)
-  return Either.isRight(text) ? [...empty, ...bom, ...duplicateKeyFindings(indexPath, text.right)] : [...empty, ...bom]
+  return Either.isRight(text)
+    ? [...empty, ...bom, ...duplicateKeyFindings(indexPath, duplicateKeys(text.right))]
+    : [...empty, ...bom]
 }
 
 /** Entries whose ref name other tools would not find: ocidx reads them, but will not write such a name. */

@@ -116,26 +116,25 @@ const checkEntry = (
     if (info.right.type !== "Directory") return [stray(entryPath, "not a blob (blobs live in blobs/<algorithm>/)")]
     const names = yield* Effect.either(fs.readDirectory(entryPath))
     if (Either.isLeft(names)) return [unreadable(entryPath, names.left.message)]
-    const entries = [...names.right].sort().map((name) => {
-      const file = path.join(entryPath, name)
+    // Only what is reported needs its path: nearly every name is a reachable blob's.
+    const reported: Array<{ readonly file: string; readonly digest: Option.Option<Digest.Digest> }> = []
+    for (const name of [...names.right].sort()) {
       const digest = Digest.parse(`${algorithm}:${name}`)
       const unreferenced =
         Option.isSome(digest) && Option.isSome(graph.reachable) && !graph.reachable.value.has(digest.value)
-      return { file, digest, unreferenced }
-    })
+      if (Option.isNone(digest) || unreferenced) reported.push({ file: path.join(entryPath, name), digest })
+    }
     const kinds = yield* kindsOf(
       files,
-      entries.filter((entry) => entry.unreferenced).map((entry) => entry.file)
+      reported.filter((entry) => Option.isSome(entry.digest)).map((entry) => entry.file)
     )
     const findings: Array<Finding> = []
-    for (const { digest, file, unreferenced } of entries) {
+    for (const { digest, file } of reported) {
       if (Option.isNone(digest)) {
         findings.push(stray(file, `the name is not a valid ${algorithm} digest`))
         continue
       }
-      const found = unreferenced
-        ? unreferencedFinding(file, digest.value, kinds.get(file), graph.incomplete)
-        : undefined
+      const found = unreferencedFinding(file, digest.value, kinds.get(file), graph.incomplete)
       if (found !== undefined) findings.push(found)
     }
     return findings
