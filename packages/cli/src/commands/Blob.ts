@@ -17,7 +17,8 @@ import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout, withLockTimeout } from "./Root.js"
+import { openLayout } from "../actions/Layout.js"
+import { withLockTimeout } from "./Root.js"
 
 /** Files from this size up show progress (on a terminal). */
 const largeFile = 32 * 1024 * 1024

@@ -8,8 +8,10 @@ import * as Command from "@effect/cli/Command"
 import { Effect, Option, Stream } from "effect"
 import * as Flags from "../Flags.js"
 import { Stdio } from "../Stdio.js"
-import { lookup, nameArg } from "./Get.js"
-import { openLayout, withLockTimeout } from "./Root.js"
+import { lookup } from "../actions/Get.js"
+import { nameArg } from "./Get.js"
+import { openLayout } from "../actions/Layout.js"
+import { withLockTimeout } from "./Root.js"
 
 /**
  * @since 0.1.0

@@ -7,7 +7,8 @@ import * as Command from "@effect/cli/Command"
 import { Effect } from "effect"
 import * as Flags from "../Flags.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout, withLockTimeout } from "./Root.js"
+import { openLayout } from "../actions/Layout.js"
+import { withLockTimeout } from "./Root.js"
 
 /**
  * @since 0.1.0

@@ -17,7 +17,8 @@ import { UsageError } from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout, withLockTimeout } from "./Root.js"
+import { openLayout } from "../actions/Layout.js"
+import { withLockTimeout } from "./Root.js"
 
 /** Binary for K/M/G/T with or without `iB` (as docker and `du -h` read them), decimal for KB/MB/GB/TB. */
 const sizeUnits: Record<string, number> = {

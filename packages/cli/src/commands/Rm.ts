@@ -14,7 +14,8 @@ import { NotFound } from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout, withLockTimeout } from "./Root.js"
+import { openLayout } from "../actions/Layout.js"
+import { withLockTimeout } from "./Root.js"
 
 const answersTo = (entry: Descriptor, x: string) =>
   annotation(entry, Annotations.containerdImageName) === x ||
