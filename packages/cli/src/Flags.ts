@@ -13,7 +13,8 @@ import * as MediaType from "@ocidx/core/MediaType"
 import type { PlatformSelector } from "@ocidx/core/Platform"
 import * as Platform from "@ocidx/core/Platform"
 import * as Text from "@ocidx/core/Text"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { parseAnnotation, parseDuration } from "./Parse.js"
 
 /**

@@ -5,8 +5,9 @@
  * @since 0.1.0
  */
 import type { ReadError, WriteError } from "@ocidx/core/Errors"
-import type { Effect, Stream } from "effect"
-import { Context } from "effect"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
+import * as Context from "effect/Context"
 import type { BrokenPipe } from "./CliError.js"
 
 /**

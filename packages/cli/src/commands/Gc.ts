@@ -7,7 +7,8 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"

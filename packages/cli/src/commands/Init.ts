@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Flags from "../Flags.js"
 import { Stdio } from "../Stdio.js"
 import { openLayout } from "../actions/Layout.js"

@@ -6,8 +6,9 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import type { Duration } from "effect"
-import { Effect, Option } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Layout from "../actions/Layout.js"
 import * as Flags from "../Flags.js"
 

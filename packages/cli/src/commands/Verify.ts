@@ -6,7 +6,7 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { VerifyFailed } from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
