@@ -1,6 +1,11 @@
 /** @internal */
-import { FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Fiber, Option, Stream } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type { BlobInfo, BlobStore, PutOptions } from "../BlobStore.js"
 import * as Digest from "../Digest.js"
 import { CurrentDurability } from "../Durability.js"
