@@ -222,7 +222,7 @@ export interface Outcome {
 
 /**
  * The outcome of a run that failed. A defect (a bug, not a domain error) is exit 70 with the full cause
- * and a request for a bug report; interruption is exit 130 here, and `main.ts`, which sees the signal,
+ * and a request for a bug report; interruption is exit 130 here, and `Process.ts`, which sees the signal,
  * exits with its own code (130 for SIGINT, 143 for SIGTERM).
  *
  * @since 0.1.0

@@ -1,5 +1,5 @@
 /**
- * The process's standard streams as a service, so that commands never touch `process` (only `main.ts`,
+ * The process's standard streams as a service, so that commands never touch `process` (only `Process.ts`,
  * the process entry, does) and tests can capture what a command prints.
  *
  * @since 0.1.0
