@@ -10,8 +10,10 @@ import * as Command from "@effect/cli/Command"
 import * as CommandDescriptor from "@effect/cli/CommandDescriptor"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
-import { Effect, Logger, Option } from "effect"
-import { UsageError } from "./CliError.js"
+import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import { UsageError, UsageReported } from "./CliError.js"
 import { exportArchive, importArchive } from "./commands/Archive.js"
 import { blob, blobGet, blobPut } from "./commands/Blob.js"
 import { cat } from "./commands/Cat.js"
@@ -164,14 +166,8 @@ const commandOf = (argv: ReadonlyArray<string>): string =>
  * @category running
  */
 export const run = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode.ExitCode, never, Environment> =>
-  runArgs(argv).pipe(
-    Effect.as<ExitCode.Outcome>({ code: ExitCode.ExitCode.ok, message: Option.none() }),
-    Effect.catchAllCause((cause) => Effect.succeed(ExitCode.fromCause(cause, commandOf(argv)))),
-    Effect.tap((outcome) =>
-      Option.match(outcome.message, {
-        onNone: () => Effect.void,
-        onSome: (message) => Effect.flatMap(Stdio, (stdio) => stdio.err(`ocidx: ${message}\n`))
-      })
-    ),
-    Effect.map((outcome) => outcome.code)
+  ExitCode.report(
+    // @effect/cli's own errors are usage errors it has printed (`runArgs` does, through `Help`).
+    Effect.mapError(runArgs(argv), (error) => (ValidationError.isValidationError(error) ? new UsageReported() : error)),
+    commandOf(argv)
   )

@@ -1,10 +1,11 @@
 /**
  * The CLI's own failures, beside the core's domain errors: a name that is not in the index, a usage error
- * found after parsing, an invalid argument value, a verify that found errors, and a closed stdout.
+ * found after parsing or by the parser (already printed), an invalid argument value, a verify that found
+ * errors, and a closed stdout.
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * Nothing in the layout answers to what was asked for (exit 1).
@@ -22,6 +23,14 @@ export class NotFound extends Data.TaggedError("NotFound")<{ readonly message: s
  * @category error
  */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+/**
+ * A usage error @effect/cli found while parsing, already printed with its help (exit 2, nothing more to say).
+ *
+ * @since 0.1.0
+ * @category error
+ */
+export class UsageReported extends Data.TaggedError("UsageReported")<{}> {}
 
 /**
  * A digest, size or other value given on the command line that is not valid data (exit 65).

@@ -7,7 +7,11 @@
  */
 import type * as Copy from "@ocidx/core/Copy"
 import type { CredentialError } from "@ocidx/core/Errors"
-import { Context, Effect, Layer, Option, Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 
 /**
  * How the registry client connects, from `--ca-file` and `--insecure`.

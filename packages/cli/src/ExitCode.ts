@@ -4,8 +4,6 @@
  *
  * @since 0.1.0
  */
-import type { ValidationError } from "@effect/cli/ValidationError"
-import { isValidationError } from "@effect/cli/ValidationError"
 import type {
   ArchiveError,
   BlobNotFound,
@@ -22,8 +20,11 @@ import type {
   WriteError
 } from "@ocidx/core/Errors"
 import * as Text from "@ocidx/core/Text"
-import { Cause, Option } from "effect"
-import type { BrokenPipe, InvalidInput, NotFound, UsageError, VerifyFailed } from "./CliError.js"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { BrokenPipe, InvalidInput, NotFound, UsageError, UsageReported, VerifyFailed } from "./CliError.js"
+import { Stdio } from "./Stdio.js"
 
 /**
  * @since 0.1.0
@@ -85,6 +86,7 @@ export type Failure =
   | CredentialError
   | NotFound
   | UsageError
+  | UsageReported
   | InvalidInput
   | VerifyFailed
   | BrokenPipe
@@ -96,8 +98,7 @@ export type Failure =
  * @since 0.1.0
  * @category conversions
  */
-export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
-  if (isValidationError(failure)) return ExitCode.usage
+export const fromFailure = (failure: Failure): ExitCode => {
   switch (failure._tag) {
     case "NotFound":
     case "BlobNotFound":
@@ -110,6 +111,7 @@ export const fromFailure = (failure: Failure | ValidationError): ExitCode => {
     case "VerifyFailed":
       return failure.lockBusy ? ExitCode.tempFail : ExitCode.notFound
     case "UsageError":
+    case "UsageReported":
       return ExitCode.usage
     case "DecodeError":
     case "InvalidReference":
@@ -152,14 +154,14 @@ const registryCodes: Record<RegistryError["reason"], ExitCode> = {
 
 /**
  * What to tell the user about a failure, or `None` when it has been told already (`Cli.run` prints the
- * usage errors @effect/cli finds as it parses, and a reader that closed stdout wants silence). `command` is
+ * usage errors @effect/cli finds as it parses, `UsageReported`, and a reader that closed stdout wants silence). `command` is
  * the subcommand that failed (`gc`, `blob put`), so a hint names only flags it has.
  *
  * @since 0.1.0
  * @category conversions
  */
-export const messageOf = (failure: Failure | ValidationError, command?: string): Option.Option<string> => {
-  if (isValidationError(failure) || failure._tag === "BrokenPipe") return Option.none()
+export const messageOf = (failure: Failure, command?: string): Option.Option<string> => {
+  if (failure._tag === "UsageReported" || failure._tag === "BrokenPipe") return Option.none()
   const hint = hintOf(failure, command)
   // Messages quote what they echo; escaping each line again is the last guard that no control character
   // from a file or an argument reaches the terminal (escaping escaped text changes nothing).
@@ -220,13 +222,13 @@ export interface Outcome {
 
 /**
  * The outcome of a run that failed. A defect (a bug, not a domain error) is exit 70 with the full cause
- * and a request for a bug report; interruption is exit 130 here, and `main.ts`, which sees the signal,
+ * and a request for a bug report; interruption is exit 130 here, and `Process.ts`, which sees the signal,
  * exits with its own code (130 for SIGINT, 143 for SIGTERM).
  *
  * @since 0.1.0
  * @category conversions
  */
-export const fromCause = (cause: Cause.Cause<Failure | ValidationError>, command?: string): Outcome => {
+export const fromCause = (cause: Cause.Cause<Failure>, command?: string): Outcome => {
   if (Cause.isInterruptedOnly(cause)) return { code: ExitCode.sigint, message: Option.none() }
   if (Cause.isDie(cause)) return { code: ExitCode.software, message: Option.some(defectMessage(cause)) }
   return Option.match(Cause.failureOption(cause), {
@@ -245,3 +247,26 @@ export const defectMessage = (cause: Cause.Cause<unknown>): string =>
   `internal error (a bug in ocidx): ${Cause.pretty(cause)}\n` +
   "Please report a bug with the command you ran and this message. Every write is atomic, so the layout holds " +
   "either the old or the new index.json."
+
+/**
+ * Runs a command and ends it as every run of `ocidx` ends: the exit code, after the message of its failure,
+ * if any, on standard error. `command` is the subcommand, as for `messageOf`.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const report = <R>(
+  self: Effect.Effect<void, Failure, R>,
+  command?: string
+): Effect.Effect<ExitCode, never, R | Stdio> =>
+  self.pipe(
+    Effect.as<Outcome>({ code: ExitCode.ok, message: Option.none() }),
+    Effect.catchAllCause((cause) => Effect.succeed(fromCause(cause, command))),
+    Effect.tap((outcome) =>
+      Option.match(outcome.message, {
+        onNone: () => Effect.void,
+        onSome: (message) => Effect.flatMap(Stdio, (stdio) => stdio.err(`ocidx: ${message}\n`))
+      })
+    ),
+    Effect.map((outcome) => outcome.code)
+  )

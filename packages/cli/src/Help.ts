@@ -12,7 +12,7 @@ import * as Span from "@effect/cli/HelpDoc/Span"
 import * as Usage from "@effect/cli/Usage"
 import * as Doc from "@effect/printer/Doc"
 import * as AnsiDoc from "@effect/printer-ansi/AnsiDoc"
-import { Option } from "effect"
+import * as Option from "effect/Option"
 
 /**
  * A command and the subcommands it dispatches to, by name.

@@ -1,12 +1,13 @@
 /**
- * The process's standard streams as a service, so that commands never touch `process` (only `main.ts`,
+ * The process's standard streams as a service, so that commands never touch `process` (only `Process.ts`,
  * the process entry, does) and tests can capture what a command prints.
  *
  * @since 0.1.0
  */
 import type { ReadError, WriteError } from "@ocidx/core/Errors"
-import type { Effect, Stream } from "effect"
-import { Context } from "effect"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
+import * as Context from "effect/Context"
 import type { BrokenPipe } from "./CliError.js"
 
 /**

@@ -5,7 +5,10 @@
  * @since 0.1.0
  */
 import type { Layout } from "@ocidx/core/Layout"
-import { Context, Effect, Layer, Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 
 /**
  * @since 0.1.0

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * The `ocidx` executable: the ESM bundle's entry (`bin/ocidx.mjs`, which the npm bin `bin/ocidx` runs). It
- * wires the standard streams and the Node store into `Cli.run`, and turns the outcome into the exit code
- * (`main.ts`).
+ * The `ocidx` executable: the ESM bundle's entry (`bin/ocidx.mjs`, which the npm bin `bin/ocidx` runs), and
+ * its one entry point. The plain command lines of `ls`, `get` and `put` take the fast path (`FastPath.ts`),
+ * which does not load @effect/cli; everything else, and anything the fast path is unsure of, goes to
+ * `main.ts`, the whole command tree on @effect/cli. Either way a command runs the same code (`actions/`),
+ * ends the same way (`ExitCode.report`) and meets the process the same way (`Process.run`).
  *
  * Start-up loads only what the command needs: `ocidx --version` is answered before Effect is loaded, and the
  * store (with the native flock binding) is loaded by the first command that opens a layout. On Node 22.1+ the
@@ -31,6 +33,12 @@ if (args.length === 1 && args[0] === "--version") {
   process.stdout.write(`${version}\n`)
 } else {
   enableCompileCache()
-  const [{ main }, Store] = await Promise.all([import("./main.js"), import("./Store.js")])
-  main(process.argv, Store.layerNode)
+  const [FastPath, Store] = await Promise.all([import("./FastPath.js"), import("./Store.js")])
+  const plan = FastPath.recognise(args)
+  if (plan !== undefined) {
+    FastPath.main(plan, Store.layerNode)
+  } else {
+    const { main } = await import("./main.js")
+    main(process.argv, Store.layerNode)
+  }
 }

@@ -1,38 +1,25 @@
 /**
- * The process side of `ocidx`: `bin.ts` imports it on demand. It is the one module that touches the process
- * (arguments, environment, streams, signals), and only once `main` is called.
+ * The full `ocidx`, every command through @effect/cli's parser: `bin.ts` imports it on demand, for what the
+ * fast path (`FastPath.ts`) does not take. `Process.run` is where it meets the process.
  *
  * @since 0.1.0
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
-import * as Errors from "@ocidx/core/Errors"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as Cli from "./Cli.js"
-import * as CliError from "./CliError.js"
 import type { Copier } from "./Copier.js"
 import * as CopierModule from "./Copier.js"
-import { ExitCode } from "./ExitCode.js"
-import * as StdioModule from "./Stdio.js"
-import type { Stdio } from "./Stdio.js"
+import * as Process from "./Process.js"
 import type { Store } from "./Store.js"
-
-const errnoOf = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-    ? error.code
-    : undefined
 
 /**
  * Runs `ocidx` on `argv` (as `process.argv`: the runtime, the script, then the arguments) with `store` (the
- * ESM bundle passes `Store.layerNode`, which loads the store on first use) and
- * sets the exit code, including 130/143 after SIGINT/SIGTERM, once the interrupted command has released its
- * lock. `copier` moves images (copy, pull, push); by default it is loaded by the first command that does.
+ * ESM bundle passes `Store.layerNode`, which loads the store on first use) and sets the exit code (see
+ * `Process.run`). `copier` moves images (copy, pull, push); by default it is loaded by the first command that
+ * does.
  *
  * @since 0.1.0
  * @category running
@@ -41,77 +28,10 @@ export const main = (
   argv: ReadonlyArray<string>,
   store: Layer.Layer<Store>,
   copier: Layer.Layer<Copier> = CopierModule.layerNode
-): void => {
-  let signal: "SIGINT" | "SIGTERM" | undefined
-  // NodeRuntime.runMain interrupts the main fiber on these; this only remembers which one came, for the code.
-  process.once("SIGINT", () => {
-    signal ??= "SIGINT"
-  })
-  process.once("SIGTERM", () => {
-    signal ??= "SIGTERM"
-  })
-
-  // A reader that goes away (`ocidx blob get ... | head`) shows up in the write callback; without a listener
-  // Node would also throw the same error from the stream.
-  process.stdout.on("error", () => {})
-
-  // https://no-color.org: any non-empty value turns styles off, even on a terminal.
-  const noColor = (process.env.NO_COLOR ?? "") !== ""
-
-  const stdio: Stdio = {
-    out: (chunk) =>
-      Effect.async<void, CliError.BrokenPipe | Errors.WriteError>((resume) => {
-        process.stdout.write(chunk, (error) => {
-          if (!error) return resume(Effect.void)
-          if (errnoOf(error) === "EPIPE") return resume(Effect.fail(new CliError.BrokenPipe()))
-          resume(Effect.fail(new Errors.WriteError({ path: "standard output", reason: "io", cause: error })))
-        })
-      }),
-    err: (text) =>
-      Effect.sync(() => {
-        process.stderr.write(text)
-      }),
-    stdin: NodeStream.fromReadable(
-      () => process.stdin,
-      (error) => new Errors.ReadError({ path: "standard input", reason: "io", cause: error })
-    ),
-    errIsTTY: process.stderr.isTTY === true,
-    outColors: process.stdout.isTTY === true && !noColor,
-    errColors: process.stderr.isTTY === true && !noColor
-  }
-
-  const layer = Layer.mergeAll(
-    NodeFileSystem.layer,
-    NodePath.layer,
-    NodeTerminal.layer,
-    store,
-    copier,
-    Layer.succeed(StdioModule.Stdio, stdio)
+): void =>
+  Process.run(
+    Effect.provide(
+      Cli.run(argv),
+      Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer, store, copier)
+    )
   )
-
-  const interruptedCode = (): number =>
-    signal === "SIGTERM" ? ExitCode.sigterm : signal === "SIGINT" ? ExitCode.sigint : ExitCode.software
-
-  Cli.run(argv).pipe(
-    Effect.tap((code) =>
-      Effect.sync(() => {
-        process.exitCode = code
-      })
-    ),
-    Effect.provide(layer),
-    // Whether the logger that runMain installs colours its lines (those of a lock file that cannot be closed):
-    // Effect looks at stdout only, ocidx also honours NO_COLOR.
-    Effect.provide(Logger.replace(Logger.prettyLoggerDefault, Logger.prettyLogger({ colors: stdio.outColors }))),
-    NodeRuntime.runMain({
-      disableErrorReporting: true,
-      teardown: (exit, onExit) => {
-        // Cli.run turns every failure into a code, so a failed exit here is an interruption by a signal: the
-        // command's scopes, and so its lock, are closed by now.
-        if (Exit.isFailure(exit)) process.exitCode = interruptedCode()
-        // runMain calls process.exit only after a signal or for a non-zero code; otherwise Node exits by
-        // itself once stdout has drained, with process.exitCode.
-        onExit(signal === undefined ? 0 : interruptedCode())
-      }
-    })
-  )
-}

@@ -1,5 +1,3 @@
-import * as HelpDoc from "@effect/cli/HelpDoc"
-import * as ValidationError from "@effect/cli/ValidationError"
 import { describe, expect, it } from "@effect/vitest"
 import {
   BlobNotFound,
@@ -16,7 +14,7 @@ import {
   WriteError
 } from "@ocidx/core/Errors"
 import { Cause, FiberId, Option } from "effect"
-import { BrokenPipe, InvalidInput, NotFound, UsageError, VerifyFailed } from "../src/CliError.js"
+import { BrokenPipe, InvalidInput, NotFound, UsageError, UsageReported, VerifyFailed } from "../src/CliError.js"
 import * as ExitCode from "../src/ExitCode.js"
 
 describe("ExitCode", () => {
@@ -124,7 +122,7 @@ describe("ExitCode", () => {
   })
 
   it("a usage error is exit 2, and not printed again (@effect/cli printed it)", () => {
-    const error = ValidationError.missingValue(HelpDoc.p("Expected to find option: '--digest'"))
+    const error = new UsageReported()
     expect(ExitCode.fromFailure(error)).toBe(2)
     expect(ExitCode.fromCause(Cause.fail(error))).toEqual({ code: 2, message: Option.none() })
   })

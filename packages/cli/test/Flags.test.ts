@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Either, Option } from "effect"
-import { parseSize } from "../src/commands/Put.js"
+import { parseSize } from "../src/Parse.js"
 import * as Flags from "../src/Flags.js"
 import { version } from "../src/version.js"
 import packageJson from "../package.json" with { type: "json" }

@@ -8,7 +8,8 @@
  * @since 0.1.0
  */
 import type { FileSystem, Path } from "@effect/platform"
-import { Effect, type Stream } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 import type { Failure, Progress } from "./Copy.js"
 import type { Descriptor } from "./Descriptor.js"
 import type { ArchiveError } from "./Errors.js"

@@ -6,7 +6,7 @@
  */
 import type { FileSystem, Path } from "@effect/platform"
 import type { Effect, Option, Stream } from "effect"
-import { Context } from "effect"
+import * as Context from "effect/Context"
 import type { Algorithm, Digest } from "./Digest.js"
 import type { BlobNotFound, DecodeError, DigestMismatch, ReadError, WriteError } from "./Errors.js"
 import type { Hasher } from "./Hasher.js"

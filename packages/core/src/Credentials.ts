@@ -7,7 +7,7 @@
  */
 import type { CommandExecutor, FileSystem, Path } from "@effect/platform"
 import type { Effect, Layer, Option } from "effect"
-import { Context } from "effect"
+import * as Context from "effect/Context"
 import type { CredentialError } from "./Errors.js"
 import * as internal from "./internal/credentials/store.js"
 

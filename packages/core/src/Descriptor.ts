@@ -3,7 +3,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Annotations } from "./Annotations.js"
 import { Digest } from "./Digest.js"
 import type { DecodeError } from "./Errors.js"

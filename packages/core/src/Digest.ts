@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { type Option, Schema } from "effect"
+import type * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { quote } from "./Text.js"
 
 const grammar = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Context } from "effect"
+import * as Context from "effect/Context"
 
 /**
  * `"full"` fsyncs each written file and its directory (the default); `"none"` skips fsync, for scratch

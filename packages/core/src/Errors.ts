@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { PlatformError } from "@effect/platform/Error"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as platformError from "./internal/platformError.js"
 import { escapeControls, quote } from "./Text.js"
 

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import type { Option } from "effect"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Annotations } from "./Annotations.js"
 import { Descriptor } from "./Descriptor.js"
 import * as IndexOps from "./internal/indexOps.js"

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Annotations } from "./Annotations.js"
 import { Descriptor } from "./Descriptor.js"
 import { MediaType } from "./MediaType.js"

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Duration, Effect, Option, Schedule, Scope } from "effect"
-import { Context } from "effect"
+import * as Context from "effect/Context"
 import type { LockError } from "./Errors.js"
 import * as internal from "./internal/indexLock.js"
 

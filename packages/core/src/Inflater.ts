@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Context } from "effect"
+import * as Context from "effect/Context"
 
 /**
  * Inflates gzip. The result is pulled: input is read only as output is consumed, so a gzip bomb costs the

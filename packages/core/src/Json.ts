@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { DecodeError } from "./Errors.js"
 import * as internal from "./internal/jsonReader.js"
 

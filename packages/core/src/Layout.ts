@@ -7,7 +7,8 @@
  */
 import type { FileSystem, Path } from "@effect/platform"
 import type { Duration, Effect, Option } from "effect"
-import { Context, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Schema from "effect/Schema"
 import type { BlobStore } from "./BlobStore.js"
 import type { Descriptor } from "./Descriptor.js"
 import type { Digest } from "./Digest.js"

@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
-import { Data, Either, Schema } from "effect"
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { InvalidReference } from "./Errors.js"
 import { quote } from "./Text.js"
 

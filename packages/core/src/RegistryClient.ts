@@ -8,7 +8,7 @@
  */
 import type { HttpClient } from "@effect/platform/HttpClient"
 import type { Duration, Effect, Layer, Option, Stream } from "effect"
-import { Context } from "effect"
+import * as Context from "effect/Context"
 import type { CredentialStore } from "./Credentials.js"
 import type { Descriptor } from "./Descriptor.js"
 import type { Digest } from "./Digest.js"

@@ -7,7 +7,7 @@
  */
 import type { FileSystem, Path } from "@effect/platform"
 import type { Effect, Layer, Option } from "effect"
-import { Context } from "effect"
+import * as Context from "effect/Context"
 import type { Descriptor, DescriptorInput } from "./Descriptor.js"
 import type { DecodeError, LockError, ReadError, WriteError } from "./Errors.js"
 import type { ImageIndex } from "./ImageIndex.js"

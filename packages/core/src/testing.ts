@@ -7,8 +7,13 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, HttpClient, Path } from "@effect/platform"
-import { Context, Effect, Layer, type Scope } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Path from "@effect/platform/Path"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as Credentials from "./Credentials.js"
 import type * as Descriptor from "./Descriptor.js"
 import type { Digest } from "./Digest.js"

@@ -6,7 +6,8 @@
  */
 import { createHash } from "node:crypto"
 import { Hasher } from "@ocidx/core/Hasher"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 /**
  * A `Hasher` on `node:crypto`'s `createHash`. Each `update` feeds the running hash and keeps nothing;

@@ -7,7 +7,7 @@
  */
 import { createGunzip } from "node:zlib"
 import { type Inflate, Inflater } from "@ocidx/core/Inflater"
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 
 // Each output is one buffer this large (the last may be shorter): one step downstream per 256 KiB.
 const outputSize = 256 * 1024

@@ -5,11 +5,15 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import { Effect, Option, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as Flags from "../Flags.js"
 import { Stdio } from "../Stdio.js"
-import { lookup, nameArg } from "./Get.js"
-import { openLayout, withLockTimeout } from "./Root.js"
+import { lookup } from "../actions/Get.js"
+import { nameArg } from "./Get.js"
+import { openLayout } from "../actions/Layout.js"
+import { withLockTimeout } from "./Root.js"
 
 /**
  * @since 0.1.0

@@ -4,10 +4,11 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Flags from "../Flags.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout, withLockTimeout } from "./Root.js"
+import { openLayout } from "../actions/Layout.js"
+import { withLockTimeout } from "./Root.js"
 
 /**
  * @since 0.1.0

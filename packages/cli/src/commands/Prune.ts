@@ -12,12 +12,16 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import type { PruneReport } from "@ocidx/core/Prune"
 import * as Text from "@ocidx/core/Text"
-import { Duration, Effect, Either, Option } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import { UsageError } from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout, withLockTimeout } from "./Root.js"
+import { openLayout } from "../actions/Layout.js"
+import { withLockTimeout } from "./Root.js"
 
 /** Binary for K/M/G/T with or without `iB` (as docker and `du -h` read them), decimal for KB/MB/GB/TB. */
 const sizeUnits: Record<string, number> = {

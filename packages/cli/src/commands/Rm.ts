@@ -9,12 +9,13 @@ import * as Annotations from "@ocidx/core/Annotations"
 import type { Descriptor } from "@ocidx/core/Descriptor"
 import { annotation } from "@ocidx/core/Descriptor"
 import * as Text from "@ocidx/core/Text"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { NotFound } from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import { Stdio } from "../Stdio.js"
-import { openLayout, withLockTimeout } from "./Root.js"
+import { openLayout } from "../actions/Layout.js"
+import { withLockTimeout } from "./Root.js"
 
 const answersTo = (entry: Descriptor, x: string) =>
   annotation(entry, Annotations.containerdImageName) === x ||

@@ -1,16 +1,16 @@
 /**
  * The `ocidx` command itself: the global `--lock-timeout`, how a subcommand runs with the timeout in force
- * (its own `--lock-timeout`, else the global one, else `IndexLock`'s default), and how it opens its layout.
+ * (its own `--lock-timeout`, else the global one, else `IndexLock`'s default). Commands open their layout with
+ * `openLayout` (actions/Layout.ts).
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import * as IndexLock from "@ocidx/core/IndexLock"
-import type { Layout } from "@ocidx/core/Layout"
-import type { Duration } from "effect"
-import { Effect, Option } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Layout from "../actions/Layout.js"
 import * as Flags from "../Flags.js"
-import { Store } from "../Store.js"
 
 /**
  * The root command, before its subcommands are attached.
@@ -38,21 +38,9 @@ export const withLockTimeout = <
 ) =>
   Command.transformHandler(self, (handler, config) =>
     Effect.flatMap(root, (global) =>
-      Option.match(
-        Option.orElse(config.lockTimeout, () => global.lockTimeout),
-        {
-          onNone: () => handler,
-          onSome: (timeout) => Effect.provideService(handler, IndexLock.CurrentLockTimeout, timeout)
-        }
+      Layout.withLockTimeout(
+        handler,
+        Option.orElse(config.lockTimeout, () => global.lockTimeout)
       )
     )
   )
-
-/**
- * The layout at `directory`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const openLayout = (directory: string): Effect.Effect<Layout, never, Store> =>
-  Effect.flatMap(Store, (store) => store.layout(directory))

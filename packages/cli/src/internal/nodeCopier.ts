@@ -4,8 +4,10 @@ import { RegistryClient } from "@ocidx/core/RegistryClient"
 import * as NodeHasher from "@ocidx/node/NodeHasher"
 import * as NodeRegistry from "@ocidx/node/NodeRegistry"
 import * as NodeServices from "@ocidx/node/NodeServices"
-import type { Scope } from "effect"
-import { Effect, Layer, Stream } from "effect"
+import type * as Scope from "effect/Scope"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import type { Copier } from "../Copier.js"
 
 // A copy between layouts never asks the registry client anything: it is not built for it.

@@ -5,8 +5,9 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import * as Credentials from "@ocidx/core/Credentials"
 import * as RegistryClient from "@ocidx/core/RegistryClient"
 import * as NodeRegistry from "@ocidx/node/NodeRegistry"
-import type { Scope } from "effect"
-import { Effect, Layer } from "effect"
+import type * as Scope from "effect/Scope"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { LoginServices } from "../commands/Login.js"
 
 /**

@@ -2,8 +2,9 @@
 import * as Layout from "@ocidx/core/Layout"
 import * as NodeHasher from "@ocidx/node/NodeHasher"
 import * as NodeServices from "@ocidx/node/NodeServices"
-import type { Scope } from "effect"
-import { Effect, Layer } from "effect"
+import type * as Scope from "effect/Scope"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { Store } from "../Store.js"
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Runs `Cli.run` in this process on the in-memory file system and lock of `@ocidx/core/testing`, with the
+ * Runs `Cli.run` (or the fast path, `FastPath.program`) in this process on the in-memory file system and lock of `@ocidx/core/testing`, with the
  * standard streams captured: fast tests of what the CLI does around the store (exit codes, defects,
  * progress, the lock timeout in force).
  */
@@ -12,6 +12,7 @@ import * as Layout from "@ocidx/core/Layout"
 import * as testing from "@ocidx/core/testing"
 import { Context, Effect, Layer, Stream } from "effect"
 import * as Cli from "../../src/Cli.js"
+import * as FastPath from "../../src/FastPath.js"
 import { Stdio } from "../../src/Stdio.js"
 import { Store } from "../../src/Store.js"
 
@@ -31,6 +32,11 @@ export interface MemoryOptions {
   readonly setup?: (memory: testing.MemoryFileSystem) => void
   /** A lock another process holds for the whole run. */
   readonly heldLock?: { readonly lockPath: string; readonly mode: IndexLock.LockMode }
+  /**
+   * Which way the command line runs: through @effect/cli (`Cli.run`, the default), or through the fast path
+   * (`FastPath.program`; a command line it does not take is a defect of the test).
+   */
+  readonly path?: "full" | "fast"
 }
 
 /** `ocidx ...args` in memory. A fresh file system and lock per call. */
@@ -63,7 +69,12 @@ export const ocidxInMemory = (args: ReadonlyArray<string>, options: MemoryOption
         Layout.make({ directory }).pipe(Effect.provide(Context.add(services, Hasher.Hasher, Hasher.webCrypto)))
     }
     const store = options.wrapStore ? options.wrapStore(memoryStore) : memoryStore
-    const run = Cli.run(["node", "ocidx", ...args]).pipe(
+    const plan = options.path === "fast" ? FastPath.recognise(args) : undefined
+    if (options.path === "fast" && plan === undefined) {
+      return yield* Effect.dieMessage(`the fast path does not take: ${args.join(" ")}`)
+    }
+    const command = plan === undefined ? Cli.run(["node", "ocidx", ...args]) : FastPath.program(plan)
+    const run = command.pipe(
       Effect.provideService(Stdio, stdio),
       Effect.provideService(Store, store),
       Effect.provide(NodeTerminal.layer)

@@ -3,9 +3,13 @@
  * file in the same directory, fsync, rename over the target, fsync the directory.
  * @internal
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Exit, Random, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Random from "effect/Random"
+import type * as Scope from "effect/Scope"
 import { WriteError } from "../Errors.js"
 
 /** @internal */

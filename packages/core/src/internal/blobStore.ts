@@ -1,6 +1,10 @@
 /** @internal */
-import { FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Option, Stream } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type { BlobInfo, BlobStore, PutFileOptions, PutOptions } from "../BlobStore.js"
 import * as Digest from "../Digest.js"
 import { CurrentDurability, type Durability } from "../Durability.js"

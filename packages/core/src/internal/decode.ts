@@ -1,5 +1,8 @@
 /** @internal */
-import { Effect, Either, ParseResult, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { DecodeError, DecodeIssue } from "../Errors.js"
 import * as JsonReader from "./jsonReader.js"
 

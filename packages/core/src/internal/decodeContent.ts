@@ -3,7 +3,8 @@
  * reject. Apart from decode.ts, which Descriptor imports: these schemas import Descriptor.
  * @internal
  */
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type { DecodeError } from "../Errors.js"
 import { ImageManifest } from "../ImageManifest.js"
 import { NestedIndex } from "../ImageIndex.js"

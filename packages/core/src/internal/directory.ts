@@ -1,6 +1,6 @@
 /** @internal */
-import { FileSystem } from "@effect/platform"
-import { Effect } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
 import { ReadError } from "../Errors.js"
 
 /** Fails with a `ReadError` unless `path` is an existing directory. @internal */

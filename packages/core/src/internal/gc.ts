@@ -7,7 +7,9 @@
  * @internal
  */
 import type { FileSystem, Path } from "@effect/platform"
-import { Duration, Effect, Option } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { BlobStore } from "../BlobStore.js"
 import { isTempFile } from "../BlobStore.js"
 import type { Descriptor } from "../Descriptor.js"

@@ -1,5 +1,5 @@
 /** @internal */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import * as Digest from "../Digest.js"
 import { InvalidReference } from "../Errors.js"
 import type { ImageReference } from "../ImageReference.js"

@@ -5,7 +5,9 @@
  * again. Only whitespace outside strings is dropped: the output is compact JSON.
  * @internal
  */
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as Annotations from "../Annotations.js"
 import { Descriptor } from "../Descriptor.js"
 import { DecodeError, DecodeIssue } from "../Errors.js"

@@ -1,5 +1,10 @@
 /** @internal */
-import { Context, Data, Duration, Effect, Option, Schedule } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import { LockError } from "../Errors.js"
 import type {
   CurrentLockTimeout as LockTimeoutId,

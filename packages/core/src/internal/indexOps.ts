@@ -3,7 +3,7 @@
  * size of the index plus the size of the change, so a batch of 10,000 puts is one pass, not 10,000.
  * @internal
  */
-import { Option } from "effect"
+import * as Option from "effect/Option"
 import * as Annotations from "../Annotations.js"
 import { annotation, type Descriptor } from "../Descriptor.js"
 import type { ImageIndex, PutRequest } from "../ImageIndex.js"

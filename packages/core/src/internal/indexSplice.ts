@@ -7,7 +7,7 @@
  * (a compact file whose top-level fields the change kept); a property test holds the two to that.
  * @internal
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { Descriptor } from "../Descriptor.js"
 import type { DecodeError } from "../Errors.js"
 

@@ -8,7 +8,7 @@
  * what a change does not touch back from its source text instead of from the lossy parsed value.
  * @internal
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { DecodeError, DecodeIssue } from "../Errors.js"
 import type { DuplicateKey } from "./jsonDuplicateKeys.js"
 

@@ -1,6 +1,9 @@
 /** @internal */
-import { FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Option } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as BlobStore from "../BlobStore.js"
 import type { Descriptor } from "../Descriptor.js"
 import { GraphError, maxGraphDepth, UnreadableManifest, WriteError } from "../Errors.js"

@@ -4,8 +4,14 @@
  * before each open (regularFile.ts).
  * @internal
  */
-import { FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Fiber, Layer, Option, type Scope } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Digest from "../Digest.js"
 import { CurrentDurability } from "../Durability.js"
 import { type DecodeError, ReadError, WriteError } from "../Errors.js"

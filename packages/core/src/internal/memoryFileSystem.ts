@@ -1,7 +1,8 @@
 /** @internal */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { type PlatformError, SystemError, type SystemErrorReason } from "@effect/platform/Error"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { Errno, FaultOp, MemoryFileSystem } from "../testing.js"
 
 type Node =

@@ -1,5 +1,6 @@
 /** @internal */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { LockError, type LockReason } from "../Errors.js"
 import type { LockBackend, LockMode } from "../IndexLock.js"
 import type { LockEvent, MemoryLock } from "../testing.js"

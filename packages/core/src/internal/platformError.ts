@@ -1,6 +1,6 @@
 /** @internal */
 import type { PlatformError } from "@effect/platform/Error"
-import { Predicate } from "effect"
+import * as Predicate from "effect/Predicate"
 import type { IoReason } from "../Errors.js"
 
 /**

@@ -8,7 +8,10 @@
  * @internal
  */
 import type { FileSystem } from "@effect/platform"
-import { Clock, Effect, Option, Schedule } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import { DecodeError, DecodeIssue, ReadError } from "../Errors.js"
 import { isNotFound } from "./platformError.js"
 

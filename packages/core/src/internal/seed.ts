@@ -1,5 +1,5 @@
 /** @internal */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Descriptor from "../Descriptor.js"
 import * as Hasher from "../Hasher.js"
 import * as ImageIndex from "../ImageIndex.js"

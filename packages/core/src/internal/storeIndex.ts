@@ -1,6 +1,10 @@
 /** @internal */
-import { FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Layer, Option } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { Descriptor, type DescriptorInput } from "../Descriptor.js"
 import { DecodeError, DecodeIssue, ReadError } from "../Errors.js"
 import * as ImageIndex from "../ImageIndex.js"

@@ -6,7 +6,8 @@
  * Each phase lives in `./verify/` and returns its findings; this module runs them in order and concatenates.
  * @internal
  */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { Hasher } from "../Hasher.js"
 import type { VerifyOptions, VerifyReport } from "../Layout.js"
 import type { Deps } from "./gc.js"

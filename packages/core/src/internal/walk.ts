@@ -3,7 +3,8 @@
  * a set of roots.
  * @internal
  */
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { Descriptor } from "../Descriptor.js"
 import type { Digest } from "../Digest.js"
 import { GraphError, maxGraphDepth } from "../Errors.js"

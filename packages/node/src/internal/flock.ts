@@ -11,7 +11,8 @@
  * @internal
  */
 import * as NodeUtil from "node:util"
-import { Effect, type Either } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 
 /** @internal */
 export const LOCK_SH = 1

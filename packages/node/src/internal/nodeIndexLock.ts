@@ -3,7 +3,9 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { LockError } from "@ocidx/core/Errors"
 import * as IndexLock from "@ocidx/core/IndexLock"
-import { Effect, Layer, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Flock from "./flock.js"
 
 /**

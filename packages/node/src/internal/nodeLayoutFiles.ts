@@ -12,7 +12,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { SystemError, type SystemErrorReason } from "@effect/platform/Error"
 import * as NodePathLayer from "@effect/platform-node/NodePath"
-import { Path } from "@effect/platform"
+import * as Path from "@effect/platform/Path"
 import * as Digest from "@ocidx/core/Digest"
 import { CurrentDurability } from "@ocidx/core/Durability"
 import { ReadError, WriteError } from "@ocidx/core/Errors"
@@ -28,7 +28,10 @@ import {
   tempPathFor,
   type WriteOptions
 } from "@ocidx/core/LayoutFiles"
-import { Effect, Exit, Layer, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = NodeFs.constants
 const readFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK

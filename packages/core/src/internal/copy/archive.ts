@@ -16,7 +16,11 @@
  * @internal
  */
 import type { Image, ReadOptions, ReadResult } from "../../Archive.js"
-import { Effect, Either, Option, Schema, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type { Failure } from "../../Copy.js"
 import type { Descriptor } from "../../Descriptor.js"
 import * as Digest from "../../Digest.js"

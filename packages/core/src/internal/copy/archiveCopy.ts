@@ -4,8 +4,11 @@
  * through the engine's graph walk; a registry at the other end goes through a layout first.
  * @internal
  */
-import { FileSystem, Path } from "@effect/platform"
-import { Effect, Sink, Stream } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Effect from "effect/Effect"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
 import type { Failure, Location, Options, Result } from "../../Copy.js"
 import { InvalidReference, ReadError, WriteError } from "../../Errors.js"
 import type { Hasher } from "../../Hasher.js"

@@ -5,7 +5,9 @@
  * @internal
  */
 import type { FileSystem, Path } from "@effect/platform"
-import { Effect, Schema, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type { Failure, Location, Options, Result } from "../../Copy.js"
 import { Descriptor } from "../../Descriptor.js"
 import type { Digest } from "../../Digest.js"

@@ -3,7 +3,10 @@
  * tag through its StoreIndex (under the lock, last).
  * @internal
  */
-import { Effect, Either, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { Failure } from "../../Copy.js"
 import type { Descriptor } from "../../Descriptor.js"
 import { annotation } from "../../Descriptor.js"

@@ -2,7 +2,7 @@
  * Locations in skopeo's transport syntax.
  * @internal
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { Location } from "../../Copy.js"
 import { InvalidReference } from "../../Errors.js"
 import * as ImageReference from "../imageReference.js"

@@ -1,5 +1,5 @@
 /** @internal */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Descriptor } from "../../Descriptor.js"
 
 /**

@@ -3,7 +3,9 @@
  * downloads, mounts across repositories, and streams uploads).
  * @internal
  */
-import { Effect, Either, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import type { Descriptor } from "../../Descriptor.js"
 import { InvalidReference, RegistryError } from "../../Errors.js"
 import type { ImageReference } from "../../ImageReference.js"

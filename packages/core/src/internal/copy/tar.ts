@@ -7,7 +7,12 @@
  * @internal
  */
 import { createTarDecoder, createTarPacker, type TarHeader } from "modern-tar"
-import { type Cause, Effect, Exit, Option, Predicate, Stream } from "effect"
+import type * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Stream from "effect/Stream"
 import { ArchiveError } from "../../Errors.js"
 import { joined } from "../bytes.js"
 import { Inflater } from "../../Inflater.js"

@@ -3,8 +3,14 @@
  * config.json back with every field it held kept.
  * @internal
  */
-import { FileSystem, Path } from "@effect/platform"
-import { Effect, Either, Encoding, Option, ParseResult, Schema } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import type { Credential } from "../../Credentials.js"
 import type { DecodeReason } from "../../Errors.js"
 import type { CredentialOperation } from "../../Errors.js"

@@ -4,9 +4,15 @@
  * except the message of a failed `store` or `erase` when it is free of the secret sent.
  * @internal
  */
-import { Command, type CommandExecutor } from "@effect/platform"
+import * as Command from "@effect/platform/Command"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type { PlatformError } from "@effect/platform/Error"
-import { Config, Effect, Either, Option, Schema, Stream } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type { Credential } from "../../Credentials.js"
 import { CredentialError } from "../../Errors.js"
 import { isNotFound } from "../platformError.js"

@@ -3,7 +3,7 @@
  * each reaches, to the entries to remove.
  * @internal
  */
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 import * as Annotations from "../../Annotations.js"
 import type { Entry, EntrySize, Rules } from "../../Prune.js"
 

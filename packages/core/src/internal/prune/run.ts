@@ -3,7 +3,9 @@
  * the graph walk gc uses), the policy applied under the exclusive lock, then gc.
  * @internal
  */
-import { Effect, type Either, Option } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import type { Descriptor } from "../../Descriptor.js"
 import type { Digest } from "../../Digest.js"
 import { ReadError, UnreadableManifest } from "../../Errors.js"

@@ -1,6 +1,10 @@
 /** @internal */
-import { HttpBody } from "@effect/platform"
-import { Clock, Effect, Option, Ref, Schema } from "effect"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import { type Credential, CredentialStore } from "../../Credentials.js"
 import { RegistryError } from "../../Errors.js"
 import type * as Challenge from "./challenge.js"

@@ -1,6 +1,7 @@
 /** @internal */
 import type { HttpClient } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { CredentialStore } from "../../Credentials.js"
 import { Hasher } from "../../Hasher.js"
 import * as ImageReference from "../../ImageReference.js"

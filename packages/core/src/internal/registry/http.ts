@@ -4,7 +4,15 @@
  * @internal
  */
 import type { HttpClientResponse } from "@effect/platform"
-import { Chunk, Duration, Effect, Exit, Option, Queue, Schema, type Scope, Stream } from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { joined } from "../bytes.js"
 
 /** Query parameters that carry no secret and help a person see which request failed. */

@@ -1,5 +1,7 @@
 /** @internal */
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as Descriptor from "../../Descriptor.js"
 import * as Digest from "../../Digest.js"
 import { RegistryError } from "../../Errors.js"

@@ -1,6 +1,9 @@
 /** @internal */
-import { HttpBody, type HttpClientResponse } from "@effect/platform"
-import { Effect, Option, Schema } from "effect"
+import * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type * as Descriptor from "../../Descriptor.js"
 import * as Digest from "../../Digest.js"
 import { RegistryError } from "../../Errors.js"

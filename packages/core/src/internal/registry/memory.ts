@@ -2,8 +2,14 @@
  * An OCI distribution registry in memory, served through an `HttpClient`: what `testing.layerRegistry` gives.
  * @internal
  */
-import { HttpClient, HttpClientError, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
-import { Chunk, Effect, Option, Stream } from "effect"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as Digest from "../../Digest.js"
 import * as Hasher from "../../Hasher.js"
 import * as MediaType from "../../MediaType.js"

@@ -3,7 +3,10 @@
  * answer becomes a RegistryError. @internal
  */
 import type { HttpBody, HttpClientResponse } from "@effect/platform"
-import { Duration, Effect, Option, Schema } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as Descriptor from "../../Descriptor.js"
 import * as Digest from "../../Digest.js"
 import { RegistryError, type RegistryReason } from "../../Errors.js"

@@ -1,6 +1,9 @@
 /** @internal */
-import { HttpBody, type HttpClientResponse } from "@effect/platform"
-import { Effect, Option, Stream } from "effect"
+import * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type * as Digest from "../../Digest.js"
 import { RegistryError } from "../../Errors.js"
 import type { Repository, UploadOutcome } from "../../RegistryClient.js"

@@ -3,7 +3,9 @@
  * compares what the descriptors claim (size, embedded data) with what is there.
  * @internal
  */
-import { Effect, Either, Encoding } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
 import type { BlobStore } from "../../BlobStore.js"
 import * as Digest from "../../Digest.js"
 import { BlobNotFound, DigestMismatch } from "../../Errors.js"

@@ -3,7 +3,7 @@
  * and the findings for a blob that could not be read or hashed.
  * @internal
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Descriptor } from "../../Descriptor.js"
 import * as Digest from "../../Digest.js"
 import { type BlobNotFound, type DigestMismatch, formatPath, type ReadError } from "../../Errors.js"

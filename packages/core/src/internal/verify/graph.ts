@@ -3,7 +3,9 @@
  * decoding it and scanning it for duplicate keys, and notes where every descriptor was found.
  * @internal
  */
-import { Effect, Either, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import type { BlobStore } from "../../BlobStore.js"
 import type { Descriptor } from "../../Descriptor.js"
 import type { Digest } from "../../Digest.js"

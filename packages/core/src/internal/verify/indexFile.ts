@@ -5,7 +5,11 @@
  * @internal
  */
 import type { FileSystem } from "@effect/platform"
-import { Effect, Either, Option, ParseResult, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as Annotations from "../../Annotations.js"
 import type { ImageIndex } from "../../ImageIndex.js"
 import type { Finding } from "../../Layout.js"

@@ -2,7 +2,9 @@
  * verify, phase 1: `oci-layout` exists, is valid, and names the layout version ocidx understands.
  * @internal
  */
-import { Effect, Either, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import type { Finding } from "../../Layout.js"
 import type { LayoutFiles } from "../../LayoutFiles.js"
 import * as OciLayout from "../../OciLayout.js"

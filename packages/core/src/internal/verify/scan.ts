@@ -4,7 +4,9 @@
  * @internal
  */
 import type { FileSystem, Path } from "@effect/platform"
-import { Effect, Either, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import { isTempFile } from "../../BlobStore.js"
 import * as Digest from "../../Digest.js"
 import type { Finding } from "../../Layout.js"
