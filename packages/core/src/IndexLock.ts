@@ -39,6 +39,9 @@ export const IndexLock: Context.Tag<IndexLock, IndexLock> = Context.GenericTag<I
  * One platform lock primitive. `tryAcquire` makes a single non-blocking attempt: `Some(release)` when the
  * lock was taken, `None` when another holder has it. `release` must not fail.
  *
+ * `waiter`, when a backend has one, is used once the first attempt found the lock busy: it opens what the
+ * later attempts of this acquire share (e.g. descriptors already open) and keeps it until the scope closes.
+ *
  * @since 0.1.0
  * @category model
  */
@@ -47,6 +50,24 @@ export interface LockBackend {
     lockPath: string,
     mode: LockMode
   ) => Effect.Effect<Option.Option<Effect.Effect<void>>, LockError>
+  readonly waiter?:
+    | ((lockPath: string, mode: LockMode) => Effect.Effect<LockWaiter, LockError, Scope.Scope>)
+    | undefined
+}
+
+/**
+ * What a backend keeps while an acquire waits. `tryAcquire` is one attempt, as the backend's; a `release` it
+ * returns owns what it needs and outlives the waiter. `untilFree`, when given, replaces the schedule's delays:
+ * it completes when the lock may be free (at worst after a short delay), must be interruptible, and must never
+ * leave anything held. Each wake-up costs a process CPU time the holder could use, so a backend that can
+ * look at the lock cheaply, outside the effect runtime, waits better than a schedule does.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface LockWaiter {
+  readonly tryAcquire: Effect.Effect<Option.Option<Effect.Effect<void>>, LockError>
+  readonly untilFree?: Effect.Effect<void> | undefined
 }
 
 /**
@@ -59,7 +80,10 @@ export interface LockOptions {
    * `CurrentLockTimeout` at each acquire, so the program sets the timeout once around its work.
    */
   readonly timeout?: Duration.DurationInput | undefined
-  /** The delays between attempts. Default: exponential from 1 ms, jittered, capped at 10 ms. */
+  /**
+   * The delays between attempts, unless the backend's waiter has `untilFree`. Default: exponential from 1 ms,
+   * jittered, capped at 10 ms.
+   */
   readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
 }
 

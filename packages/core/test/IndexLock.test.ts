@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { LockError } from "@ocidx/core/Errors"
 import * as IndexLock from "@ocidx/core/IndexLock"
-import { Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, Scope, TestClock } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Option, Queue, Schedule, Scope, TestClock } from "effect"
 import {
   env,
   fileBytes,
@@ -506,6 +506,70 @@ describe("IndexLock.make", () => {
       expect(yield* isDone(again)).toBe(true)
       yield* Fiber.join(again)
       expect(counts.attempts).toBe(attempts + 1)
+    })
+  )
+
+  it.effect("waits on the backend waiter's untilFree instead of the schedule, and closes the waiter after", () =>
+    Effect.gen(function* () {
+      let busy = true
+      let attempts = 0
+      let opened = 0
+      let closed = 0
+      const chances = yield* Queue.unbounded<void>()
+      const tryAcquire = Effect.sync(() => {
+        attempts++
+        return busy ? Option.none() : Option.some(Effect.void)
+      })
+      const backend: IndexLock.LockBackend = {
+        tryAcquire: () => tryAcquire,
+        waiter: () =>
+          Effect.acquireRelease(
+            Effect.sync(() => {
+              opened++
+              return { tryAcquire, untilFree: Queue.take(chances) }
+            }),
+            () =>
+              Effect.sync(() => {
+                closed++
+              })
+          )
+      }
+      const lock = IndexLock.make(backend, { timeout: "1 second" })
+      const fiber = yield* Effect.fork(Effect.scoped(lock.acquire("/x/index.json.lock", "exclusive")))
+      yield* TestClock.adjust("500 millis")
+      // The first attempt only: no schedule, each next attempt waits for the backend's sign.
+      expect(attempts).toBe(1)
+      expect(opened).toBe(1)
+      yield* Queue.offer(chances, undefined)
+      yield* settle(() => attempts === 2)
+      expect(attempts).toBe(2)
+      busy = false
+      yield* Queue.offer(chances, undefined)
+      yield* Fiber.join(fiber)
+      expect(attempts).toBe(3)
+      expect(closed).toBe(1)
+    })
+  )
+
+  it.effect("a wait on untilFree ends at the deadline with the waiter closed", () =>
+    Effect.gen(function* () {
+      let closed = 0
+      const backend: IndexLock.LockBackend = {
+        tryAcquire: () => Effect.succeed(Option.none()),
+        waiter: () =>
+          Effect.acquireRelease(
+            Effect.succeed({ tryAcquire: Effect.succeed(Option.none()), untilFree: Effect.never }),
+            () =>
+              Effect.sync(() => {
+                closed++
+              })
+          )
+      }
+      const lock = IndexLock.make(backend, { timeout: "1 second" })
+      const fiber = yield* Effect.fork(Effect.scoped(lock.acquire("/x/index.json.lock", "shared")))
+      yield* TestClock.adjust("1 second")
+      expect(yield* Effect.flip(Fiber.join(fiber))).toMatchObject({ _tag: "LockError", reason: "timeout" })
+      expect(closed).toBe(1)
     })
   )
 

@@ -51,6 +51,9 @@ const openDescriptorsOn = (file: string): Array<string> => {
   })
 }
 
+const isDoneLive = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<boolean> =>
+  Effect.map(Fiber.poll(fiber), (exit) => exit._tag === "Some")
+
 /** Many small writes and reads at once: more than libuv's 4 worker threads. */
 const fileIo = (dir: string) =>
   Effect.forEach(
@@ -441,6 +444,61 @@ describe("NodeIndexLock", () => {
       })
   )
 
+  describe("waiting", () => {
+    it.scopedLive("a writer waiting on another writer's directory lock takes the lock once it is let go", () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const lockPath = NodePath.join(dir, lockFile)
+        // Another ocidx writer holds the layout directory.
+        const holder = yield* holdFlock(dir, "exclusive")
+        const fiber = yield* Effect.fork(takeOnce(lockWaiting("10 seconds"), lockPath, "exclusive"))
+        yield* Effect.sleep("200 millis")
+        expect(yield* isDoneLive(fiber)).toBe(false)
+        // The waiter keeps the directory open between its looks, and holds nothing.
+        expect(openDescriptorsOn(dir)).toHaveLength(1)
+        yield* holder.kill
+        yield* Fiber.join(fiber).pipe(Effect.timeout("5 seconds"))
+        expect(openDescriptorsOn(dir)).toEqual([])
+        expect(openDescriptorsOn(lockPath)).toEqual([])
+        expect(yield* canFlock(dir, "exclusive")).toBe(true)
+      })
+    )
+
+    for (const mode of ["exclusive", "shared"] as const) {
+      it.scopedLive(`an interrupted ${mode} wait closes what it opened and holds nothing`, () =>
+        Effect.gen(function* () {
+          const dir = yield* tempDir
+          const lockPath = NodePath.join(dir, lockFile)
+          const holders = [yield* holdFlock(lockPath, "exclusive")]
+          if (mode === "exclusive") holders.push(yield* holdFlock(dir, "exclusive"))
+          const fiber = yield* Effect.fork(takeOnce(lockWaiting("10 seconds"), lockPath, mode))
+          yield* Effect.sleep("200 millis")
+          expect(yield* isDoneLive(fiber)).toBe(false)
+          yield* Fiber.interrupt(fiber)
+          expect(openDescriptorsOn(dir)).toEqual([])
+          expect(openDescriptorsOn(lockPath)).toEqual([])
+          for (const holder of holders) yield* holder.kill
+          expect(yield* canFlock(lockPath, "exclusive")).toBe(true)
+          expect(yield* canFlock(dir, "exclusive")).toBe(true)
+        })
+      )
+    }
+
+    it.scopedLive("a reader waiting on a writer takes the shared lock once the writer lets go", () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const lockPath = NodePath.join(dir, lockFile)
+        const holder = yield* holdFlock(lockPath, "exclusive")
+        const fiber = yield* Effect.fork(takeOnce(lockWaiting("10 seconds"), lockPath, "shared"))
+        yield* Effect.sleep("200 millis")
+        expect(yield* isDoneLive(fiber)).toBe(false)
+        yield* holder.kill
+        yield* Fiber.join(fiber).pipe(Effect.timeout("5 seconds"))
+        expect(openDescriptorsOn(lockPath)).toEqual([])
+      })
+    )
+  })
+
   describe("with injected system calls", () => {
     const identity = { dev: 1n, ino: 2n }
     const fd = 42
@@ -453,7 +511,11 @@ describe("NodeIndexLock", () => {
         flock: (_, operation) => Effect.sync(() => void calls.push(`flock ${operation}`)),
         fstat: () => Effect.succeed(identity),
         stat: () => Effect.succeed(identity),
-        close: () => Effect.sync(() => void calls.push("close"))
+        close: () => Effect.sync(() => void calls.push("close")),
+        flockNow: (_, operation) => {
+          calls.push(`flockNow ${operation}`)
+          return 0
+        }
       }
       const syscalls: internal.LockSyscalls = {
         open: (path, flags, mode) =>
@@ -463,7 +525,8 @@ describe("NodeIndexLock", () => {
         flock: overrides.flock ?? base.flock,
         fstat: overrides.fstat ?? base.fstat,
         stat: overrides.stat ?? base.stat,
-        close: overrides.close ?? base.close
+        close: overrides.close ?? base.close,
+        flockNow: overrides.flockNow ?? base.flockNow
       }
       return { calls, lock: IndexLock.make(internal.makeBackend(syscalls), { timeout: 0 }) }
     }

@@ -5,13 +5,15 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import { LockError } from "../Errors.js"
 import type {
   CurrentLockTimeout as LockTimeoutId,
   IndexLock,
   LockBackend,
   LockMode,
-  LockOptions
+  LockOptions,
+  LockWaiter
 } from "../IndexLock.js"
 
 /** The only default lock timeout in ocidx: every layer and the CLI read it through `CurrentLockTimeout`. @internal */
@@ -64,28 +66,76 @@ export const make = (backend: LockBackend, options?: LockOptions): IndexLock => 
     if (!holders.exclusive && holders.shared === 0) table.delete(lockPath)
   }
 
-  const attempt = (lockPath: string, mode: LockMode): Effect.Effect<Effect.Effect<void>, LockError | Busy> =>
-    Effect.suspend(() => {
-      if (!take(lockPath, mode)) return Effect.fail(new Busy())
-      return backend.tryAcquire(lockPath, mode).pipe(
-        Effect.tapError(() => Effect.sync(() => untake(lockPath, mode))),
-        Effect.flatMap(
-          Option.match({
-            onNone: () => Effect.sync(() => untake(lockPath, mode)).pipe(Effect.zipRight(Effect.fail(new Busy()))),
-            onSome: (release) =>
-              Effect.succeed(release.pipe(Effect.ensuring(Effect.sync(() => untake(lockPath, mode)))))
-          })
+  type TryAcquire = Effect.Effect<Option.Option<Effect.Effect<void>>, LockError>
+
+  const attempt = (lockPath: string, mode: LockMode, tryAcquire: TryAcquire) =>
+    Effect.acquireRelease(
+      Effect.suspend((): Effect.Effect<Effect.Effect<void>, LockError | Busy> => {
+        if (!take(lockPath, mode)) return Effect.fail(new Busy())
+        return tryAcquire.pipe(
+          Effect.tapError(() => Effect.sync(() => untake(lockPath, mode))),
+          Effect.flatMap(
+            Option.match({
+              onNone: () => Effect.sync(() => untake(lockPath, mode)).pipe(Effect.zipRight(Effect.fail(new Busy()))),
+              onSome: (release) =>
+                Effect.succeed(release.pipe(Effect.ensuring(Effect.sync(() => untake(lockPath, mode)))))
+            })
+          )
         )
-      )
-    })
+      }),
+      (release) => release
+    )
 
   const acquireWithin = (lockPath: string, mode: LockMode, timeout: Duration.Duration) => {
-    const once = Effect.acquireRelease(attempt(lockPath, mode), (release) => release)
     const timedOut = () => new LockError({ path: lockPath, reason: "timeout" })
+    const first = attempt(lockPath, mode, backend.tryAcquire(lockPath, mode))
     if (Duration.toMillis(timeout) <= 0) {
-      return once.pipe(Effect.catchTag("Busy", () => Effect.fail(timedOut())))
+      return first.pipe(Effect.catchTag("Busy", () => Effect.fail(timedOut())))
     }
-    const waiting = once.pipe(Effect.retry({ schedule, while: (error) => error._tag === "Busy" }))
+    // Found busy, the acquire waits. The backend's waiter (if any) is opened after that first attempt, in a scope
+    // of its own that closes when the wait ends; the lock itself is held in the caller's scope.
+    const wait = Effect.flatMap(Effect.scope, (outer) =>
+      Effect.scoped(
+        Effect.flatMap(Effect.scope, (waitScope) => {
+          const openWaiter = backend.waiter
+          let waiter: LockWaiter | undefined
+          const once = attempt(
+            lockPath,
+            mode,
+            Effect.suspend(() => waiter?.tryAcquire ?? backend.tryAcquire(lockPath, mode))
+          ).pipe(Scope.extend(outer))
+          const untilFree = Effect.suspend(() => waiter?.untilFree ?? Effect.void)
+          const open =
+            openWaiter === undefined
+              ? Effect.void
+              : openWaiter(lockPath, mode).pipe(
+                  Scope.extend(waitScope),
+                  Effect.flatMap((opened) =>
+                    Effect.sync(() => {
+                      waiter = opened
+                    })
+                  )
+                )
+          // The first attempt was made before the wait: the schedule's first delay comes before the next one.
+          let delayed = false
+          const afterFirst = Effect.suspend(() => {
+            if (delayed) return once
+            delayed = true
+            return Effect.fail(new Busy())
+          })
+          // With `untilFree`, each attempt follows the backend's sign that the lock may be free; else the schedule.
+          return Effect.zipRight(
+            open,
+            Effect.suspend(() =>
+              waiter?.untilFree === undefined
+                ? Effect.retry(afterFirst, { schedule, while: (error) => error._tag === "Busy" })
+                : Effect.retry(Effect.zipRight(untilFree, once), { while: (error) => error._tag === "Busy" })
+            )
+          )
+        })
+      )
+    )
+    const waiting = Effect.catchTag(first, "Busy", () => wait)
     const bounded = Duration.isFinite(timeout)
       ? waiting.pipe(Effect.timeoutFail({ duration: timeout, onTimeout: timedOut }))
       : waiting

@@ -12,7 +12,7 @@
  */
 import * as NodeUtil from "node:util"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
 
 /** @internal */
 export const LOCK_SH = 1
@@ -39,7 +39,14 @@ export type FlockCall = (fd: number, operation: number) => number
  *
  * @internal
  */
-export type Flock = (fd: number, operation: number) => Effect.Effect<void, NodeJS.ErrnoException>
+export interface Flock {
+  (fd: number, operation: number): Effect.Effect<void, NodeJS.ErrnoException>
+  /**
+   * The same call made at once, for code that runs outside any effect (a timer's callback): 0 on success, else
+   * the errno. -1 until an earlier call has loaded flock(2), or when it cannot be loaded.
+   */
+  readonly now: (fd: number, operation: number) => number
+}
 
 /**
  * The C libraries that hold flock, in the order tried; none where ocidx does not lock. musl's loader answers
@@ -141,11 +148,14 @@ export const makeFlock = (load: Effect.Effect<FlockCall, Error>): Flock => {
           })
         )
   )
-  return (fd, operation) =>
-    Effect.flatMap(loadOnce, (call) => {
-      const errno = call(fd, operation)
+  const call = (fd: number, operation: number) =>
+    Effect.flatMap(loadOnce, (flockCall) => {
+      const errno = flockCall(fd, operation)
       return errno === 0 ? Effect.void : Effect.fail(errnoException(errno))
     })
+  const now = (fd: number, operation: number): number =>
+    loaded !== undefined && Either.isRight(loaded) ? loaded.right(fd, operation) : -1
+  return Object.assign(call, { now })
 }
 
 /**

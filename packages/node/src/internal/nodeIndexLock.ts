@@ -1,11 +1,13 @@
 /** @internal */
 import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { LockError } from "@ocidx/core/Errors"
 import * as IndexLock from "@ocidx/core/IndexLock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Flock from "./flock.js"
 
 /**
@@ -26,6 +28,8 @@ export interface FileIdentity {
 export interface LockSyscalls {
   readonly open: (path: string, flags: number, mode: number) => Effect.Effect<number, NodeJS.ErrnoException>
   readonly flock: (fd: number, operation: number) => Effect.Effect<void, NodeJS.ErrnoException>
+  /** flock(2) made at once, outside any effect: 0 on success, else the errno (-1 when it cannot be called). */
+  readonly flockNow: (fd: number, operation: number) => number
   readonly fstat: (fd: number) => Effect.Effect<FileIdentity, NodeJS.ErrnoException>
   readonly stat: (path: string) => Effect.Effect<FileIdentity, NodeJS.ErrnoException>
   readonly close: (fd: number) => Effect.Effect<void, NodeJS.ErrnoException>
@@ -76,6 +80,7 @@ export const nodeSyscalls: LockSyscalls = {
       NodeFs.open(path, flags, mode, (error, fd) => resume(error ? Effect.fail(error) : Effect.succeed(fd)))
     }),
   flock: Flock.flock,
+  flockNow: Flock.flock.now,
   fstat: (fd) =>
     Effect.async<FileIdentity, NodeJS.ErrnoException>((resume) => {
       NodeFs.fstat(fd, { bigint: true }, (error, stats) =>
@@ -93,6 +98,14 @@ export const nodeSyscalls: LockSyscalls = {
       NodeFs.close(fd, (error) => resume(error ? Effect.fail(error) : Effect.void))
     })
 }
+
+const wouldBlockErrnos: ReadonlySet<number> = new Set([
+  NodeOs.constants.errno.EAGAIN,
+  NodeOs.constants.errno.EWOULDBLOCK
+])
+
+/** The longest a waiter sleeps between two looks at a busy lock: the latency it may add after a release. */
+const maxLookDelayMs = 10
 
 const isWouldBlock = (error: NodeJS.ErrnoException): boolean => error.code === "EAGAIN" || error.code === "EWOULDBLOCK"
 
@@ -275,7 +288,159 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
       Effect.uninterruptible
     )
 
-  return { tryAcquire }
+  /**
+   * A descriptor a waiter keeps open between its attempts; `undefined` once closed or handed to a release,
+   * which then owns it. The scope closes whatever is still kept, so an interrupted or timed-out wait leaves
+   * no descriptor open, and never holds a lock: an attempt either hands its locked descriptor over or unlocks.
+   */
+  interface Kept {
+    fd: number | undefined
+  }
+
+  const keep = (opened: Effect.Effect<Option.Option<number>, LockError>, path: string) =>
+    Effect.acquireRelease(
+      Effect.map(opened, (fd): Kept => ({ fd: Option.getOrUndefined(fd) })),
+      (kept) => Effect.suspend(() => (kept.fd === undefined ? Effect.void : closeQuietly(kept.fd, path)))
+    )
+
+  /** Lets go of a kept descriptor (unlocking it first if `locked`), so the next attempt starts afresh. */
+  const drop = (kept: Kept, path: string, locked: boolean): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const fd = kept.fd
+      kept.fd = undefined
+      return fd === undefined ? Effect.void : locked ? release(fd, path) : closeQuietly(fd, path)
+    })
+
+  /**
+   * Waits until the kept descriptor may be locked in `operation`: sleeps on a plain timer, then looks with a
+   * non-blocking flock, outside the effect runtime, since on a busy machine each wake-up of an effect costs
+   * several times a timer's and the holder needs that CPU. A look that finds the lock free unlocks at once, in
+   * the same callback, so an interrupted wait (which clears the timer) holds nothing; the attempt that follows
+   * takes the lock for real. With no descriptor to look at, or an error other than "busy", it lets the attempt
+   * find out. The delay before each look doubles from 1 ms to 10 ms over the whole wait (an attempt that loses
+   * the race, or a look that cannot see what blocks the attempt, never makes it spin), jittered so that
+   * waiters do not wake together.
+   */
+  const untilFree = (kept: Kept, operation: number): Effect.Effect<void> => {
+    let delay = 1
+    return Effect.async<void>((resume) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const look = (): void => {
+        const fd = kept.fd
+        const errno = fd === undefined ? -1 : syscalls.flockNow(fd, operation | LOCK_NB)
+        if (errno === 0 && fd !== undefined) {
+          // Should the unlock fail, the next attempt takes the lock this descriptor holds, and the waiter's
+          // scope closes the descriptor (dropping the lock) if the wait ends first.
+          syscalls.flockNow(fd, LOCK_UN)
+        }
+        if (errno !== 0 && wouldBlockErrnos.has(errno)) {
+          sleep()
+          return
+        }
+        resume(Effect.void)
+      }
+      const sleep = (): void => {
+        timer = setTimeout(look, delay * (0.75 + Math.random() / 2))
+        delay = Math.min(delay * 2, maxLookDelayMs)
+      }
+      sleep()
+      return Effect.sync(() => clearTimeout(timer))
+    })
+  }
+
+  /**
+   * Exclusive: the waiter keeps the layout directory open, so while another ocidx writer holds it each attempt
+   * is one non-blocking flock, made at once on this thread. Holding the directory, it goes on as `tryAcquire`
+   * does with index.json.lock. Any answer but "busy" from the directory's flock (it cannot be locked here, or
+   * the descriptor was let go) hands the attempt to `tryAcquire`, which knows what each one means.
+   */
+  const exclusiveWaiter = (lockPath: string) => {
+    const directory = NodePath.dirname(lockPath)
+    return Effect.map(
+      keep(
+        syscalls.open(directory, directoryFlags, 0).pipe(
+          Effect.map(Option.some),
+          // tryAcquire reports why the directory cannot be opened, if it still cannot.
+          Effect.orElseSucceed(() => Option.none<number>())
+        ),
+        directory
+      ),
+      (kept): IndexLock.LockWaiter => ({
+        untilFree: untilFree(kept, LOCK_EX),
+        tryAcquire: Effect.gen(function* () {
+          const fd = kept.fd
+          if (fd === undefined) return yield* tryAcquire(lockPath, "exclusive")
+          const directoryLocked = yield* syscalls.flock(fd, LOCK_EX | LOCK_NB).pipe(
+            Effect.as<Locked>("locked"),
+            Effect.catchIf(isWouldBlock, () => Effect.succeed<Locked>("busy")),
+            Effect.catchAll(() => Effect.succeed<Locked>("unsupported"))
+          )
+          if (directoryLocked === "busy") return Option.none()
+          if (directoryLocked === "unsupported") {
+            yield* drop(kept, directory, false)
+            return yield* tryAcquire(lockPath, "exclusive")
+          }
+          const fileLock = yield* tryAcquireFile(lockPath, "exclusive").pipe(
+            Effect.tapError(() => drop(kept, directory, true))
+          )
+          if (Option.isNone(fileLock)) {
+            // buildkit holds index.json.lock: unlock the directory and keep it open for the next attempt.
+            yield* syscalls.flock(fd, LOCK_UN).pipe(Effect.catchAll(() => drop(kept, directory, true)))
+            return Option.none()
+          }
+          kept.fd = undefined
+          return Option.some(Effect.zipRight(fileLock.value, release(fd, directory)))
+        }).pipe(Effect.uninterruptible)
+      })
+    )
+  }
+
+  /**
+   * Shared: the waiter keeps index.json.lock open, so while a writer holds it each attempt is one non-blocking
+   * flock. A lock taken on a file that is no longer at the path (buildkit unlinked it) is let go, and the next
+   * attempt opens the path again.
+   */
+  const sharedWaiter = (lockPath: string) =>
+    Effect.map(
+      keep(Effect.succeed(Option.none()), lockPath),
+      (kept): IndexLock.LockWaiter => ({
+        untilFree: untilFree(kept, LOCK_SH),
+        tryAcquire: Effect.gen(function* () {
+          if (kept.fd === undefined) {
+            const opened = yield* open(lockPath, "shared")
+            // Nothing to lock: the read goes on without a lock, as `tryAcquire` says.
+            if (Option.isNone(opened)) return Option.some(Effect.void)
+            kept.fd = opened.value
+          }
+          const fd = kept.fd
+          const locked = yield* syscalls.flock(fd, LOCK_SH | LOCK_NB).pipe(
+            Effect.as<Locked>("locked"),
+            Effect.catchIf(isWouldBlock, () => Effect.succeed<Locked>("busy")),
+            Effect.catchAll(() => Effect.succeed<Locked>("unsupported"))
+          )
+          if (locked === "busy") return Option.none()
+          if (locked === "unsupported") {
+            yield* drop(kept, lockPath, false)
+            return yield* tryAcquireFile(lockPath, "shared")
+          }
+          const current = yield* isCurrent(fd, lockPath).pipe(Effect.tapError(() => drop(kept, lockPath, true)))
+          if (!current) {
+            yield* drop(kept, lockPath, true)
+            return Option.none()
+          }
+          kept.fd = undefined
+          return Option.some(release(fd, lockPath))
+        }).pipe(Effect.uninterruptible)
+      })
+    )
+
+  const waiter = (
+    lockPath: string,
+    mode: IndexLock.LockMode
+  ): Effect.Effect<IndexLock.LockWaiter, LockError, Scope.Scope> =>
+    mode === "shared" ? sharedWaiter(lockPath) : exclusiveWaiter(lockPath)
+
+  return { tryAcquire, waiter }
 }
 
 /** @internal */
