@@ -68,35 +68,25 @@ export const directoryFlags: number = NodeFs.constants.O_RDONLY | NodeFs.constan
 
 const identity = (stats: NodeFs.BigIntStats): FileIdentity => ({ dev: stats.dev, ino: stats.ino })
 
+/** What a synchronous node:fs call threw: an Error carrying errno, code and syscall. */
+const asErrno = (cause: unknown): NodeJS.ErrnoException => (cause instanceof Error ? cause : new Error(String(cause)))
+
+const sync = <A>(call: () => A): Effect.Effect<A, NodeJS.ErrnoException> => Effect.try({ try: call, catch: asErrno })
+
 /**
- * The real system calls. flock is libc's, called synchronously through koffi with LOCK_NB (and LOCK_UN),
- * which never waits: the call is as short as a stat and no libuv worker ever sits in flock.
+ * The real system calls, each made synchronously: every one is as short as a stat (flock is libc's through
+ * koffi, with LOCK_NB or LOCK_UN, so it never waits), and a trip through libuv's thread pool for each would
+ * cost more than the call. An acquire or a release is a handful of them; waiting for a busy lock never blocks.
  *
  * @internal
  */
 export const nodeSyscalls: LockSyscalls = {
-  open: (path, flags, mode) =>
-    Effect.async<number, NodeJS.ErrnoException>((resume) => {
-      NodeFs.open(path, flags, mode, (error, fd) => resume(error ? Effect.fail(error) : Effect.succeed(fd)))
-    }),
+  open: (path, flags, mode) => sync(() => NodeFs.openSync(path, flags, mode)),
   flock: Flock.flock,
   flockNow: Flock.flock.now,
-  fstat: (fd) =>
-    Effect.async<FileIdentity, NodeJS.ErrnoException>((resume) => {
-      NodeFs.fstat(fd, { bigint: true }, (error, stats) =>
-        resume(error ? Effect.fail(error) : Effect.succeed(identity(stats)))
-      )
-    }),
-  stat: (path) =>
-    Effect.async<FileIdentity, NodeJS.ErrnoException>((resume) => {
-      NodeFs.stat(path, { bigint: true }, (error, stats) =>
-        resume(error ? Effect.fail(error) : Effect.succeed(identity(stats)))
-      )
-    }),
-  close: (fd) =>
-    Effect.async<void, NodeJS.ErrnoException>((resume) => {
-      NodeFs.close(fd, (error) => resume(error ? Effect.fail(error) : Effect.void))
-    })
+  fstat: (fd) => sync(() => identity(NodeFs.fstatSync(fd, { bigint: true }))),
+  stat: (path) => sync(() => identity(NodeFs.statSync(path, { bigint: true }))),
+  close: (fd) => sync(() => NodeFs.closeSync(fd))
 }
 
 const wouldBlockErrnos: ReadonlySet<number> = new Set([
