@@ -21,6 +21,19 @@ const errnoOf = (error: unknown): string | undefined =>
     : undefined
 
 /**
+ * Two turns of the event loop, so that its poll phase, where Node runs signal handlers, comes at least once
+ * between the command's end and the exit: a signal that came during a synchronous step (a put's write under the
+ * lock) is then handled, and reported in the exit code, instead of lost with the process (libuv's signal
+ * handles do not keep the loop alive).
+ */
+const signalsDelivered: Effect.Effect<void> = Effect.async<void>((resume) => {
+  let timer = setImmediate(() => {
+    timer = setImmediate(() => resume(Effect.void))
+  })
+  return Effect.sync(() => clearImmediate(timer))
+})
+
+/**
  * Runs `program`, a whole command that ends in its exit code, on the process's standard streams, and sets the
  * exit code, including 130/143 after SIGINT/SIGTERM, once the interrupted command has released its lock.
  *
@@ -29,13 +42,17 @@ const errnoOf = (error: unknown): string | undefined =>
  */
 export const run = (program: Effect.Effect<ExitCode, never, Stdio>): void => {
   let signal: "SIGINT" | "SIGTERM" | undefined
-  // NodeRuntime.runMain interrupts the main fiber on these; this only remembers which one came, for the code.
-  process.once("SIGINT", () => {
-    signal ??= "SIGINT"
-  })
-  process.once("SIGTERM", () => {
-    signal ??= "SIGTERM"
-  })
+  const interruptedCode = (): number =>
+    signal === "SIGTERM" ? ExitCode.sigterm : signal === "SIGINT" ? ExitCode.sigint : ExitCode.software
+  // NodeRuntime.runMain interrupts the main fiber on these; this remembers which one came, for the code. It
+  // also sets the code at once: a signal can be handled only after the command has already finished (one that
+  // came during a synchronous step, such as a put's write under the lock), and the process was still told to stop.
+  const received = (name: "SIGINT" | "SIGTERM") => () => {
+    signal ??= name
+    process.exitCode = interruptedCode()
+  }
+  process.once("SIGINT", received("SIGINT"))
+  process.once("SIGTERM", received("SIGTERM"))
 
   // A reader that goes away (`ocidx blob get ... | head`) shows up in the write callback; without a listener
   // Node would also throw the same error from the stream.
@@ -66,15 +83,13 @@ export const run = (program: Effect.Effect<ExitCode, never, Stdio>): void => {
     errColors: process.stderr.isTTY === true && !noColor
   }
 
-  const interruptedCode = (): number =>
-    signal === "SIGTERM" ? ExitCode.sigterm : signal === "SIGINT" ? ExitCode.sigint : ExitCode.software
-
   program.pipe(
     Effect.tap((code) =>
       Effect.sync(() => {
         process.exitCode = code
       })
     ),
+    Effect.zipLeft(signalsDelivered),
     Effect.provideService(Stdio, stdio),
     // Whether the logger that runMain installs colours its lines (those of a lock file that cannot be closed):
     // Effect looks at stdout only, ocidx also honours NO_COLOR.
