@@ -127,8 +127,12 @@ export const make = (options: { readonly directory: string }) =>
           restore(write(temp, algorithm)).pipe(
             // An interruption can also fall just after the write made the temp file, before it handed it over.
             Effect.onInterrupt(() => removeQuietly(temp)),
+            // The finish stays interruptible (a rename on a hung file system must not hold the fiber forever);
+            // interrupted or failed, it leaves no temp file.
             Effect.flatMap((written) =>
-              finish(temp, algorithm, written, expected, durability).pipe(Effect.onError(() => removeQuietly(temp)))
+              restore(finish(temp, algorithm, written, expected, durability)).pipe(
+                Effect.onError(() => removeQuietly(temp))
+              )
             )
           )
         )
