@@ -98,7 +98,8 @@ describe("NodeIndexLock", () => {
           Effect.scoped(
             Effect.gen(function* () {
               yield* lock.acquire(lockPath, "exclusive")
-              expect(yield* holder.hasExited).toBe(true)
+              // The kernel drops the holder's lock as its process ends; node may report the exit a moment later.
+              expect(yield* holder.exited).toBe(0)
               expect(yield* canFlock(lockPath, "shared")).toBe(false)
             })
           )
