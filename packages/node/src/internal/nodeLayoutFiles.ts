@@ -362,15 +362,19 @@ const ingestFile = (
 ): Effect.Effect<Ingested, ReadError | WriteError> =>
   Effect.flatMap(CurrentDurability, (durability) =>
     Effect.acquireUseRelease(
-      openForIngest(source, temp),
-      ({ input, output }) =>
+      // `outputClosed`: Linux frees a descriptor even when its close fails, so it is never closed twice (a
+      // second close could reach a file the thread pool opened under the same number in between).
+      Effect.map(openForIngest(source, temp), (files) => ({ ...files, outputClosed: false })),
+      (files) =>
         Effect.suspend(() => {
+          const { input, output } = files
           const hash = createHash(options.algorithm)
           const copy = copyHashing(source, temp, input, output, hash, durability === "full", options.onProgress)
           return Effect.flatMap(copy, (size) =>
             Effect.try({
               // A close can report a failed write-back: the copy is not done until it succeeds.
               try: () => {
+                files.outputClosed = true
                 NodeFs.closeSync(output)
                 return { size, hex: hash.digest("hex") }
               },
@@ -378,11 +382,11 @@ const ingestFile = (
             })
           )
         }),
-      ({ input, output }, exit) =>
+      ({ input, output, outputClosed }, exit) =>
         Effect.sync(() => {
           closeQuietly(input)
           if (Exit.isFailure(exit)) {
-            closeQuietly(output)
+            if (!outputClosed) closeQuietly(output)
             unlinkQuietly(temp)
           }
         })
