@@ -218,6 +218,17 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
     )
   }
 
+  /**
+   * One non-blocking flock on a descriptor a waiter keeps. Any failure but "busy" counts as "unsupported": the
+   * waiter then drops the descriptor and makes a fresh attempt, which reports the error as a first one does.
+   */
+  const flockKept = (fd: number, operation: number): Effect.Effect<Locked> =>
+    syscalls.flock(fd, operation | LOCK_NB).pipe(
+      Effect.as<Locked>("locked"),
+      Effect.catchIf(isWouldBlock, () => Effect.succeed<Locked>("busy")),
+      Effect.catchAll(() => Effect.succeed<Locked>("unsupported"))
+    )
+
   const tryAcquire = (
     lockPath: string,
     mode: IndexLock.LockMode
@@ -360,11 +371,7 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
         tryAcquire: Effect.gen(function* () {
           const fd = kept.fd
           if (fd === undefined) return yield* tryAcquire(lockPath, "exclusive")
-          const directoryLocked = yield* syscalls.flock(fd, LOCK_EX | LOCK_NB).pipe(
-            Effect.as<Locked>("locked"),
-            Effect.catchIf(isWouldBlock, () => Effect.succeed<Locked>("busy")),
-            Effect.catchAll(() => Effect.succeed<Locked>("unsupported"))
-          )
+          const directoryLocked = yield* flockKept(fd, LOCK_EX)
           if (directoryLocked === "busy") return Option.none()
           if (directoryLocked === "unsupported") {
             yield* drop(kept, directory, false)
@@ -403,11 +410,7 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
             kept.fd = opened.value
           }
           const fd = kept.fd
-          const locked = yield* syscalls.flock(fd, LOCK_SH | LOCK_NB).pipe(
-            Effect.as<Locked>("locked"),
-            Effect.catchIf(isWouldBlock, () => Effect.succeed<Locked>("busy")),
-            Effect.catchAll(() => Effect.succeed<Locked>("unsupported"))
-          )
+          const locked = yield* flockKept(fd, LOCK_SH)
           if (locked === "busy") return Option.none()
           if (locked === "unsupported") {
             yield* drop(kept, lockPath, false)
