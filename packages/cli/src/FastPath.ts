@@ -1,7 +1,7 @@
 /**
- * The fast path: the plain, well-formed command lines of `ls`, `get` and `put`, the commands scripts run most,
- * run without loading @effect/cli and the rest of the command tree (`main.ts`), whose parser and help cost
- * more to load than these commands take to run.
+ * The fast path: the plain, well-formed command lines of `ls`, `get`, `put`, `verify`, `gc` and `blob put`
+ * (of a file), the commands scripts run most, run without loading @effect/cli and the rest of the command tree (`main.ts`), whose parser
+ * and help cost more to load and run than these commands take on a small layout.
  *
  * `recognise` is strict on purpose: it takes a command line only when @effect/cli would read it the same way,
  * and returns `undefined` for anything else (help, a flag it does not know or that is given twice, `--flag=value`,
@@ -15,16 +15,20 @@
 import type { FileSystem } from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type { PlatformSelector } from "@ocidx/core/Platform"
+import * as MediaType from "@ocidx/core/MediaType"
 import * as Platform from "@ocidx/core/Platform"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type { BlobPutConfig } from "./actions/BlobPut.js"
+import type { GcConfig } from "./actions/Gc.js"
 import type { GetConfig } from "./actions/Get.js"
 import { withLockTimeout } from "./actions/Layout.js"
 import type { LsConfig } from "./actions/Ls.js"
 import type { PutConfig } from "./actions/Put.js"
+import type { VerifyConfig } from "./actions/Verify.js"
 import * as ExitCode from "./ExitCode.js"
 import { parseAnnotation, parseDuration } from "./Parse.js"
 import * as Process from "./Process.js"
@@ -42,6 +46,17 @@ export type Plan =
   | { readonly command: "ls"; readonly config: LsConfig; readonly lockTimeout: Option.Option<Duration.Duration> }
   | { readonly command: "get"; readonly config: GetConfig; readonly lockTimeout: Option.Option<Duration.Duration> }
   | { readonly command: "put"; readonly config: PutConfig; readonly lockTimeout: Option.Option<Duration.Duration> }
+  | {
+      readonly command: "verify"
+      readonly config: VerifyConfig
+      readonly lockTimeout: Option.Option<Duration.Duration>
+    }
+  | { readonly command: "gc"; readonly config: GcConfig; readonly lockTimeout: Option.Option<Duration.Duration> }
+  | {
+      readonly command: "blob put"
+      readonly config: BlobPutConfig
+      readonly lockTimeout: Option.Option<Duration.Duration>
+    }
 
 type Command = Plan["command"]
 
@@ -60,10 +75,19 @@ const flagsOf: Record<Command, Readonly<Record<string, Arity>>> = {
     "--platform": "value",
     "--descriptor": "value",
     "--lock-timeout": "value"
-  }
+  },
+  verify: { "--json": "boolean", "--strict": "boolean", "--lock-timeout": "value" },
+  gc: {
+    "--dry-run": "boolean",
+    "--json": "boolean",
+    "--force": "boolean",
+    "--grace": "value",
+    "--lock-timeout": "value"
+  },
+  "blob put": { "--media-type": "value", "--lock-timeout": "value" }
 }
 
-const isCommand = (word: string | undefined): word is Command => word === "ls" || word === "get" || word === "put"
+const isCommand = (word: string | undefined): word is Command => word !== undefined && Object.hasOwn(flagsOf, word)
 
 // @effect/cli takes one of these after a boolean flag as its value (`--json false`): leave such lines to it.
 const booleanWords: ReadonlySet<string> = new Set(["true", "1", "y", "yes", "on", "false", "0", "n", "no", "off"])
@@ -89,8 +113,10 @@ export const recognise = (args: ReadonlyArray<string>): Plan | undefined => {
     if (!isPlain(globalTimeout)) return undefined
     at = 2
   }
-  const command = args[at]
+  // `blob put` is the one command of two words, and they come together.
+  const command = args[at] === "blob" ? `blob ${args[at + 1]}` : args[at]
   if (!isCommand(command)) return undefined
+  if (command === "blob put") at++
   const flags = flagsOf[command]
   const positionals: Array<string> = []
   const values = new Map<string, Array<string>>()
@@ -127,6 +153,10 @@ export const recognise = (args: ReadonlyArray<string>): Plan | undefined => {
   const platform: Option.Option<PlatformSelector> = parsed(platformText, Platform.parseSelector)
   if (platformText !== undefined && Option.isNone(platform)) return undefined
 
+  const graceText = one("--grace")
+  const grace = parsed(graceText, parseDuration)
+  if (graceText !== undefined && Option.isNone(grace)) return undefined
+
   const [directory, ...rest] = positionals
   if (directory === undefined) return undefined
   switch (command) {
@@ -160,6 +190,36 @@ export const recognise = (args: ReadonlyArray<string>): Plan | undefined => {
       }
       return { command, config, lockTimeout }
     }
+    case "verify":
+      if (rest.length > 0) return undefined
+      return {
+        command,
+        config: { directory, json: values.has("--json"), strict: values.has("--strict") },
+        lockTimeout
+      }
+    case "gc":
+      if (rest.length > 0) return undefined
+      return {
+        command,
+        config: {
+          directory,
+          dryRun: values.has("--dry-run"),
+          json: values.has("--json"),
+          force: values.has("--force"),
+          grace
+        },
+        lockTimeout
+      }
+    case "blob put": {
+      // Standard input (`-`) is not a plain word, so it goes to the full path; a file is one argument.
+      if (rest.length !== 1) return undefined
+      const [source = ""] = rest
+      return {
+        command,
+        config: { directory, source, mediaType: one("--media-type") ?? MediaType.ociManifest },
+        lockTimeout
+      }
+    }
   }
 }
 
@@ -180,6 +240,21 @@ const action = (plan: Plan): Effect.Effect<void, ExitCode.Failure, Stdio | Store
       return Effect.flatMap(
         Effect.promise(() => import("./actions/Put.js")),
         (actions) => actions.put(plan.config)
+      )
+    case "verify":
+      return Effect.flatMap(
+        Effect.promise(() => import("./actions/Verify.js")),
+        (actions) => actions.verify(plan.config)
+      )
+    case "gc":
+      return Effect.flatMap(
+        Effect.promise(() => import("./actions/Gc.js")),
+        (actions) => actions.gc(plan.config)
+      )
+    case "blob put":
+      return Effect.flatMap(
+        Effect.promise(() => import("./actions/BlobPut.js")),
+        (actions) => actions.blobPut(plan.config)
       )
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The fast path (`FastPath.ts`): the plain command lines of `ls`, `get` and `put` run without @effect/cli, and
+ * The fast path (`FastPath.ts`): the plain command lines of `ls`, `get`, `put`, `verify`, `gc` and `blob put`
+ * run without @effect/cli, and
  * print exactly what the full path prints, with the same exit code; anything else is left to the full path.
  */
 import * as ChildProcess from "node:child_process"
@@ -30,7 +31,11 @@ const entry = (tag: string, extra: Record<string, unknown> = {}) => ({
   ...extra
 })
 
-/** `/l`: a layout with the manifest tagged v1 (linux/amd64) and v2; `/two`: the same; `/one`: only v1. */
+/**
+ * `/l`: a layout with the manifest tagged v1 (linux/amd64) and v2; `/one`: only v1; `/g`: as `/one`, with a
+ * blob nothing references; `/corrupt`: as `/one`, with the config blob's bytes changed. `/file.txt` is a file
+ * to add as a blob.
+ */
 const layouts = (memory: MemoryFileSystem) => {
   for (const [dir, entries] of [
     ["/l", [entry("v1", { platform: { os: "linux", architecture: "amd64" } }), entry("v2")]],
@@ -41,6 +46,15 @@ const layouts = (memory: MemoryFileSystem) => {
     memory.writeText(`${dir}/blobs/sha256/${digest.slice("sha256:".length)}`, manifest)
     memory.writeText(`${dir}/blobs/sha256/${sha256("{}").slice("sha256:".length)}`, "{}")
   }
+  for (const dir of ["/g", "/corrupt"]) {
+    memory.writeText(`${dir}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}')
+    memory.writeText(`${dir}/index.json`, JSON.stringify({ schemaVersion: 2, manifests: [entry("v1")] }))
+    memory.writeText(`${dir}/blobs/sha256/${digest.slice("sha256:".length)}`, manifest)
+  }
+  memory.writeText(`/g/blobs/sha256/${sha256("{}").slice("sha256:".length)}`, "{}")
+  memory.writeText(`/g/blobs/sha256/${sha256("garbage").slice("sha256:".length)}`, "garbage")
+  memory.writeText(`/corrupt/blobs/sha256/${sha256("{}").slice("sha256:".length)}`, "[]")
+  memory.writeText("/file.txt", "some content")
   memory.makeDirectory("/empty")
   memory.writeText("/notlayout/readme", "not a layout")
   memory.writeText("/bad/oci-layout", '{"imageLayoutVersion":"1.0.0"}')
@@ -110,7 +124,38 @@ describe("the fast path", () => {
         [["put", "/l", "v3", "--descriptor", "/missing.json"], 74],
         [["put", "/missing", "v3", "--digest", digest, "--size", size], 74],
         [["put", "/bad", "v3", "--digest", digest, "--size", size], 65],
-        [["put", "/l", "v3", "--digest", digest, "--size", size, "--lock-timeout", "0"], 75, lockHeld]
+        [["put", "/l", "v3", "--digest", digest, "--size", size, "--lock-timeout", "0"], 75, lockHeld],
+        [["verify", "/l"], 0],
+        [["verify", "/l", "--json"], 0],
+        [["verify", "--strict", "/l"], 0],
+        [["verify", "/g", "--json", "--strict"], 0],
+        [["verify", "/corrupt"], 1],
+        [["verify", "/corrupt", "--json"], 1],
+        [["verify", "/bad"], 1],
+        [["verify", "/missing"], 1],
+        [["verify", "/notlayout"], 1],
+        [["verify", "/l", "--lock-timeout", "0"], 75, lockHeld],
+        [["--lock-timeout", "1s", "verify", "/l"], 0],
+        [["gc", "/g"], 0],
+        [["gc", "/g", "--json"], 0],
+        [["gc", "/g", "--grace", "0"], 0],
+        [["gc", "/g", "--grace", "0", "--json"], 0],
+        [["gc", "/g", "--dry-run", "--grace", "0"], 0],
+        [["gc", "--grace", "0", "/g", "--dry-run", "--json"], 0],
+        [["gc", "/g", "--grace", "2h", "--force"], 0],
+        [["gc", "/bad", "--grace", "0"], 65],
+        [["gc", "/bad", "--grace", "0", "--force"], 65],
+        [["gc", "/missing"], 74],
+        [["gc", "/l", "--grace", "0", "--lock-timeout", "0"], 75, lockHeld],
+        [["blob", "put", "/l", "/file.txt"], 0],
+        [["blob", "put", "/l", "/file.txt", "--media-type", "application/vnd.oci.image.layer.v1.tar"], 0],
+        [["blob", "put", "--media-type", "not a type", "/l", "/file.txt"], 65],
+        [["blob", "put", "/l", "/missing.txt"], 74],
+        [["blob", "put", "/l", "/empty"], 74],
+        [["blob", "put", "/missing", "/file.txt"], 74],
+        [["blob", "put", "/empty", "/file.txt"], 0],
+        [["--lock-timeout", "1s", "blob", "put", "/l", "/file.txt"], 0],
+        [["blob", "put", "/l", "/file.txt", "--lock-timeout", "0"], 0, lockHeld]
       ]
       for (const [args, code, options] of cases) {
         expect(FastPath.recognise(args), args.join(" ")).toBeDefined()
@@ -146,7 +191,27 @@ describe("the fast path", () => {
       ["--lock-timeout", "soon", "ls", "/l", "--lock-timeout", "1s"],
       ["--log-level", "debug", "ls", "/l"],
       ["LS", "/l"],
-      ["verify", "/l"],
+      ["verify", "/l", "/g"],
+      ["verify", "/l", "--strict", "no"],
+      ["verify", "/l", "--sizes"],
+      ["verify", "--help"],
+      ["gc", "/l", "--grace"],
+      ["gc", "/l", "--grace", "soon"],
+      ["gc", "/l", "--grace", "0", "--grace", "1s"],
+      ["gc", "/l", "--dry-run=true"],
+      ["gc", "/l", "--force", "off"],
+      ["gc"],
+      ["init", "/l"],
+      ["blob", "put", "/l", "-"],
+      ["blob", "put", "/l"],
+      ["blob", "put", "/l", "/a", "/b"],
+      ["blob", "put", "/l", "/file", "--media-type"],
+      ["blob", "put", "/l", "/file", "--json"],
+      ["blob", "get", "/l", digest],
+      ["blob", "/l", "put", "/file"],
+      ["blob", "--lock-timeout", "1s", "put", "/l", "/file"],
+      ["blob", "put", "--help"],
+      ["blob"],
       ["get", "/l", "v1", "v2"],
       ["get", "/l", "--platform", "linux"],
       ["get", "/l", "--sizes"],
@@ -175,6 +240,8 @@ describe("the fast path", () => {
       const root = yield* tempDir
       const dir = NodePath.join(root, "layout")
       writeTaggedImage(dir)
+      const file = NodePath.join(root, "file.txt")
+      NodeFs.writeFileSync(file, "some content")
       const log = NodePath.join(root, "loads.txt")
       // Records every module the bundle loads, through node's module hooks.
       const hooks = NodePath.join(root, "hooks.mjs")
@@ -212,6 +279,9 @@ export async function resolve(specifier, context, next) {
         ["ls", dir],
         ["ls", dir, "--json"],
         ["get", dir, "v1"],
+        ["verify", dir],
+        ["gc", dir, "--grace", "0", "--json"],
+        ["blob", "put", dir, file],
         ["put", dir, "v2", "--digest", digest, "--size", size]
       ]) {
         const { chunks, withCli } = loads(args)

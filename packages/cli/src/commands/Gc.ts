@@ -1,19 +1,14 @@
 /**
  * `ocidx gc <dir> [--dry-run] [--json] [--force] [--grace <duration>]`: removes the blobs nothing in
  * index.json reaches and are older than the grace period, under the exclusive index lock (a dry run: the
- * shared one).
+ * shared one). What it does is `actions/Gc.ts`.
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import * as Actions from "../actions/Gc.js"
 import * as Flags from "../Flags.js"
-import * as Output from "../Output.js"
-import * as Progress from "../Progress.js"
-import { Stdio } from "../Stdio.js"
-import { openLayout } from "../actions/Layout.js"
 import { withLockTimeout } from "./Root.js"
 
 /**
@@ -34,20 +29,7 @@ export const gc = Command.make(
     grace: Flags.grace,
     lockTimeout: Flags.lockTimeout
   },
-  ({ directory, dryRun, force, grace, json }) =>
-    Effect.gen(function* () {
-      const stdio = yield* Stdio
-      const layout = yield* openLayout(directory)
-      const report = yield* Progress.withProgress((progress) =>
-        layout.gc({
-          dryRun,
-          force,
-          grace: Option.getOrUndefined(grace),
-          onProgress: Progress.counter(progress, dryRun ? "checking blobs" : "removing blobs")
-        })
-      )
-      yield* stdio.out(json ? Output.json(Output.gcJson(report)) : Output.gcText(directory, report))
-    })
+  Actions.gc
 ).pipe(
   withLockTimeout,
   Command.withDescription(

@@ -1,18 +1,13 @@
 /**
  * `ocidx verify <dir> [--json] [--strict]`: checks the layout (index, manifests, blob digests and sizes)
- * and reports; changes nothing. Exit 1 when there is an error.
+ * and reports; changes nothing. Exit 1 when there is an error. What it does is `actions/Verify.ts`.
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Effect from "effect/Effect"
-import { VerifyFailed } from "../CliError.js"
+import * as Actions from "../actions/Verify.js"
 import * as Flags from "../Flags.js"
-import * as Output from "../Output.js"
-import * as Progress from "../Progress.js"
-import { Stdio } from "../Stdio.js"
-import { openLayout } from "../actions/Layout.js"
 import { withLockTimeout } from "./Root.js"
 
 /**
@@ -29,21 +24,7 @@ export const verify = Command.make(
     ),
     lockTimeout: Flags.lockTimeout
   },
-  ({ directory, json, strict }) =>
-    Effect.gen(function* () {
-      const stdio = yield* Stdio
-      const layout = yield* openLayout(directory)
-      const report = yield* Progress.withProgress((progress) =>
-        layout.verify({ strict, onProgress: Progress.counter(progress, "verifying blobs") })
-      )
-      yield* stdio.out(json ? Output.json(Output.verifyJson(report)) : Output.verifyText(directory, report))
-      if (!report.ok) {
-        return yield* new VerifyFailed({
-          errors: report.findings.filter((finding) => finding.severity === "error").length,
-          lockBusy: report.findings.some((finding) => finding.code === "index-locked")
-        })
-      }
-    })
+  Actions.verify
 ).pipe(
   withLockTimeout,
   Command.withDescription(
