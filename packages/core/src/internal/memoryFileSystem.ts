@@ -207,20 +207,21 @@ export const make = (): MemoryFileSystem => {
             if (position > size && fileNode.type === "File") writeInto(fileNode, position, new Uint8Array(0))
           }),
         sync: gate("sync", "sync", path),
+        // Reading a directory opened for reading fails as read(2) does on it, with EISDIR.
         read: (buffer) =>
-          Effect.sync(() => {
-            if (fileNode.type !== "File") return FileSystem.Size(0)
+          Effect.suspend(() => {
+            if (fileNode.type !== "File") return fail("EISDIR", "read", path)
             const chunk = fileNode.data.subarray(position, position + buffer.length)
             buffer.set(chunk)
             position += chunk.length
-            return FileSystem.Size(chunk.length)
+            return Effect.succeed(FileSystem.Size(chunk.length))
           }),
         readAlloc: (size) =>
-          Effect.sync(() => {
-            if (fileNode.type !== "File") return Option.none()
+          Effect.suspend(() => {
+            if (fileNode.type !== "File") return fail("EISDIR", "read", path)
             const chunk = fileNode.data.slice(position, position + Number(size))
             position += chunk.length
-            return chunk.length === 0 ? Option.none() : Option.some(chunk)
+            return Effect.succeed(chunk.length === 0 ? Option.none() : Option.some(chunk))
           }),
         truncate: (length) =>
           gate("write", "truncate", path).pipe(
