@@ -7,7 +7,7 @@
  */
 import * as BlobStore from "@ocidx/core/BlobStore"
 import * as NodeServices from "@ocidx/node/NodeServices"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 const [directory, file] = process.argv.slice(2)
 if (directory === undefined || file === undefined) throw new Error("usage: blob-put.mjs <layout> <file>")

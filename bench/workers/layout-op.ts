@@ -6,7 +6,7 @@
  */
 import * as Layout from "@ocidx/core/Layout"
 import * as NodeServices from "@ocidx/node/NodeServices"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 const [op, directory, concurrencyText] = process.argv.slice(2)
 const concurrency = concurrencyText === undefined ? undefined : Number.parseInt(concurrencyText, 10)

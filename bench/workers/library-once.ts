@@ -9,7 +9,8 @@
 import * as Reference from "@ocidx/core/Reference"
 import * as StoreIndex from "@ocidx/core/StoreIndex"
 import * as NodeServices from "@ocidx/node/NodeServices"
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 
 const [op, directory, tag, digest, size] = process.argv.slice(2)
 if (directory === undefined || (op !== "list" && op !== "put")) {

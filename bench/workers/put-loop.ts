@@ -6,7 +6,7 @@
 import * as NodeCrypto from "node:crypto"
 import * as StoreIndex from "@ocidx/core/StoreIndex"
 import * as NodeServices from "@ocidx/node/NodeServices"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { tagOf } from "../lib/fixtures.js"
 import { median } from "../lib/support.js"
 

@@ -12,7 +12,9 @@ import * as Credentials from "@ocidx/core/Credentials"
 import * as RegistryClient from "@ocidx/core/RegistryClient"
 import * as NodeHasher from "@ocidx/node/NodeHasher"
 import * as NodeServices from "@ocidx/node/NodeServices"
-import { Effect, Either, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 
 const [sourceText, destinationText] = process.argv.slice(2)
 if (sourceText === undefined || destinationText === undefined) {
