@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import * as NodeFs from "node:fs"
+import * as PlatformError from "@effect/platform/Error"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Errors from "@ocidx/core/Errors"
@@ -78,6 +80,21 @@ export const run = (program: Effect.Effect<ExitCode, never, Stdio>): void => {
       () => process.stdin,
       (error) => new Errors.ReadError({ path: "standard input", reason: "io", cause: error })
     ),
+    readInOrder: (path) =>
+      NodeStream.fromReadable(
+        () => NodeFs.createReadStream(path, { highWaterMark: 256 * 1024 }),
+        // As a platform error, so that its errno gives the reason as it does for every other file.
+        (error) =>
+          Errors.ReadError.fromPlatformError(path)(
+            new PlatformError.SystemError({
+              module: "FileSystem",
+              method: "read",
+              reason: "Unknown",
+              pathOrDescriptor: path,
+              cause: error
+            })
+          )
+      ),
     errIsTTY: process.stderr.isTTY === true,
     outColors: process.stdout.isTTY === true && !noColor,
     errColors: process.stderr.isTTY === true && !noColor

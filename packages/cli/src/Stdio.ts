@@ -24,6 +24,12 @@ export interface Stdio {
   readonly err: (text: string) => Effect.Effect<void>
   /** Standard input, read once. */
   readonly stdin: Stream.Stream<Uint8Array, ReadError>
+  /**
+   * The file at `path` read once, in order, from where it starts to its end, as standard input is: for a FIFO,
+   * a character device or `/dev/stdin`, which cannot be read at an offset (a file system's stream reads at
+   * offsets, and such a file fails it with ESPIPE).
+   */
+  readonly readInOrder: (path: string) => Stream.Stream<Uint8Array, ReadError>
   /** Whether standard error is a terminal: progress is shown only then. */
   readonly errIsTTY: boolean
   /** Whether what goes to standard output may be styled with ANSI escapes: a terminal, and no `NO_COLOR`. */

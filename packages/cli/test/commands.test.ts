@@ -2,12 +2,13 @@
  * Every command and flag of the CLI contract, run as a user runs them: the built bundle in a child process,
  * on layouts on the real disk.
  */
+import * as ChildProcess from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { tempDir } from "@ocidx/testkit/TempDir"
-import { ocidx, ocidxExpect } from "./support/cli.js"
+import { binPath, ocidx, ocidxExpect } from "./support/cli.js"
 import {
   blobPath,
   indexType,
@@ -439,6 +440,41 @@ describe.concurrent("ocidx blob put: what the path names", () => {
       expect(NodeFs.readdirSync(NodePath.join(dir, "blobs", "sha256"))).toEqual([sha256(content).slice(7)])
       expect(NodeFs.readdirSync(NodePath.join(dir, "blobs"))).toEqual(["sha256"])
       expect(NodeFs.readdirSync(inputs).sort()).toEqual(["file", "link"])
+    })
+  )
+
+  it.scopedLive("a FIFO and /dev/stdin are read in order, to their end (they cannot be read at an offset)", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      writeLayout(dir)
+      const inputs = yield* tempDir
+      const content = Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 7 }, (_, i) => (i * 7) % 251))
+      const source = NodePath.join(inputs, "content")
+      NodeFs.writeFileSync(source, content)
+      const fifo = NodePath.join(inputs, "fifo")
+      ChildProcess.execFileSync("mkfifo", [fifo])
+      // The writer opens the FIFO once ocidx opens it to read, and closes it at the end of the content.
+      const writer = ChildProcess.spawn("sh", ["-c", 'cat "$1" > "$2"', "sh", source, fifo], { stdio: "ignore" })
+      yield* Effect.addFinalizer(() => Effect.sync(() => writer.kill()))
+      const fromFifo = yield* ocidxExpect(0, ["blob", "put", dir, fifo])
+      expect(JSON.parse(fromFifo.stdout)).toMatchObject({ digest: sha256(content), size: content.length })
+      expect(NodeFs.readFileSync(blobPath(dir, sha256(content)))).toEqual(content)
+
+      // Through a shell's pipe: the tests' own child processes get a socket for stdin, which /dev/stdin cannot open.
+      const other = Buffer.from("from /dev/stdin\n")
+      const piped = NodePath.join(inputs, "piped")
+      NodeFs.writeFileSync(piped, other)
+      const fromStdin = ChildProcess.spawnSync(
+        "sh",
+        ["-c", 'cat "$4" | "$1" "$2" blob put "$3" /dev/stdin', "sh", process.execPath, binPath, dir, piped],
+        { encoding: "utf8" }
+      )
+      expect(fromStdin.status, fromStdin.stderr).toBe(0)
+      expect(JSON.parse(fromStdin.stdout)).toMatchObject({ digest: sha256(other), size: other.length })
+      expect(NodeFs.readFileSync(blobPath(dir, sha256(other)))).toEqual(other)
+      expect(NodeFs.readdirSync(NodePath.join(dir, "blobs", "sha256")).sort()).toEqual(
+        [sha256(content), sha256(other)].map((digest) => digest.slice(7)).sort()
+      )
     })
   )
 })

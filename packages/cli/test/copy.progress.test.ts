@@ -35,6 +35,7 @@ const run = (args: ReadonlyArray<string>, errIsTTY: boolean) =>
           stderr += text
         }),
       stdin: Stream.empty,
+      readInOrder: () => Stream.die("copies read no special file"),
       errIsTTY,
       outColors: false,
       errColors: false

@@ -40,7 +40,14 @@ const followLink = (fs: FileSystem.FileSystem, file: string): Effect.Effect<stri
  * by a stat that followed links), streamed when it is not: a FIFO or a device can still be read to its end, and
  * is not opened twice. On a terminal, from `largeFile` up, the bytes written so far are drawn.
  */
-const putSource = (layout: Layout.Layout, fs: FileSystem.FileSystem, source: string, total: number, regular: boolean) =>
+const putSource = (
+  stdio: Stdio,
+  layout: Layout.Layout,
+  fs: FileSystem.FileSystem,
+  source: string,
+  total: number,
+  regular: boolean
+) =>
   Progress.withProgress((progress) => {
     const showProgress = total >= largeFile
     let written = 0
@@ -58,9 +65,7 @@ const putSource = (layout: Layout.Layout, fs: FileSystem.FileSystem, source: str
       })
     })
     const streamed = Effect.suspend(() => {
-      const content = fs
-        .stream(source, { chunkSize: FileSystem.KiB(256) })
-        .pipe(Stream.mapError(ReadError.fromPlatformError(source)))
+      const content = stdio.readInOrder(source)
       return layout.blobs.put(
         showProgress
           ? Stream.tap(content, (chunk) => {
@@ -116,7 +121,7 @@ export const blobPut = ({ directory, mediaType, source }: BlobPutConfig) =>
     const layout = yield* openLayout(directory)
     const added = yield* Option.match(info, {
       onNone: () => layout.blobs.put(stdio.stdin),
-      onSome: ({ size, type }) => putSource(layout, fs, source, Number(size), type === "File")
+      onSome: ({ size, type }) => putSource(stdio, layout, fs, source, Number(size), type === "File")
     })
     yield* stdio.out(Output.json({ mediaType: checkedMediaType.right, digest: added.digest, size: added.size }))
   })

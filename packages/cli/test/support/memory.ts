@@ -4,8 +4,9 @@
  * progress, the lock timeout in force).
  */
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
-import type { FileSystem } from "@effect/platform/FileSystem"
+import { FileSystem } from "@effect/platform/FileSystem"
 import type { Path } from "@effect/platform/Path"
+import { ReadError } from "@ocidx/core/Errors"
 import * as Hasher from "@ocidx/core/Hasher"
 import type * as IndexLock from "@ocidx/core/IndexLock"
 import * as Layout from "@ocidx/core/Layout"
@@ -42,6 +43,8 @@ export interface MemoryOptions {
 /** `ocidx ...args` in memory. A fresh file system and lock per call. */
 export const ocidxInMemory = (args: ReadonlyArray<string>, options: MemoryOptions = {}): Effect.Effect<Captured> =>
   Effect.gen(function* () {
+    const services = yield* Effect.context<FileSystem | Path | IndexLock.IndexLock>()
+    const fs = Context.get(services, FileSystem)
     let stdout = ""
     let stderr = ""
     const stdio: Stdio = {
@@ -54,6 +57,8 @@ export const ocidxInMemory = (args: ReadonlyArray<string>, options: MemoryOption
           stderr += text
         }),
       stdin: Stream.empty,
+      // The in-memory file system reads a FIFO's stand-in (a file) at offsets, as it does any file.
+      readInOrder: (path) => fs.stream(path).pipe(Stream.mapError(ReadError.fromPlatformError(path))),
       errIsTTY: options.errIsTTY ?? false,
       outColors: options.colors ?? false,
       errColors: options.colors ?? false
@@ -63,7 +68,6 @@ export const ocidxInMemory = (args: ReadonlyArray<string>, options: MemoryOption
     if (options.heldLock) {
       yield* (yield* testing.MemoryLock).holdExternally(options.heldLock.lockPath, options.heldLock.mode)
     }
-    const services = yield* Effect.context<FileSystem | Path | IndexLock.IndexLock>()
     const memoryStore: Store = {
       layout: (directory) =>
         Layout.make({ directory }).pipe(Effect.provide(Context.add(services, Hasher.Hasher, Hasher.webCrypto)))
