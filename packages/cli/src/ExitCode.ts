@@ -200,6 +200,10 @@ export const hintOf = (failure: Failure, command?: string): string | undefined =
       return failure.reason === "too-deep" && command !== undefined && forceCommands.has(command)
         ? "Pass --force to collect anyway."
         : undefined
+    case "RegistryError":
+      return failure.tls === true
+        ? "For a registry whose certificate a private CA signed, pass --ca-file with that CA; for one without TLS, or to accept any certificate, --insecure."
+        : undefined
     case "ImageNotFound":
       return failure.reason === "no-entry" && failure.location.startsWith("oci:")
         ? "List the entries with `ocidx ls`."

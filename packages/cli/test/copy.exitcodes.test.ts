@@ -42,7 +42,8 @@ describe("exit codes of moving images", () => {
       registry: "registry.example.com",
       reason: "unavailable",
       detail:
-        "the TLS handshake failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE): for a registry whose certificate a private CA signed, pass --ca-file with that CA; for one without TLS, or to accept any certificate, --insecure"
+        "the TLS handshake failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE): the registry's certificate is not trusted here, or it does not speak TLS",
+      tls: true
     })
     const tlsMessage = Option.getOrThrow(ExitCode.messageOf(tls))
     expect(tlsMessage.split("\n")).toHaveLength(1)

@@ -430,6 +430,12 @@ export class RegistryError extends Schema.TaggedError<RegistryError>("@ocidx/cor
   code: Schema.optional(Schema.String),
   /** The registry's error message, or what went wrong. */
   detail: Schema.optional(Schema.String),
+  /**
+   * `true` when the connection failed in its TLS handshake: a certificate this client does not trust (signed
+   * by a private CA, or self-signed), or no TLS at the other end. Trusting the CA, or letting the registry be
+   * spoken to insecurely, is then the way on (`NodeRegistry`'s `caFile`, `RegistryClient`'s `insecure`).
+   */
+  tls: Schema.optional(Schema.Boolean),
   cause: Schema.optional(Schema.Defect)
 }) {
   override get message(): string {

@@ -836,7 +836,10 @@ describe("RegistryClient hardening", () => {
       )
       const failure = yield* failureOf(withClock(client.ping("registry.test")))
       expect(failure.reason).toBe("unavailable")
-      expect(failure.error.detail).toContain("--ca-file")
+      expect(failure.error.tls).toBe(true)
+      expect(failure.error.detail).toContain("TLS handshake failed")
+      // Library terms only: the CLI's flags are the CLI's to name.
+      expect(failure.error.message).not.toContain("--")
       expect(attempts).toEqual(["https:"])
     })
   )

@@ -179,8 +179,9 @@ export const transportError = (registry: string, method: string, url: string, ca
         code === undefined
           ? "the connection failed"
           : tls
-            ? `the TLS handshake failed (${code}): for a registry whose certificate a private CA signed, pass --ca-file with that CA; for one without TLS, or to accept any certificate, --insecure`
+            ? `the TLS handshake failed (${code}): the registry's certificate is not trusted here, or it does not speak TLS`
             : `the connection failed (${code})`,
+      ...(tls ? { tls } : {}),
       // The underlying socket error only: the request object holds the Authorization header.
       cause: inner instanceof Error ? new Error(inner.message) : undefined
     }),
