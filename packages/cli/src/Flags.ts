@@ -26,8 +26,14 @@ export { parseAnnotation, parseDuration } from "./Parse.js"
 
 const usageError = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
 
-/** An option value checked while parsing; a bad one is a usage error that @effect/cli prints once. */
-const parsedWith =
+/**
+ * An option value checked while parsing with `parse`; a bad one is a usage error (exit 2), naming `--flag`,
+ * that @effect/cli prints once.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const parsedWith =
   <A>(parse: (text: string) => Either.Either<A, string>, flag: string) =>
   (text: string): Effect.Effect<A, ValidationError.ValidationError> =>
     Either.match(parse(text), {
@@ -67,6 +73,15 @@ export const positionals = (name: string, description: string, min: number) =>
     Args.mapEffect((values) => Effect.forEach(values, (value) => checkPositional(value, false)))
   )
 
+/** An optional `--<name> <duration>` flag (`parseDuration`'s forms). */
+const durationOption = (name: string, description: string) =>
+  Options.text(name).pipe(
+    Options.withPseudoName("duration"),
+    Options.withDescription(description),
+    Options.mapEffect(parsedWith(parseDuration, name)),
+    Options.optional
+  )
+
 /**
  * The layout directory, the first argument of every command.
  *
@@ -83,13 +98,9 @@ export const directory = positional("dir", "The OCI image-layout directory.")
  * @since 0.1.0
  * @category options
  */
-export const lockTimeout = Options.text("lock-timeout").pipe(
-  Options.withPseudoName("duration"),
-  Options.withDescription(
-    "How long to wait for the index lock held by another process (e.g. buildkit): 500ms, 30s, 2m; 0 = do not wait. Default 30s."
-  ),
-  Options.mapEffect(parsedWith(parseDuration, "lock-timeout")),
-  Options.optional
+export const lockTimeout = durationOption(
+  "lock-timeout",
+  "How long to wait for the index lock held by another process (e.g. buildkit): 500ms, 30s, 2m; 0 = do not wait. Default 30s."
 )
 
 /**
@@ -99,13 +110,9 @@ export const lockTimeout = Options.text("lock-timeout").pipe(
  * @since 0.1.0
  * @category options
  */
-export const grace = Options.text("grace").pipe(
-  Options.withPseudoName("duration"),
-  Options.withDescription(
-    "Keep unreferenced blobs and temp files younger than this (a put may be about to tag them): 30s, 10m, 2h; 0 = collect at once. Default 1h."
-  ),
-  Options.mapEffect(parsedWith(parseDuration, "grace")),
-  Options.optional
+export const grace = durationOption(
+  "grace",
+  "Keep unreferenced blobs and temp files younger than this (a put may be about to tag them): 30s, 10m, 2h; 0 = collect at once. Default 1h."
 )
 
 /**

@@ -7,9 +7,7 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
-import * as ValidationError from "@effect/cli/ValidationError"
 import type { PruneReport } from "@ocidx/core/Prune"
 import * as Text from "@ocidx/core/Text"
 import * as Duration from "effect/Duration"
@@ -88,15 +86,6 @@ export const parseCount = (text: string): Either.Either<number, string> => {
     : Either.left(`${Text.quote(text)} is not a count: use a whole number, 0 or more`)
 }
 
-/** A value checked as it is parsed: a bad one is a usage error (exit 2) that @effect/cli prints once. */
-const checked =
-  <A>(parse: (text: string) => Either.Either<A, string>, flag: string) =>
-  (text: string): Effect.Effect<A, ValidationError.ValidationError> =>
-    Either.match(parse(text), {
-      onLeft: (problem) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${flag}: ${problem}`))),
-      onRight: Effect.succeed
-    })
-
 const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`
 
 /**
@@ -145,7 +134,7 @@ export const prune = Command.make(
     keepLast: Options.text("keep-last").pipe(
       Options.withPseudoName("n"),
       Options.withDescription("Keep the n newest entries (by their manifest blob's mtime)."),
-      Options.mapEffect(checked(parseCount, "keep-last")),
+      Options.mapEffect(Flags.parsedWith(parseCount, "keep-last")),
       Options.optional
     ),
     olderThan: Options.text("older-than").pipe(
@@ -153,7 +142,7 @@ export const prune = Command.make(
       Options.withDescription(
         "Keep the entries no older than this (by their manifest blob's mtime): 30m, 12h, 7d, 2w. With --keep-last, an entry either keeps stays."
       ),
-      Options.mapEffect(checked(parseAge, "older-than")),
+      Options.mapEffect(Flags.parsedWith(parseAge, "older-than")),
       Options.optional
     ),
     maxSize: Options.text("max-size").pipe(
@@ -161,7 +150,7 @@ export const prune = Command.make(
       Options.withDescription(
         "Then remove the oldest entries not named by --keep until the blobs the rest reach fit: 500MiB, 2G (binary), 10GB (decimal)."
       ),
-      Options.mapEffect(checked(parseByteSize, "max-size")),
+      Options.mapEffect(Flags.parsedWith(parseByteSize, "max-size")),
       Options.optional
     ),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Report what would be removed; change nothing.")),
