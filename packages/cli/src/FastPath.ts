@@ -223,37 +223,43 @@ export const recognise = (args: ReadonlyArray<string>): Plan | undefined => {
   }
 }
 
+/** Runs `action` from a module of its own, loaded now: each command's action is a chunk of the bundle of its own. */
+const loaded = <M, E, R>(
+  load: () => Promise<M>,
+  action: (module: M) => Effect.Effect<void, E, R>
+): Effect.Effect<void, E, R> => Effect.flatMap(Effect.promise(load), action)
+
 /** The command's action, from its own chunk of the bundle: `ls` loads nothing of `put`. */
 const action = (plan: Plan): Effect.Effect<void, ExitCode.Failure, Stdio | Store | FileSystem> => {
   switch (plan.command) {
     case "ls":
-      return Effect.flatMap(
-        Effect.promise(() => import("./actions/Ls.js")),
+      return loaded(
+        () => import("./actions/Ls.js"),
         (actions) => actions.ls(plan.config)
       )
     case "get":
-      return Effect.flatMap(
-        Effect.promise(() => import("./actions/Get.js")),
+      return loaded(
+        () => import("./actions/Get.js"),
         (actions) => actions.get(plan.config)
       )
     case "put":
-      return Effect.flatMap(
-        Effect.promise(() => import("./actions/Put.js")),
+      return loaded(
+        () => import("./actions/Put.js"),
         (actions) => actions.put(plan.config)
       )
     case "verify":
-      return Effect.flatMap(
-        Effect.promise(() => import("./actions/Verify.js")),
+      return loaded(
+        () => import("./actions/Verify.js"),
         (actions) => actions.verify(plan.config)
       )
     case "gc":
-      return Effect.flatMap(
-        Effect.promise(() => import("./actions/Gc.js")),
+      return loaded(
+        () => import("./actions/Gc.js"),
         (actions) => actions.gc(plan.config)
       )
     case "blob put":
-      return Effect.flatMap(
-        Effect.promise(() => import("./actions/BlobPut.js")),
+      return loaded(
+        () => import("./actions/BlobPut.js"),
         (actions) => actions.blobPut(plan.config)
       )
   }
