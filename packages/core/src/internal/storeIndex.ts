@@ -82,27 +82,35 @@ export const make = (options: Options) =>
       })
     ).pipe(Effect.withSpan("StoreIndex.read", { attributes: { directory } }))
 
+    // The last oci-layout found valid: the same bytes read again need no decode (every put reads the file).
+    let lastValidLayout: Uint8Array | undefined
+
     /** Whether oci-layout must be created; fails when it names a version ocidx does not write. */
     const checkLayoutFile = LayoutFiles.readIfExists(files, layoutPath, JsonReader.maxDocumentBytes).pipe(
       Effect.flatMap(
         Option.match({
           onNone: () => Effect.succeed(true),
           onSome: (bytes) =>
-            decodeJsonFile(OciLayout.OciLayout, layoutPath, bytes).pipe(
-              Effect.filterOrFail(
-                ({ value }) => value.imageLayoutVersion === OciLayout.supportedVersion,
-                ({ value }) => {
-                  const message = `imageLayoutVersion is "${value.imageLayoutVersion}", but ocidx only writes into "${OciLayout.supportedVersion}" layouts`
-                  return new DecodeError({
-                    path: layoutPath,
-                    reason: "unsupported-version",
-                    detail: message,
-                    issues: [new DecodeIssue({ path: ["imageLayoutVersion"], message })]
+            lastValidLayout !== undefined && sameBytes(bytes, lastValidLayout)
+              ? Effect.succeed(false)
+              : decodeJsonFile(OciLayout.OciLayout, layoutPath, bytes).pipe(
+                  Effect.filterOrFail(
+                    ({ value }) => value.imageLayoutVersion === OciLayout.supportedVersion,
+                    ({ value }) => {
+                      const message = `imageLayoutVersion is "${value.imageLayoutVersion}", but ocidx only writes into "${OciLayout.supportedVersion}" layouts`
+                      return new DecodeError({
+                        path: layoutPath,
+                        reason: "unsupported-version",
+                        detail: message,
+                        issues: [new DecodeIssue({ path: ["imageLayoutVersion"], message })]
+                      })
+                    }
+                  ),
+                  Effect.map(() => {
+                    lastValidLayout = bytes
+                    return false
                   })
-                }
-              ),
-              Effect.as(false)
-            )
+                )
         })
       ),
       // buildkit rewrites oci-layout in place too, on every put: a torn read is read again, as index.json is.
