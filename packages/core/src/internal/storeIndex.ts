@@ -18,7 +18,6 @@ import { decodeJsonFile, decodeUnknown } from "./decode.js"
 import * as IndexCodec from "./indexCodec.js"
 import * as IndexOps from "./indexOps.js"
 import * as JsonReader from "./jsonReader.js"
-import { requireDirectory } from "./directory.js"
 import * as LayoutFiles from "./layoutFiles.js"
 import { retryTornRead } from "./regularFile.js"
 
@@ -40,7 +39,7 @@ export const make = (options: Options) =>
     const layoutPath = path.join(directory, "oci-layout")
     const context = Context.empty().pipe(Context.add(FileSystem.FileSystem, fs), Context.add(Path.Path, path))
 
-    const checkDirectory = requireDirectory(directory).pipe(Effect.provide(context))
+    const checkDirectory = files.requireDirectory(directory)
 
     // index.json is read through the one regular-file reader: no links, no FIFOs, at most the size cap.
     const readIndexBytes = LayoutFiles.readIfExists(files, indexPath, JsonReader.maxIndexBytes)
