@@ -126,6 +126,12 @@ export interface LayoutFiles {
    */
   readonly readRegularFile: (file: string, maxBytes: number) => Effect.Effect<ReadResult, ReadError>
   /**
+   * Fails unless `directory` is an existing directory (a link to one counts), as `Layout.requireDirectory`
+   * does: a `ReadError` naming it, "not-found" when it is missing, "not-a-file" when it is something else.
+   * Every index change checks its layout directory first, so this is one call, not a round trip.
+   */
+  readonly requireDirectory: (directory: string) => Effect.Effect<void, ReadError>
+  /**
    * Replaces `target` so that a crash at any instant leaves the old content or the new: a temp file beside it
    * (named by `tempPathFor`, created exclusively), write, fsync, rename, directory fsync. With
    * `CurrentDurability` "none" the fsyncs are skipped. A failure leaves no temp file and no change behind.

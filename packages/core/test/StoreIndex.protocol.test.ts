@@ -338,6 +338,22 @@ describe("StoreIndex write protocol", () => {
       }).pipe(provideFresh())
     )
 
+    it.effect("an oci-layout changed to 2.0.0 after a write fails the same store's next write", () =>
+      Effect.gen(function* () {
+        const world = yield* env
+        const { memory, store } = world
+        seedLayout(memory, oldIndex)
+        yield* store.put(manifest("c"), [tag("v3")])
+        memory.writeText(layoutPath, `{"imageLayoutVersion":"2.0.0"}`)
+        const before = memory.files()
+        for (const op of writeOps) {
+          const error = yield* Effect.flip(op.run(world))
+          expect(error, op.label).toMatchObject({ _tag: "DecodeError", reason: "unsupported-version" })
+        }
+        expect(memory.files()).toEqual(before)
+      }).pipe(provideFresh())
+    )
+
     it.effect.each([
       { name: "not JSON", content: "{", reason: "json" },
       { name: "a version that is not a string", content: `{"imageLayoutVersion":1}`, reason: "schema" },

@@ -217,6 +217,43 @@ export const register = (name: string, target: Target): void => {
       }
     })
 
+    describe("requireDirectory", () => {
+      it.live("a directory, or a link to one, passes; anything else is a ReadError naming it", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            yield* files.requireDirectory(dir)
+            const sub = path.join(dir, "sub")
+            yield* fs.makeDirectory(sub)
+            const link = path.join(dir, "link")
+            yield* fs.symlink(sub, link)
+            yield* files.requireDirectory(link)
+            const missing = path.join(dir, "missing")
+            expect(yield* Effect.flip(files.requireDirectory(missing))).toMatchObject({
+              _tag: "ReadError",
+              reason: "not-found",
+              path: missing
+            })
+            const file = path.join(dir, "file")
+            yield* fs.writeFileString(file, "{}")
+            expect(yield* Effect.flip(files.requireDirectory(file))).toMatchObject({
+              _tag: "ReadError",
+              reason: "not-a-file",
+              path: file
+            })
+            const dangling = path.join(dir, "dangling")
+            yield* fs.symlink(missing, dangling)
+            expect(yield* Effect.flip(files.requireDirectory(dangling))).toMatchObject({
+              _tag: "ReadError",
+              reason: "not-found",
+              path: dangling
+            })
+          })
+        )
+      )
+    })
+
     describe("ingestFile", () => {
       it.live(
         "copies a file to a new temp file with its size and digest, across chunks; progress counts up to it",

@@ -135,11 +135,12 @@ export const make = (backend: LockBackend, options?: LockOptions): IndexLock => 
         })
       )
     )
-    const waiting = Effect.catchTag(first, "Busy", () => wait)
+    // Only the wait is timed: the first attempt never waits, and a lock found free (most acquires) then costs no
+    // timer and no racing fiber.
     const bounded = Duration.isFinite(timeout)
-      ? waiting.pipe(Effect.timeoutFail({ duration: timeout, onTimeout: timedOut }))
-      : waiting
-    return bounded.pipe(Effect.catchTag("Busy", () => Effect.fail(timedOut())))
+      ? wait.pipe(Effect.timeoutFail({ duration: timeout, onTimeout: timedOut }))
+      : wait
+    return Effect.catchTag(first, "Busy", () => bounded).pipe(Effect.catchTag("Busy", () => Effect.fail(timedOut())))
   }
 
   const acquire = (lockPath: string, mode: LockMode) =>

@@ -29,6 +29,7 @@ import type {
 } from "../LayoutFiles.js"
 import { createTemp, removeQuietly, syncDirectory, tempPathFor } from "./atomicWrite.js"
 import { readChunks } from "./blobStore.js"
+import { requireDirectory } from "./directory.js"
 import * as JsonReader from "./jsonReader.js"
 import { isNotFound } from "./platformError.js"
 import { linkTarget, statRegularFile } from "./regularFile.js"
@@ -229,7 +230,14 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Path.Pa
   const removeFiles = (files: ReadonlyArray<string>, options: RemoveOptions) =>
     Effect.forEach(files, (file) => removeFile(file, options))
 
-  return LayoutFiles.of({ readRegularFile, writeAtomic, ingestFile, hashBlobs, removeFiles })
+  return LayoutFiles.of({
+    readRegularFile,
+    requireDirectory: (directory) => Effect.provide(requireDirectory(directory), context),
+    writeAtomic,
+    ingestFile,
+    hashBlobs,
+    removeFiles
+  })
 })
 
 /** @internal */

@@ -18,7 +18,6 @@ import { decodeJsonFile, decodeUnknown } from "./decode.js"
 import * as IndexCodec from "./indexCodec.js"
 import * as IndexOps from "./indexOps.js"
 import * as JsonReader from "./jsonReader.js"
-import { requireDirectory } from "./directory.js"
 import * as LayoutFiles from "./layoutFiles.js"
 import { retryTornRead } from "./regularFile.js"
 
@@ -40,7 +39,7 @@ export const make = (options: Options) =>
     const layoutPath = path.join(directory, "oci-layout")
     const context = Context.empty().pipe(Context.add(FileSystem.FileSystem, fs), Context.add(Path.Path, path))
 
-    const checkDirectory = requireDirectory(directory).pipe(Effect.provide(context))
+    const checkDirectory = files.requireDirectory(directory)
 
     // index.json is read through the one regular-file reader: no links, no FIFOs, at most the size cap.
     const readIndexBytes = LayoutFiles.readIfExists(files, indexPath, JsonReader.maxIndexBytes)
@@ -82,27 +81,35 @@ export const make = (options: Options) =>
       })
     ).pipe(Effect.withSpan("StoreIndex.read", { attributes: { directory } }))
 
+    // The last oci-layout found valid: the same bytes read again need no decode (every put reads the file).
+    let lastValidLayout: Uint8Array | undefined
+
     /** Whether oci-layout must be created; fails when it names a version ocidx does not write. */
     const checkLayoutFile = LayoutFiles.readIfExists(files, layoutPath, JsonReader.maxDocumentBytes).pipe(
       Effect.flatMap(
         Option.match({
           onNone: () => Effect.succeed(true),
           onSome: (bytes) =>
-            decodeJsonFile(OciLayout.OciLayout, layoutPath, bytes).pipe(
-              Effect.filterOrFail(
-                ({ value }) => value.imageLayoutVersion === OciLayout.supportedVersion,
-                ({ value }) => {
-                  const message = `imageLayoutVersion is "${value.imageLayoutVersion}", but ocidx only writes into "${OciLayout.supportedVersion}" layouts`
-                  return new DecodeError({
-                    path: layoutPath,
-                    reason: "unsupported-version",
-                    detail: message,
-                    issues: [new DecodeIssue({ path: ["imageLayoutVersion"], message })]
+            lastValidLayout !== undefined && sameBytes(bytes, lastValidLayout)
+              ? Effect.succeed(false)
+              : decodeJsonFile(OciLayout.OciLayout, layoutPath, bytes).pipe(
+                  Effect.filterOrFail(
+                    ({ value }) => value.imageLayoutVersion === OciLayout.supportedVersion,
+                    ({ value }) => {
+                      const message = `imageLayoutVersion is "${value.imageLayoutVersion}", but ocidx only writes into "${OciLayout.supportedVersion}" layouts`
+                      return new DecodeError({
+                        path: layoutPath,
+                        reason: "unsupported-version",
+                        detail: message,
+                        issues: [new DecodeIssue({ path: ["imageLayoutVersion"], message })]
+                      })
+                    }
+                  ),
+                  Effect.map(() => {
+                    lastValidLayout = bytes
+                    return false
                   })
-                }
-              ),
-              Effect.as(false)
-            )
+                )
         })
       ),
       // buildkit rewrites oci-layout in place too, on every put: a torn read is read again, as index.json is.

@@ -571,8 +571,23 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
     return { _tag: "Removed", size: stats.size }
   }
 
+  const requireDirectory = (directory: string): Effect.Effect<void, ReadError> =>
+    Effect.suspend(() => {
+      let stats: NodeFs.Stats
+      try {
+        // Follows a link, as Layout.requireDirectory's stat does: a layout may be reached through one.
+        stats = NodeFs.statSync(directory)
+      } catch (error) {
+        return Effect.fail(readError("stat", directory, error))
+      }
+      return stats.isDirectory()
+        ? Effect.void
+        : Effect.fail(new ReadError({ path: directory, reason: "not-a-file", cause: "not a directory" }))
+    })
+
   return LayoutFiles.of({
     readRegularFile,
+    requireDirectory,
     writeAtomic,
     ingestFile,
     hashBlobs,
