@@ -24,7 +24,7 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Flock from "../../../src/internal/flock.js"
 import { descriptorFor, imageFor, intArg, parseArgs, requireArg, sleepSync, writeJson } from "./common.js"
 

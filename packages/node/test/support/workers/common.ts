@@ -7,7 +7,7 @@ import * as NodeFs from "node:fs"
 import type { DescriptorInput } from "@ocidx/core/Descriptor"
 import type { NameOrTag } from "@ocidx/core/Reference"
 import * as Reference from "@ocidx/core/Reference"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 
 /** `--key value` pairs from the command line. */
 export const parseArgs = (argv: ReadonlyArray<string>): ReadonlyMap<string, string> => {

@@ -11,7 +11,8 @@
  */
 import * as NodeFs from "node:fs"
 import * as ImageIndex from "@ocidx/core/ImageIndex"
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { intArg, parseArgs, requireArg, writeJson } from "./common.js"
 
 const args = parseArgs(process.argv.slice(2))
