@@ -138,7 +138,11 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** Referenced blobs that are missing become errors instead of warnings. */
   readonly strict?: boolean | undefined
-  /** How many manifests are read at once while walking the graph. Default 2. (Blobs are hashed in batches.) */
+  /**
+   * How many manifests are checked at once while walking the graph: they are read a batch at a time
+   * (`LayoutFiles.readRegularFiles`), then hashed and decoded this many at once. Default 2. (Blobs are hashed
+   * in batches.)
+   */
   readonly concurrency?: number | undefined
   /** Called as blobs are checked, for progress display. */
   readonly onProgress?: ((done: number, total: number) => Effect.Effect<void>) | undefined

@@ -1,7 +1,7 @@
 /**
  * The small-file steps ocidx repeats for every file of a layout, each as one call the platform can make
- * cheaply: replace a file atomically, read a regular file if it exists, hash a batch of blobs, remove a batch
- * of files. Core's own implementation (`make`, `layer`) runs on `@effect/platform`'s `FileSystem`, so it works
+ * cheaply: replace a file atomically, read a regular file if it exists (or a batch of them), hash a batch of
+ * blobs, remove a batch of files. Core's own implementation (`make`, `layer`) runs on `@effect/platform`'s `FileSystem`, so it works
  * on the in-memory file system of `@ocidx/core/testing`; `@ocidx/node` supplies one that does each call as a
  * single synchronous step, without a thread-pool round trip per system call. Every implementation refuses
  * symbolic links and non-regular files the same way (docs/guarantees.md, "Link policy").
@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import type { FileSystem, Path } from "@effect/platform"
-import type { Context, Effect, Layer, Option } from "effect"
+import type { Context, Effect, Either, Layer, Option } from "effect"
 import type { Algorithm, Digest } from "./Digest.js"
 import type { ReadError, WriteError } from "./Errors.js"
 import type { Hasher } from "./Hasher.js"
@@ -27,6 +27,17 @@ export type ReadResult =
   | { readonly _tag: "Missing" }
   | { readonly _tag: "TooLarge"; readonly size: number }
   | { readonly _tag: "Read"; readonly bytes: Uint8Array }
+
+/**
+ * One file of `readRegularFiles`: its path and the most bytes to read, as `readRegularFile` takes them.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface FileToRead {
+  readonly path: string
+  readonly maxBytes: number
+}
 
 /**
  * @since 0.1.0
@@ -131,6 +142,14 @@ export interface LayoutFiles {
    * Every index change checks its layout directory first, so this is one call, not a round trip.
    */
   readonly requireDirectory: (directory: string) => Effect.Effect<void, ReadError>
+  /**
+   * `readRegularFile` for each file, in order, as one call: one file's failure is its result (a `Left`), the
+   * same `ReadError` `readRegularFile` fails with, not the batch's. Every result is in memory at once, so the
+   * caller bounds the batch (the walk reads a level a few dozen manifests at a time).
+   */
+  readonly readRegularFiles: (
+    files: ReadonlyArray<FileToRead>
+  ) => Effect.Effect<ReadonlyArray<Either.Either<ReadResult, ReadError>>>
   /**
    * Replaces `target` so that a crash at any instant leaves the old content or the new: a temp file beside it
    * (named by `tempPathFor`, created exclusively), write, fsync, rename, directory fsync. With

@@ -9,7 +9,7 @@ import * as Digest from "@ocidx/core/Digest"
 import { CurrentDurability } from "@ocidx/core/Durability"
 import * as Hasher from "@ocidx/core/Hasher"
 import * as LayoutFiles from "@ocidx/core/LayoutFiles"
-import { Deferred, Effect, Exit, Fiber, type Layer, Option, type Scope } from "effect"
+import { Deferred, Effect, Either, Exit, Fiber, type Layer, Option, type Scope } from "effect"
 
 export interface Target {
   /** The implementation under test, with the FileSystem and Path the suite sets its files up with. */
@@ -252,6 +252,120 @@ export const register = (name: string, target: Target): void => {
           })
         )
       )
+    })
+
+    describe("readRegularFiles", () => {
+      it.live(
+        "reads each file as readRegularFile does, in order: Missing, TooLarge, Read, a link or a directory refused",
+        () =>
+          inDirectory(target, (dir, files) =>
+            Effect.gen(function* () {
+              const fs = yield* FileSystem.FileSystem
+              const path = yield* Path.Path
+              const small = path.join(dir, "small")
+              yield* fs.writeFileString(small, "0123456789")
+              const empty = path.join(dir, "empty")
+              yield* fs.writeFileString(empty, "")
+              // Past the block small files share: a buffer of its own.
+              const large = path.join(dir, "large")
+              const content = patterned(200 * 1024)
+              yield* fs.writeFile(large, content)
+              const link = path.join(dir, "link")
+              yield* fs.symlink(small, link)
+              const sub = path.join(dir, "sub")
+              yield* fs.makeDirectory(sub)
+              const missing = path.join(dir, "missing")
+              const asked = [
+                { path: small, maxBytes: 10 },
+                { path: missing, maxBytes: 10 },
+                { path: small, maxBytes: 9 },
+                { path: link, maxBytes: 100 },
+                { path: empty, maxBytes: 10 },
+                { path: large, maxBytes: MiB },
+                { path: sub, maxBytes: 100 },
+                { path: path.join(dir, "no", "such"), maxBytes: 10 }
+              ]
+              const results = yield* files.readRegularFiles(asked)
+              expect(results.length).toBe(asked.length)
+              // Each the same as the single read's success or failure.
+              for (const [i, { maxBytes, path: file }] of asked.entries()) {
+                const single = yield* Effect.either(files.readRegularFile(file, maxBytes))
+                expect(results[i]).toEqual(single)
+              }
+              const text = (i: number) => {
+                const result = results[i]
+                return result?._tag === "Right" && result.right._tag === "Read"
+                  ? decoder.decode(result.right.bytes)
+                  : undefined
+              }
+              expect(text(0)).toBe("0123456789")
+              expect(results[1]).toEqual(Either.right({ _tag: "Missing" }))
+              expect(results[2]).toEqual(Either.right({ _tag: "TooLarge", size: 10 }))
+              expect(results[3]).toMatchObject({
+                _tag: "Left",
+                left: { _tag: "ReadError", reason: "symlink", path: link }
+              })
+              expect(text(4)).toBe("")
+              const read = results[5]
+              // A plain copy: an implementation may hand back a Buffer.
+              expect(read?._tag === "Right" && read.right._tag === "Read" && new Uint8Array(read.right.bytes)).toEqual(
+                content
+              )
+              expect(results[6]).toMatchObject({
+                _tag: "Left",
+                left: { _tag: "ReadError", reason: "not-a-file", path: sub }
+              })
+              expect(results[7]).toEqual(Either.right({ _tag: "Missing" }))
+              expect(yield* files.readRegularFiles([])).toEqual([])
+            })
+          )
+      )
+
+      it.live("many small files: each its own bytes, unchanged by the reads after it", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const texts = Array.from({ length: 300 }, (_, i) => `{"n":${i}}`.padEnd(100 + ((i * 37) % 700), " "))
+            const asked = []
+            for (const [i, text] of texts.entries()) {
+              const file = path.join(dir, `m${i}`)
+              yield* fs.writeFileString(file, text)
+              asked.push({ path: file, maxBytes: 4096 })
+            }
+            const results = yield* files.readRegularFiles(asked)
+            expect(
+              results.map((result) =>
+                result._tag === "Right" && result.right._tag === "Read" ? decoder.decode(result.right.bytes) : result
+              )
+            ).toEqual(texts)
+          })
+        )
+      )
+
+      const fifo = target.makeFifo
+      if (fifo !== undefined) {
+        it.live("a FIFO is refused at once (not-a-file), the files around it read", () =>
+          inDirectory(target, (dir, files) =>
+            Effect.gen(function* () {
+              const fs = yield* FileSystem.FileSystem
+              const path = yield* Path.Path
+              const pipe = path.join(dir, "fifo")
+              yield* fifo(pipe)
+              const file = path.join(dir, "file")
+              yield* fs.writeFileString(file, "{}")
+              const [before, refused, after] = yield* files.readRegularFiles([
+                { path: file, maxBytes: 10 },
+                { path: pipe, maxBytes: 10 },
+                { path: file, maxBytes: 10 }
+              ])
+              expect(refused).toMatchObject({ _tag: "Left", left: { _tag: "ReadError", reason: "not-a-file" } })
+              expect(before).toEqual(after)
+              expect(before?._tag === "Right" && before.right._tag).toBe("Read")
+            })
+          )
+        )
+      }
     })
 
     describe("ingestFile", () => {

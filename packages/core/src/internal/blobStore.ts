@@ -10,7 +10,7 @@ import * as Digest from "../Digest.js"
 import { CurrentDurability, type Durability } from "../Durability.js"
 import { BlobNotFound, DecodeError, DecodeIssue, DigestMismatch, ReadError, WriteError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
-import type { Ingested } from "../LayoutFiles.js"
+import type { Ingested, ReadResult } from "../LayoutFiles.js"
 import { createTemp, removeQuietly, syncDirectory, tempPathFor, tempSuffix } from "./atomicWrite.js"
 import * as LayoutFiles from "./layoutFiles.js"
 import { refuseLinkedDirectory, statRegularFile } from "./regularFile.js"
@@ -63,6 +63,55 @@ export const readChunks = (
  * write per buffer (each an fs request and a few Effect steps) cost more CPU than the copy that joins them.
  */
 const writeBatch = 256 * 1024
+
+/** Hashes content as it comes (`update`), then checks it against `digest` and `expectedSize` (`check`). */
+const verifier = (hasher: Hasher, file: string, digest: Digest.Digest, expectedSize: number | undefined) => {
+  const algorithm = Digest.algorithm(digest)
+  const hash = Digest.isAlgorithm(algorithm) ? Option.some(hasher.make(algorithm)) : Option.none()
+  let size = 0
+  const update = (chunk: Uint8Array) => {
+    size += chunk.length
+    if (Option.isSome(hash)) hash.value.update(chunk)
+  }
+  const check = Effect.gen(function* () {
+    // An algorithm ocidx cannot compute leaves only the size to check.
+    const actualDigest = Option.isSome(hash) ? `${algorithm}:${yield* hash.value.digest}` : undefined
+    const sizeWrong = expectedSize !== undefined && size !== expectedSize
+    if (sizeWrong || (actualDigest !== undefined && actualDigest !== digest)) {
+      return yield* new DigestMismatch({
+        path: file,
+        expectedDigest: digest,
+        actualDigest,
+        expectedSize,
+        actualSize: size
+      })
+    }
+  })
+  return { update, check }
+}
+
+/**
+ * What `BlobStore.get` makes of its read of `file`, which was limited to `expected` bytes (or none): the bytes,
+ * once they hash to `digest` and have the expected size. The walk's batch reads of manifests check theirs so too.
+ * @internal
+ */
+export const checkedBytes = (
+  hasher: Hasher,
+  file: string,
+  digest: Digest.Digest,
+  expected: number | undefined,
+  read: ReadResult
+): Effect.Effect<Uint8Array, BlobNotFound | DigestMismatch> => {
+  if (read._tag === "Missing") return Effect.fail(new BlobNotFound({ path: file, digest }))
+  const limit = expected ?? Number.MAX_SAFE_INTEGER
+  const actualSize = read._tag === "TooLarge" ? read.size : read.bytes.length
+  if (read._tag === "TooLarge" || actualSize > limit) {
+    return Effect.fail(new DigestMismatch({ path: file, expectedDigest: digest, expectedSize: limit, actualSize }))
+  }
+  const { check, update } = verifier(hasher, file, digest, expected)
+  update(read.bytes)
+  return Effect.as(check, read.bytes)
+}
 
 /** @internal */
 export const make = (options: { readonly directory: string }) =>
@@ -237,60 +286,26 @@ export const make = (options: { readonly directory: string }) =>
         files.ingestFile(file, temp, { algorithm, onProgress: putOptions?.onProgress })
       ).pipe(Effect.withSpan("BlobStore.putFile"))
 
-    const verify = (file: string, digest: Digest.Digest, expectedSize: number | undefined) => {
-      const alg = algorithmOf(digest)
-      const hash = Option.map(alg, (a) => hasher.make(a))
-      let size = 0
-      const update = (chunk: Uint8Array) => {
-        size += chunk.length
-        if (Option.isSome(hash)) hash.value.update(chunk)
-      }
-      const check = Effect.gen(function* () {
-        // An algorithm ocidx cannot compute leaves only the size to check.
-        const actualDigest = Option.isSome(hash) ? `${Digest.algorithm(digest)}:${yield* hash.value.digest}` : undefined
-        const sizeWrong = expectedSize !== undefined && size !== expectedSize
-        if (sizeWrong || (actualDigest !== undefined && actualDigest !== digest)) {
-          return yield* new DigestMismatch({
-            path: file,
-            expectedDigest: digest,
-            actualDigest,
-            expectedSize,
-            actualSize: size
-          })
-        }
-      })
-      return { update, check }
-    }
-
     const requirePresent = (digest: Digest.Digest) =>
       Effect.flatMap(statFile(pathOf(digest)), (size) =>
         Option.isSome(size) ? Effect.void : Effect.fail(new BlobNotFound({ path: pathOf(digest), digest }))
       )
 
-    const get = (digest: Digest.Digest, getOptions?: { readonly size?: number | undefined }) =>
-      Effect.gen(function* () {
-        const file = pathOf(digest)
-        const expected = getOptions?.size
-        // One platform step. Never more than the blob should hold is read (a 1 GiB file named as a small manifest
-        // costs nothing), and one byte more, to see a file that grew after its size was taken.
-        const limit = expected ?? Number.MAX_SAFE_INTEGER
-        const read = yield* files.readRegularFile(file, limit)
-        if (read._tag === "Missing") return yield* new BlobNotFound({ path: file, digest })
-        const actualSize = read._tag === "TooLarge" ? read.size : read.bytes.length
-        if (read._tag === "TooLarge" || actualSize > limit) {
-          return yield* new DigestMismatch({ path: file, expectedDigest: digest, expectedSize: limit, actualSize })
-        }
-        const { check, update } = verify(file, digest, expected)
-        update(read.bytes)
-        yield* check
-        return read.bytes
-      }).pipe(Effect.withSpan("BlobStore.get"))
+    const get = (digest: Digest.Digest, getOptions?: { readonly size?: number | undefined }) => {
+      const file = pathOf(digest)
+      const expected = getOptions?.size
+      // One platform step. Never more than the blob should hold is read (a 1 GiB file named as a small manifest
+      // costs nothing), and one byte more, to see a file that grew after its size was taken.
+      return Effect.flatMap(files.readRegularFile(file, expected ?? Number.MAX_SAFE_INTEGER), (read) =>
+        checkedBytes(hasher, file, digest, expected, read)
+      ).pipe(Effect.withSpan("BlobStore.get"))
+    }
 
     const stream = (digest: Digest.Digest, streamOptions?: { readonly size?: number | undefined }) => {
       const file = pathOf(digest)
       return Stream.unwrap(
         Effect.map(requirePresent(digest), () => {
-          const { check, update } = verify(file, digest, streamOptions?.size)
+          const { check, update } = verifier(hasher, file, digest, streamOptions?.size)
           return fs.stream(file, { chunkSize: FileSystem.KiB(256) }).pipe(
             Stream.mapError(ReadError.fromPlatformError(file)),
             // Hashed synchronously per chunk of buffers: an Effect per buffer costs more than the hashing.

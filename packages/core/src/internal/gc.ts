@@ -33,6 +33,8 @@ export interface Deps {
   readonly index: StoreIndex
   readonly blobs: BlobStore
   readonly content: (descriptor: Descriptor) => Effect.Effect<Content, ContentFailure>
+  /** `content` of a batch at once, for a walk of many manifests. */
+  readonly contents: Walk.BatchReader<ContentFailure>
 }
 
 const defaultGrace = Duration.hours(1)
@@ -49,9 +51,6 @@ export const blankIndex = (path: string): DecodeError => {
     "it is blank (0 bytes or whitespace only, as a crashed writer leaves it), so every blob would look unreferenced; gc removed nothing"
   return new DecodeError({ path, reason: "blank", detail: message, issues: [new DecodeIssue({ path: [], message })] })
 }
-
-/** How many manifest reads and stats gc keeps in flight: they wait on the disk, not the CPU. */
-const ioConcurrency = 8
 
 interface Considered {
   readonly file: string
@@ -166,7 +165,7 @@ export const sweeper = (deps: Deps, options: GcOptions) => {
       // With force, an unreadable manifest stays (it is reachable) but its children are unknown and may go.
       const live = yield* Walk.reachable(
         roots,
-        deps.content,
+        deps.contents,
         (descriptor, error) =>
           options.force
             ? Effect.void
@@ -182,8 +181,7 @@ export const sweeper = (deps: Deps, options: GcOptions) => {
           indexPath: deps.index.indexPath,
           // Too deep, what lies below the limit is unknown, as for an unreadable manifest. A claimed cycle
           // leaves the set whole, so it does not stop a sweep (verify reports it).
-          onGraphError: (error) => (error.reason === "too-deep" && !options.force ? Effect.fail(error) : Effect.void),
-          concurrency: ioConcurrency
+          onGraphError: (error) => (error.reason === "too-deep" && !options.force ? Effect.fail(error) : Effect.void)
         }
       )
       // File mtimes come from the real clock, so age is measured against it, not Effect's (test) Clock.

@@ -158,25 +158,48 @@ const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || cod
 const isNumberChar = (code: number): boolean =>
   (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x2b || code === 0x2e || code === 0x65 || code === 0x45
 
+/** The scan's frames, one per level open at once (the document's own value is level 1). */
+const frames = maxDepth + 2
+const slots = linearKeys + 1
+
 /**
- * One pass over the text with an explicit stack of at most `depthLimit` frames. It trusts JSON.parse for
- * the grammar: on text that is not JSON it stops with "syntax" and the parser names the error.
+ * The scan's stacks, allocated once, not per document: a dozen typed arrays cost more than the scan of a small
+ * manifest. One scan at a time can use them: it runs to its end without yielding or calling out, and each
+ * frame is set up as it is entered before anything reads it.
  */
-const scan = (text: string, depthLimit: number, duplicateKeys: "refuse" | "allow"): Problem | Scanned => {
-  const n = text.length
-  const kinds = new Uint8Array(depthLimit + 2)
-  const counts = new Int32Array(depthLimit + 2)
+const stacks = {
+  kinds: new Uint8Array(frames),
+  counts: new Int32Array(frames),
   // The key each open object is reading now, as a range of the text (a string only when it has escapes).
-  const keyStarts = new Int32Array(depthLimit + 2)
-  const keyEnds = new Int32Array(depthLimit + 2)
-  const keyTexts: Array<string | undefined> = new Array(depthLimit + 2).fill(undefined)
+  keyStarts: new Int32Array(frames),
+  keyEnds: new Int32Array(frames),
+  keyTexts: new Array<string | undefined>(frames).fill(undefined),
   // The keys an open object has had: ranges of the text for a few plain keys (no string is made for them),
   // a Set of strings once there are many or one has escapes.
-  const slots = linearKeys + 1
-  const slotStarts = new Int32Array((depthLimit + 2) * slots)
-  const slotEnds = new Int32Array((depthLimit + 2) * slots)
-  const slotCounts = new Int32Array(depthLimit + 2)
-  const keySets: Array<Set<string> | undefined> = new Array(depthLimit + 2).fill(undefined)
+  slotStarts: new Int32Array(frames * slots),
+  slotEnds: new Int32Array(frames * slots),
+  slotCounts: new Int32Array(frames),
+  keySets: new Array<Set<string> | undefined>(frames).fill(undefined)
+}
+
+/**
+ * One pass over the text with an explicit stack of at most `maxDepth` frames. It trusts JSON.parse for the
+ * grammar: on text that is not JSON it stops with "syntax" and the parser names the error.
+ */
+const scan = (text: string, duplicateKeys: "refuse" | "allow"): Problem | Scanned => {
+  try {
+    return scanWith(text, duplicateKeys)
+  } finally {
+    // What a scan that stopped early left open would keep alive: its keys are slices of the whole text.
+    stacks.keyTexts.fill(undefined)
+    stacks.keySets.fill(undefined)
+  }
+}
+
+const scanWith = (text: string, duplicateKeys: "refuse" | "allow"): Problem | Scanned => {
+  const depthLimit = maxDepth
+  const n = text.length
+  const { kinds, counts, keyStarts, keyEnds, keyTexts, slotStarts, slotEnds, slotCounts, keySets } = stacks
   const members: Array<Member> = []
   const elements: Array<Span> = []
   const duplicates: Array<DuplicateKey> = []
@@ -419,7 +442,7 @@ export const parseText = (
   const maxBytes = options?.maxBytes ?? maxDocumentBytes
   // Each character is at least one byte: a text this long came from more bytes than the cap.
   if (text.length > maxBytes) return Either.left(tooLarge(path, text.length, maxBytes))
-  const scanned = scan(text, maxDepth, options?.duplicateKeys ?? "refuse")
+  const scanned = scan(text, options?.duplicateKeys ?? "refuse")
   if ("kind" in scanned) {
     switch (scanned.kind) {
       case "too-deep":

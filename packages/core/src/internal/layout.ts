@@ -3,8 +3,10 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as BlobStore from "../BlobStore.js"
+import { checkedBytes } from "./blobStore.js"
 import type { Descriptor } from "../Descriptor.js"
 import { GraphError, maxGraphDepth, UnreadableManifest, WriteError } from "../Errors.js"
 import { Hasher } from "../Hasher.js"
@@ -40,20 +42,75 @@ export const make = (options: {
       Context.add(Hasher, hasher)
     )
 
-    const content = (descriptor: Descriptor): Effect.Effect<Content, ContentFailure> =>
-      Effect.gen(function* () {
-        const isIndex = MediaType.isIndex(descriptor.mediaType)
-        if (!isIndex && !MediaType.isManifest(descriptor.mediaType)) return { _tag: "Other", descriptor } as const
+    /** A manifest or index to read, what else needs no read, or one too large to read. */
+    const planOf = (descriptor: Descriptor): Either.Either<Content, ContentFailure> | "read" => {
+      if (!MediaType.isIndex(descriptor.mediaType) && !MediaType.isManifest(descriptor.mediaType)) {
+        return Either.right({ _tag: "Other", descriptor })
+      }
+      // Refused before a byte is read: the read below takes at most the descriptor's size (and one byte more).
+      if (descriptor.size > JsonReader.maxDocumentBytes) {
         const file = blobs.pathOf(descriptor.digest)
-        // Refused before a byte is read: the get below reads at most the descriptor's size (and one byte more).
-        if (descriptor.size > JsonReader.maxDocumentBytes) {
-          return yield* JsonReader.tooLarge(file, descriptor.size, JsonReader.maxDocumentBytes, "the manifest")
-        }
-        const bytes = yield* blobs.get(descriptor.digest, { size: descriptor.size })
-        const { value: raw } = yield* JsonReader.readJson(file, bytes)
-        if (isIndex) return { _tag: "Index", descriptor, index: yield* decodeNestedIndex(file, raw) } as const
-        return { _tag: "Manifest", descriptor, manifest: yield* decodeManifest(file, raw) } as const
-      })
+        return Either.left(JsonReader.tooLarge(file, descriptor.size, JsonReader.maxDocumentBytes, "the manifest"))
+      }
+      return "read"
+    }
+
+    /** The checked bytes of a manifest or index, decoded. */
+    const decodeContent = (
+      descriptor: Descriptor,
+      file: string,
+      bytes: Uint8Array
+    ): Either.Either<Content, ContentFailure> =>
+      Either.flatMap(JsonReader.readJson(file, bytes), ({ value: raw }) =>
+        MediaType.isIndex(descriptor.mediaType)
+          ? Either.map(
+              decodeNestedIndex(file, raw),
+              (decoded): Content => ({ _tag: "Index", descriptor, index: decoded })
+            )
+          : Either.map(decodeManifest(file, raw), (manifest): Content => ({ _tag: "Manifest", descriptor, manifest }))
+      )
+
+    const content = (descriptor: Descriptor): Effect.Effect<Content, ContentFailure> => {
+      const plan = planOf(descriptor)
+      if (plan !== "read") return plan
+      const file = blobs.pathOf(descriptor.digest)
+      return Effect.flatMap(blobs.get(descriptor.digest, { size: descriptor.size }), (bytes) =>
+        decodeContent(descriptor, file, bytes)
+      )
+    }
+
+    /**
+     * `content` of many descriptors, their files read in one `LayoutFiles` call and checked as `BlobStore.get`
+     * checks them; each result the same success or failure `content` has.
+     */
+    const contents: Walk.BatchReader<ContentFailure> = {
+      batch: (descriptors) => {
+        const plans = descriptors.map(planOf)
+        const toRead = descriptors.filter((_, i) => plans[i] === "read")
+        return Effect.flatMap(
+          files.readRegularFiles(
+            toRead.map((descriptor) => ({ path: blobs.pathOf(descriptor.digest), maxBytes: descriptor.size }))
+          ),
+          (reads) => {
+            let next = 0
+            return Effect.forEach(descriptors, (descriptor, i) => {
+              const plan = plans[i]
+              if (plan !== undefined && plan !== "read") return Effect.succeed(plan)
+              const read = reads[next++]
+              if (read === undefined) return Effect.die(new Error("a batch read has fewer results than files"))
+              const file = blobs.pathOf(descriptor.digest)
+              return Effect.either(
+                Effect.flatMap(read, (found) =>
+                  Effect.flatMap(checkedBytes(hasher, file, descriptor.digest, descriptor.size, found), (bytes) =>
+                    decodeContent(descriptor, file, bytes)
+                  )
+                )
+              )
+            })
+          }
+        )
+      }
+    }
 
     const roots = (manifests: ReadonlyArray<Descriptor>, subject: Descriptor | undefined) =>
       subject ? [...manifests, subject] : manifests
@@ -154,7 +211,7 @@ export const make = (options: {
       )
     }).pipe(Effect.withSpan("Layout.init", { attributes: { directory } }))
 
-    const deps: Gc.Deps = { directory, fs, path, files, index, blobs, content }
+    const deps: Gc.Deps = { directory, fs, path, files, index, blobs, content, contents }
 
     const layout: Layout = {
       directory,

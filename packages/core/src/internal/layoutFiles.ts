@@ -8,6 +8,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -18,6 +19,7 @@ import { type DecodeError, ReadError, WriteError } from "../Errors.js"
 import { Hasher, webCrypto } from "../Hasher.js"
 import type {
   BlobToHash,
+  FileToRead,
   HashResult,
   IngestOptions,
   Ingested,
@@ -41,6 +43,9 @@ export const LayoutFiles = Context.GenericTag<Service>("@ocidx/core/LayoutFiles"
 
 /** How many blobs the portable hash keeps in flight: reads wait on the disk, hashing is on this thread. */
 const hashConcurrency = 8
+
+/** How many files the portable batch read keeps in flight, as the walk read manifests before there was a batch. */
+const readConcurrency = 8
 
 /** `ingestFile` copies this much at a time, through one buffer per copy. */
 const ingestChunkSize = 1024 * 1024
@@ -110,6 +115,13 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Path.Pa
         Effect.catchIf(isNotFound, () => Effect.succeed<ReadResult>({ _tag: "Missing" })),
         Effect.mapError(ReadError.fromPlatformError(file))
       )
+    })
+
+  const readRegularFiles = (
+    files: ReadonlyArray<FileToRead>
+  ): Effect.Effect<ReadonlyArray<Either.Either<ReadResult, ReadError>>> =>
+    Effect.forEach(files, (file) => Effect.either(readRegularFile(file.path, file.maxBytes)), {
+      concurrency: readConcurrency
     })
 
   const writeAtomic = (target: string, content: Uint8Array, options: WriteOptions): Effect.Effect<void, WriteError> =>
@@ -232,6 +244,7 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Path.Pa
 
   return LayoutFiles.of({
     readRegularFile,
+    readRegularFiles,
     requireDirectory: (directory) => Effect.provide(requireDirectory(directory), context),
     writeAtomic,
     ingestFile,

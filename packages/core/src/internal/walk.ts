@@ -32,6 +32,39 @@ export const hasChildren = (descriptor: Descriptor): boolean =>
   MediaType.isIndex(descriptor.mediaType) || MediaType.isManifest(descriptor.mediaType)
 
 /**
+ * Reads many descriptors in one call, one result per descriptor, in order: a manifest that cannot be read is
+ * its `Left`. @internal
+ */
+export interface BatchReader<C> {
+  readonly batch: (descriptors: ReadonlyArray<Descriptor>) => Effect.Effect<ReadonlyArray<Either.Either<Content, C>>>
+}
+
+/**
+ * A level is read in batches of at most this many manifests, and of at most `batchBytes` by their
+ * descriptors' sizes (or the first of a batch alone): a batch holds all its files' bytes at once.
+ */
+const batchFiles = 32
+const batchBytes = 8 * 1024 * 1024
+
+/** `toRead` cut into batches as `batchFiles` and `batchBytes` say. */
+const batchesOf = (toRead: ReadonlyArray<Descriptor>): Array<Array<Descriptor>> => {
+  const batches: Array<Array<Descriptor>> = []
+  let current: Array<Descriptor> = []
+  let bytes = 0
+  for (const descriptor of toRead) {
+    if (current.length > 0 && (current.length >= batchFiles || bytes + descriptor.size > batchBytes)) {
+      batches.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(descriptor)
+    bytes += descriptor.size
+  }
+  if (current.length > 0) batches.push(current)
+  return batches
+}
+
+/**
  * Everything reachable from `roots`, breadth first, each digest once. A manifest that cannot be read goes
  * to `onUnreadable`, which fails the walk or lets it go on without that manifest's children.
  *
@@ -44,11 +77,14 @@ export const hasChildren = (descriptor: Descriptor): boolean =>
  * With `concurrency` above 1, the manifests of one level are read that many at a time; their results are
  * still taken in walk order (children, `onUnreadable`), so the outcome does not depend on timing. A walk
  * that `onUnreadable` fails may then have read a few manifests it would not have read one at a time.
+ *
+ * With a `BatchReader`, each level is read a batch at a time instead (`concurrency` is then the reader's
+ * business): one call for many small manifests, where a call each cost more than the reads.
  * @internal
  */
 export const reachable = <E, G, C = ContentFailure>(
   roots: ReadonlyArray<Descriptor>,
-  content: (descriptor: Descriptor) => Effect.Effect<Content, C>,
+  content: ((descriptor: Descriptor) => Effect.Effect<Content, C>) | BatchReader<C>,
   onUnreadable: (descriptor: Descriptor, error: C) => Effect.Effect<void, E>,
   options: {
     /** The file the roots come from, named in a `GraphError`. */
@@ -93,6 +129,7 @@ export const reachable = <E, G, C = ContentFailure>(
         }
       }
       const next: Array<Found> = []
+      // Only an unreadable manifest has an effect to run: a read one costs no step of its own.
       const take = (descriptor: Descriptor, decoded: Either.Either<Content, C>) => {
         if (Either.isLeft(decoded)) return onUnreadable(descriptor, decoded.left)
         const found = childrenOf(decoded.right)
@@ -101,15 +138,32 @@ export const reachable = <E, G, C = ContentFailure>(
           found.filter(isRead).map((child) => child.digest)
         )
         for (const child of found) next.push({ descriptor: child, parent: descriptor.digest })
-        return Effect.void
+        return undefined
       }
-      if (concurrency === 1) {
-        for (const descriptor of toRead) yield* take(descriptor, yield* Effect.either(content(descriptor)))
+      if (typeof content !== "function") {
+        for (const batch of batchesOf(toRead)) {
+          const results = yield* content.batch(batch)
+          for (const [i, decoded] of results.entries()) {
+            const descriptor = batch[i]
+            const unreadable = descriptor === undefined ? undefined : take(descriptor, decoded)
+            if (unreadable !== undefined) yield* unreadable
+          }
+        }
+      } else if (concurrency === 1) {
+        for (const descriptor of toRead) {
+          const unreadable = take(descriptor, yield* Effect.either(content(descriptor)))
+          if (unreadable !== undefined) yield* unreadable
+        }
       } else {
-        const results = yield* readConcurrently(toRead, content, concurrency)
+        const results = yield* forEachConcurrently(
+          toRead,
+          (descriptor) => Effect.either(content(descriptor)),
+          concurrency
+        )
         for (const [i, decoded] of results.entries()) {
           const descriptor = toRead[i]
-          if (descriptor !== undefined && decoded !== undefined) yield* take(descriptor, decoded)
+          const unreadable = descriptor === undefined ? undefined : take(descriptor, decoded)
+          if (unreadable !== undefined) yield* unreadable
         }
       }
       frontier = next
@@ -123,25 +177,27 @@ export const reachable = <E, G, C = ContentFailure>(
   })
 
 /**
- * Reads every descriptor, `concurrency` at a time, each result at its descriptor's position. A few workers
- * take the next descriptor as they finish one, rather than a fiber per descriptor: `Effect.forEach` forks
- * one for each and yields before each start, which on a level of thousands of small manifests cost more
- * than reading them.
+ * `f` of every item, `concurrency` at a time, each result at its item's position. A few workers take the next
+ * item as they finish one, rather than a fiber per item: `Effect.forEach` forks one for each and yields before
+ * each start, which on a level of thousands of small manifests cost more than reading them.
+ * @internal
  */
-const readConcurrently = <C>(
-  toRead: ReadonlyArray<Descriptor>,
-  content: (descriptor: Descriptor) => Effect.Effect<Content, C>,
+export const forEachConcurrently = <A, B>(
+  items: ReadonlyArray<A>,
+  f: (item: A, index: number) => Effect.Effect<B>,
   concurrency: number
-): Effect.Effect<ReadonlyArray<Either.Either<Content, C> | undefined>> => {
-  const results: Array<Either.Either<Content, C> | undefined> = new Array(toRead.length)
+): Effect.Effect<ReadonlyArray<B>> => {
+  // Every position is written before this succeeds: the workers take each index once, until none is left.
+  const results: Array<B> = new Array(items.length)
   let next = 0
   const worker = Effect.gen(function* () {
-    for (let i = next++; i < toRead.length; i = next++) {
-      const descriptor = toRead[i]
-      if (descriptor !== undefined) results[i] = yield* Effect.either(content(descriptor))
+    for (let i = next++; i < items.length; i = next++) {
+      const item = items[i]
+      if (item !== undefined) results[i] = yield* f(item, i)
     }
   })
-  const workers = Array.from({ length: Math.min(concurrency, toRead.length) }, () => worker)
+  if (concurrency <= 1 || items.length <= 1) return Effect.as(worker, results)
+  const workers = Array.from({ length: Math.min(concurrency, items.length) }, () => worker)
   return Effect.as(Effect.all(workers, { concurrency: "unbounded", discard: true }), results)
 }
 

@@ -9,11 +9,11 @@ import * as Option from "effect/Option"
 import type { BlobStore } from "../../BlobStore.js"
 import type { Descriptor } from "../../Descriptor.js"
 import type { Digest } from "../../Digest.js"
-import { BlobNotFound, DigestMismatch, type GraphError } from "../../Errors.js"
+import { BlobNotFound, DigestMismatch, type GraphError, type ReadError } from "../../Errors.js"
 import { Hasher } from "../../Hasher.js"
 import type { ImageIndex } from "../../ImageIndex.js"
 import type { Content, ContentFailure, Finding } from "../../Layout.js"
-import type { LayoutFiles } from "../../LayoutFiles.js"
+import type { LayoutFiles, ReadResult } from "../../LayoutFiles.js"
 import * as MediaType from "../../MediaType.js"
 import { decodeUtf8 } from "../decode.js"
 import { decodeManifest, decodeNestedIndex } from "../decodeContent.js"
@@ -62,20 +62,38 @@ export const walk = (
   Effect.flatMap(Hasher, (hasher) => {
     if (Option.isNone(index)) return Effect.succeed(empty)
     const roots = index.value.subject ? [...index.value.manifests, index.value.subject] : index.value.manifests
-    // Filled by reads that run concurrently, each under its own digest; taken in walk order by `fold`.
+    // Filled as the batches are read; taken in walk order by `fold`.
     const reads = new Map<Digest, Read>()
-    const content = (descriptor: Descriptor) =>
-      readManifest(files, hasher, blobs, descriptor).pipe(
-        Effect.tap((read) => Effect.sync(() => reads.set(descriptor.digest, read))),
-        Effect.flatMap((read) => read.content)
+    const batch = (descriptors: ReadonlyArray<Descriptor>) =>
+      Effect.flatMap(
+        files.readRegularFiles(
+          descriptors.map((descriptor) => ({
+            path: blobs.pathOf(descriptor.digest),
+            // Above the cap it is refused unread, its size known from the stat the read made.
+            maxBytes: JsonReader.maxDocumentBytes
+          }))
+        ),
+        // The hashes run `concurrency` at a time: a Hasher may hash asynchronously (WebCrypto does).
+        (results) =>
+          Walk.forEachConcurrently(
+            results,
+            (result, i) => {
+              const descriptor = descriptors[i]
+              if (descriptor === undefined) return Effect.die(new Error("a batch read has more results than files"))
+              return Effect.map(settle(hasher, blobs.pathOf(descriptor.digest), descriptor, result), (read) => {
+                reads.set(descriptor.digest, read)
+                return read.content
+              })
+            },
+            options.concurrency
+          )
       )
     // A failure is in `reads` already; the walk goes on without that manifest's children. A graph error is
     // a finding of its own; too deep, the graph is incomplete.
     const graphErrors: Array<GraphError> = []
-    return Walk.reachable(roots, content, () => Effect.void, {
+    return Walk.reachable(roots, { batch }, () => Effect.void, {
       indexPath: options.indexPath,
-      onGraphError: (error) => Effect.sync(() => graphErrors.push(error)),
-      concurrency: options.concurrency
+      onGraphError: (error) => Effect.sync(() => graphErrors.push(error))
     }).pipe(
       Effect.map((reachable) => {
         const graph = fold(blobs, roots, reachable, reads, options)
@@ -96,36 +114,34 @@ const graphFinding = (error: GraphError): Finding =>
   })
 
 /**
- * Reads and decodes a manifest or index. Not `Layout.content`: that checks the size against the descriptor,
- * which would hide the children of a manifest whose descriptor alone is wrong, and it does not hand back the
- * text for the duplicate-key scan. The read is one `LayoutFiles` step, not a stat and then a read.
+ * What the read of a manifest or index found, decoded. Not `Layout.content`: that checks the size against the
+ * descriptor, which would hide the children of a manifest whose descriptor alone is wrong, and it does not hand
+ * back the text for the duplicate-key scan. The read was one `LayoutFiles` step, not a stat and then a read;
+ * only the hash is an effect here.
  */
-const readManifest = (
-  files: LayoutFiles,
+const settle = (
   hasher: Hasher,
-  blobs: BlobStore,
-  descriptor: Descriptor
-): Effect.Effect<Read> =>
-  Effect.gen(function* () {
-    const { digest } = descriptor
-    const file = blobs.pathOf(digest)
-    const failed = (size: number | undefined, error: ContentFailure): Read => ({
-      size,
-      duplicates: [],
-      content: Either.left(error)
-    })
-    // Above the cap it is refused unread, its size known from the stat the read made.
-    const read = yield* Effect.either(files.readRegularFile(file, JsonReader.maxDocumentBytes))
-    if (Either.isLeft(read)) return failed(undefined, read.left)
-    if (read.right._tag === "Missing") return failed(undefined, new BlobNotFound({ path: file, digest }))
-    const tooLarge = (size: number) =>
-      failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest"))
-    if (read.right._tag === "TooLarge") return tooLarge(read.right.size)
-    const bytes = read.right.bytes
-    const size = bytes.length
-    // Under the cap when opened, it grew past it while read: refused all the same.
-    if (size > JsonReader.maxDocumentBytes) return tooLarge(size)
-    const actualDigest = yield* digestOf(hasher, digest, bytes)
+  file: string,
+  descriptor: Descriptor,
+  result: Either.Either<ReadResult, ReadError>
+): Effect.Effect<Read> => {
+  const { digest } = descriptor
+  const failed = (size: number | undefined, error: ContentFailure): Read => ({
+    size,
+    duplicates: [],
+    content: Either.left(error)
+  })
+  if (Either.isLeft(result)) return Effect.succeed(failed(undefined, result.left))
+  const read = result.right
+  if (read._tag === "Missing") return Effect.succeed(failed(undefined, new BlobNotFound({ path: file, digest })))
+  const tooLarge = (size: number) =>
+    Effect.succeed(failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest")))
+  if (read._tag === "TooLarge") return tooLarge(read.size)
+  const bytes = read.bytes
+  const size = bytes.length
+  // Under the cap when opened, it grew past it while read: refused all the same.
+  if (size > JsonReader.maxDocumentBytes) return tooLarge(size)
+  return Effect.map(digestOf(hasher, digest, bytes), (actualDigest): Read => {
     if (actualDigest !== undefined && actualDigest !== digest) {
       return failed(
         undefined,
@@ -136,6 +152,7 @@ const readManifest = (
     if (Either.isLeft(text)) return failed(size, text.left)
     return { size, ...decode(descriptor, file, text.right) }
   })
+}
 
 /**
  * Parses and decodes a manifest or index. Duplicate keys are findings of their own (the walk goes on), not a
