@@ -3,12 +3,14 @@
  * is skipped, and that nothing is tagged unless everything arrived.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Archive from "@ocidx/core/Archive"
 import * as Copy from "@ocidx/core/Copy"
 import * as Layout from "@ocidx/core/Layout"
 import * as MediaType from "@ocidx/core/MediaType"
 import { RegistryClient } from "@ocidx/core/RegistryClient"
 import * as testing from "@ocidx/core/testing"
 import { Effect, Either, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { packTar, unpackTar } from "modern-tar"
 import {
   blobPath,
   digestOf,
@@ -419,3 +421,87 @@ const signatureLayers = (directory: string, digest: string) =>
     const content = yield* layout.content(entry)
     return content._tag === "Manifest" ? content.manifest.layers : []
   })
+
+describe("Copy.copy into an archive file", () => {
+  const archiveAt = (file: string, format: "oci" | "docker" = "oci"): Copy.Location => ({
+    _tag: "Archive",
+    format,
+    file
+  })
+  const bytesOf = (chunks: Iterable<Uint8Array>) => {
+    const all = [...chunks]
+    const out = new Uint8Array(all.reduce((n, c) => n + c.length, 0))
+    let at = 0
+    for (const c of all) {
+      out.set(c, at)
+      at += c.length
+    }
+    return out
+  }
+
+  it.effect("holds the bytes Archive.write streams (sha512 blobs' long names, blobs past the write buffer)", () =>
+    run(
+      Effect.gen(function* () {
+        const builder = new LayoutBuilder()
+        // Past 1 MiB: read into the file writer's buffer across two writes.
+        const big = new Uint8Array(1024 * 1024 + 7).map((_, i) => (i * 31) % 251)
+        const config = builder.config()
+        const layers = [builder.layer(big), builder.layer("a sha512 layer", { algorithm: "sha512" })]
+        const manifest = builder.manifest({ config, layers })
+        builder.add(manifest, ["v1"])
+        yield* writeLayout(builder, src)
+        const memory = yield* testing.MemoryFileSystem
+        for (const format of ["oci", "docker"] as const) {
+          const file = `/out-${format}.tar`
+          const result = yield* Copy.copy(layoutAt(src, "v1"), archiveAt(file, format))
+          expect(result.manifest.digest).toBe(manifest.digest)
+          const streamed = yield* Effect.flatMap(Archive.write(src, ["v1"], { format }), (w) =>
+            Stream.runCollect(w.archive)
+          )
+          const written = memory.files()[file]
+          // Compared by digest: a deep equality of a megabyte array takes vitest seconds.
+          expect(digestOf(written ?? "")).toBe(digestOf(bytesOf(streamed)))
+          // modern-tar writes the same bytes for the same fixed headers (a pax path for the sha512 blob's name).
+          const entries = yield* Effect.promise(() => unpackTar(written ?? new Uint8Array()))
+          expect(entries.map((e) => e.header.name)).toContain(
+            `blobs/sha512/${layers[1]?.digest.slice("sha512:".length)}`
+          )
+          const fixed = entries.map((e) => ({
+            header: {
+              name: e.header.name,
+              size: e.header.size,
+              type: "file" as const,
+              mode: 0o644,
+              uid: 0,
+              gid: 0,
+              uname: "",
+              gname: "",
+              mtime: new Date(0)
+            },
+            body: e.data ?? new Uint8Array()
+          }))
+          expect(digestOf(yield* Effect.promise(() => packTar(fixed)))).toBe(digestOf(written ?? ""))
+        }
+      })
+    )
+  )
+
+  it.effect("a blob whose bytes are not its digest, or not its size: DigestMismatch, and no file left", () =>
+    run(
+      Effect.gen(function* () {
+        const builder = new LayoutBuilder()
+        const image = builder.image({ layers: ["good layer"] })
+        builder.add(image.manifest, ["v1"])
+        yield* writeLayout(builder, src)
+        const memory = yield* testing.MemoryFileSystem
+        const layer = image.layers[0]?.digest ?? ""
+        for (const evil of ["evil layer", "a longer evil layer"]) {
+          memory.writeText(blobPath(layer, src), evil)
+          const error = yield* Effect.flip(Copy.copy(layoutAt(src, "v1"), archiveAt("/out.tar")))
+          expect(error._tag).toBe("DigestMismatch")
+          expect(Object.keys(memory.files()).filter((path) => !path.startsWith(`${src}/`))).toEqual([])
+        }
+      })
+    )
+  )
+})
