@@ -29,9 +29,11 @@ export const trailerAllowance = 1024 * 1024
 /**
  * The size the decompressed tar is cut into before it is counted: how a source chunks it does not matter. Each
  * piece costs a round of promises through the web streams and the decoder, and then an Effect step per
- * stream operator: 64 KiB pieces made more heap garbage than the bytes they carried.
+ * stream operator: 64 KiB pieces made more heap garbage than the bytes they carried, and 512 KiB pieces cost
+ * a tenth less CPU than 256 KiB ones on an import of 128 MiB. Larger ones would loosen the size rule: its
+ * read-ahead grows with the piece.
  */
-const piece = 256 * 1024
+const piece = 512 * 1024
 /**
  * How far the count may run ahead of the headers the caller has seen: modern-tar's decoder takes up to 1 MiB
  * (its BUFFER_LIMIT) beyond what it has parsed before it pushes back, plus a few pieces queued in the pipe.
