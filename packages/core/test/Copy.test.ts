@@ -505,3 +505,78 @@ describe("Copy.copy into an archive file", () => {
     )
   )
 })
+
+describe("Copy.copy from an archive file", () => {
+  const encoder = new TextEncoder()
+  const json = (value: unknown) => encoder.encode(JSON.stringify(value))
+  /** Bytes no two MiB of which are alike, so a buffer reused too early could not go unnoticed. */
+  const varied = (size: number) => {
+    const bytes = new Uint8Array(size)
+    let x = 2463534242
+    for (let i = 0; i < size; i++) {
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      bytes[i] = x & 0xff
+    }
+    return bytes
+  }
+  const entry = (name: string, body: Uint8Array) => ({
+    header: { name, size: body.length, type: "file" as const },
+    body
+  })
+  const blob = (body: Uint8Array) => entry(`blobs/sha256/${digestOf(body).slice("sha256:".length)}`, body)
+
+  it.effect(
+    "reads blobs larger than its read buffers, documents first or last, plain or gzip, each blob verified",
+    () =>
+      run(
+        Effect.gen(function* () {
+          // 20 MiB and odd sizes: more than the 16 MiB of buffers the file is read into, cut across them.
+          const big = varied(20 * 1024 * 1024 + 513)
+          const small = varied(3 * 1024 * 1024 + 7).reverse()
+          const layers = [big, small].map((bytes) => ({
+            mediaType: MediaType.ociLayerTar,
+            digest: digestOf(bytes),
+            size: bytes.length
+          }))
+          const config = json({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } })
+          const configDesc = { mediaType: MediaType.ociConfig, digest: digestOf(config), size: config.length }
+          const manifest = json({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers })
+          const manifestDesc = { mediaType: MediaType.ociManifest, digest: digestOf(manifest), size: manifest.length }
+          const index = entry(
+            "index.json",
+            json({
+              schemaVersion: 2,
+              mediaType: MediaType.ociIndex,
+              manifests: [{ ...manifestDesc, annotations: { "org.opencontainers.image.ref.name": "v1" } }]
+            })
+          )
+          const layoutFile = entry("oci-layout", json({ imageLayoutVersion: "1.0.0" }))
+          const blobs = [big, config, small, manifest].map(blob)
+          const memory = yield* testing.MemoryFileSystem
+          const orders = { last: [...blobs, index, layoutFile], first: [index, layoutFile, ...blobs] }
+          for (const [order, entries] of Object.entries(orders)) {
+            const plain = yield* Effect.promise(() => packTar(entries))
+            const gzip = yield* Effect.promise(async () => {
+              const stream = new Blob([plain]).stream().pipeThrough(new CompressionStream("gzip"))
+              return new Uint8Array(await new Response(stream).arrayBuffer())
+            })
+            for (const [kind, bytes] of Object.entries({ plain, gzip })) {
+              const file = `/in-${order}-${kind}.tar`
+              const into = `/into-${order}-${kind}`
+              memory.writeText(file, bytes)
+              const result = yield* Copy.copy({ _tag: "Archive", format: "oci", file }, layoutAt(into, "v1"))
+              expect(result.manifest.digest).toBe(manifestDesc.digest)
+              const layout = yield* Layout.make({ directory: into })
+              expect((yield* layout.index.list).map((d) => d.digest)).toEqual([manifestDesc.digest])
+              // Every blob there, whole, and hashed again against its digest.
+              for (const layer of layers) expect(memory.files()[blobPath(layer.digest, into)]?.length).toBe(layer.size)
+              expect((yield* layout.verify()).ok).toBe(true)
+            }
+          }
+        })
+      ),
+    120_000
+  )
+})

@@ -16,6 +16,7 @@
  * @internal
  */
 import type { Image, ReadOptions, ReadResult } from "../../Archive.js"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -138,14 +139,18 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.e
 
 /**
  * Reads the archive `content` into `layout`: blobs as they stream, names last. `archive` is how messages
- * name it.
+ * name it. `consumed`, when given, hears of a buffer of a blob or a skipped body when its reader pulls it:
+ * every byte of the archive before that buffer has then been read by whoever needed it, and no earlier buffer
+ * is kept (BlobStore.put keeps none past the step that delivered it; documents are collected apart, and never
+ * reported), so a source may reuse the memory of the earlier buffers.
  * @internal
  */
 export const read = <E, R>(
   content: Stream.Stream<Uint8Array, E, R>,
   archive: string,
   layout: Layout,
-  options: ReadOptions = {}
+  options: ReadOptions = {},
+  consumed?: (buffer: Uint8Array) => void
 ): Effect.Effect<ReadResult, E | Failure | ArchiveError, R> =>
   Effect.gen(function* () {
     const report = options.onProgress ?? (() => Effect.void)
@@ -181,7 +186,14 @@ export const read = <E, R>(
       if (Either.isRight(parsed)) learn(parsed.right)
     }
 
-    const drain = (body: Stream.Stream<Uint8Array, ArchiveError>) => Stream.runDrain(body)
+    const drain = (body: Stream.Stream<Uint8Array, ArchiveError>) =>
+      consumed === undefined
+        ? Stream.runDrain(body)
+        : Stream.runForEachChunk(body, (chunk) =>
+            Effect.sync(() => {
+              for (const buffer of chunk) consumed(buffer)
+            })
+          )
     const collect = (entry: string, size: number, body: Stream.Stream<Uint8Array, ArchiveError>) =>
       size > JsonReader.maxDocumentBytes
         ? Effect.fail(
@@ -209,6 +221,8 @@ export const read = <E, R>(
         // an Effect per buffer costs more than the bytes it moves.
         const counted = body.pipe(
           Stream.mapChunksEffect((chunk) => {
+            // Only the first buffer: the store takes this chunk's buffers one after another, across writes.
+            if (consumed !== undefined && Chunk.isNonEmpty(chunk)) consumed(Chunk.headNonEmpty(chunk))
             for (const buffer of chunk) {
               if (done === 0 && buffer.length >= 2) gzip = buffer[0] === 0x1f && buffer[1] === 0x8b
               done += buffer.length

@@ -7,6 +7,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Failure, Location, Options, Result } from "../../Copy.js"
 import * as Digest from "../../Digest.js"
@@ -35,14 +36,12 @@ export const copy = (
       const fs = yield* FileSystem.FileSystem
       // A missing archive is found before the destination layout is created.
       if (source.file !== "-") yield* Effect.mapError(fs.stat(source.file), ReadError.fromPlatformError(source.file))
+      const ring = source.file === "-" ? undefined : readRing(fs, source.file)
       const content: Stream.Stream<Uint8Array, Failure> =
-        source.file === "-"
+        ring === undefined
           ? (options.stdin ??
             Stream.fail(new InvalidReference({ value: "-", problem: "standard input is not available here" })))
-          : // Read in 1 MiB chunks: every chunk costs Effect steps and promises on its way to the tar decoder.
-            fs
-              .stream(source.file, { chunkSize: FileSystem.MiB(1) })
-              .pipe(Stream.mapError(ReadError.fromPlatformError(source.file)))
+          : ring.stream
       const tags = destination.reference === undefined ? undefined : [yield* Reference.tag(destination.reference)]
       const layout = yield* Layout.make({ directory: destination.directory })
       if (options.dryRun === true) {
@@ -57,11 +56,13 @@ export const copy = (
           problem: "--platform does not narrow an archive: import it whole, then copy the platform out of the layout"
         })
       }
-      const read = yield* Archive.read(content, label(source), layout, {
-        select: source.reference,
-        tags,
-        onProgress: options.onProgress
-      })
+      const read = yield* Archive.read(
+        content,
+        label(source),
+        layout,
+        { select: source.reference, tags, onProgress: options.onProgress },
+        ring?.consumed
+      )
       const [first] = read.images
       const manifest = first?.descriptor ?? read.copied[0] ?? read.skipped[0]
       if (manifest === undefined) {
@@ -99,6 +100,61 @@ export const copy = (
         "an archive is read into, or written from, a layout: copy through oci:<dir> (import it, then push; or pull, then export)"
     })
   })
+
+/** How many buffers an archive file is read into, and their size: 16 MiB in all. */
+const ringSlots = 16
+const slotBytes = 1024 * 1024
+
+/**
+ * An archive file read into a ring of buffers, reused: a fresh buffer per chunk costs page faults, and its
+ * unmapping stalls every thread, more than the bytes it carries. A buffer is reused only once `consumed` has
+ * heard of a buffer read after it (see `Archive.read`); while none is free, a read takes a fresh one.
+ */
+const readRing = (fs: FileSystem.FileSystem, file: string) => {
+  const slots = Array.from({ length: ringSlots }, () => new Uint8Array(slotBytes))
+  const slotOf = new Map<ArrayBufferLike, number>(slots.map((slot, i) => [slot.buffer, i]))
+  const free = slots.map((_, i) => i)
+  /** The ring's buffers being read or held downstream, in the order they were read. */
+  const held: Array<{ readonly slot: number; readonly read: number }> = []
+  const readOf = slots.map(() => 0)
+  let reads = 0
+  const consumed = (buffer: Uint8Array) => {
+    const slot = slotOf.get(buffer.buffer)
+    if (slot === undefined) return
+    const upTo = readOf[slot] ?? 0
+    for (let first = held[0]; first !== undefined && first.read < upTo; first = held[0]) {
+      held.shift()
+      free.push(first.slot)
+    }
+  }
+  const next = (handle: FileSystem.File) =>
+    Effect.suspend(() => {
+      const slot = free.pop()
+      const into = (slot === undefined ? undefined : slots[slot]) ?? new Uint8Array(slotBytes)
+      return Effect.map(handle.read(into), (size): Option.Option<Uint8Array> => {
+        if (Number(size) === 0) {
+          if (slot !== undefined) free.push(slot)
+          return Option.none()
+        }
+        if (slot !== undefined) {
+          readOf[slot] = reads
+          held.push({ slot, read: reads })
+        }
+        reads++
+        return Option.some(Number(size) === into.length ? into : into.subarray(0, Number(size)))
+      })
+    })
+  const stream: Stream.Stream<Uint8Array, ReadError> = Stream.unwrapScoped(
+    Effect.map(fs.open(file, { flag: "r" }), (handle) =>
+      Stream.repeatEffectOption(
+        Effect.flatMap(Effect.mapError(next(handle), Option.some), (read) =>
+          Option.isSome(read) ? Effect.succeed(read.value) : Effect.fail(Option.none())
+        )
+      )
+    )
+  ).pipe(Stream.mapError(ReadError.fromPlatformError(file)))
+  return { stream, consumed }
+}
 
 /**
  * Bytes gathered before each write to an archive file. Headers, padding and blob bytes share one buffer,
