@@ -58,7 +58,8 @@ export interface BlobStore {
   /**
    * Adds content, hashing it as it is written to a temp file under `blobs/`, then fsync and rename into
    * place. A blob already present with the expected digest is not written again. Streams run in constant
-   * memory.
+   * memory, and no buffer of a stream is kept past the pull that delivered it: a source may refill the same
+   * buffer for its next chunk.
    */
   readonly put: <E = never, R = never>(
     content: Uint8Array | Stream.Stream<Uint8Array, E, R>,

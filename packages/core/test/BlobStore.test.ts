@@ -174,6 +174,37 @@ describe("BlobStore", () => {
       }).pipe(provideFresh)
     )
 
+    it.effect("keeps no buffer past the pull that delivered it: a source may refill one buffer for every chunk", () =>
+      Effect.gen(function* () {
+        const { memory, store } = yield* env
+        // Sizes below, at and above a write batch (256 KiB), so some are gathered and some written as they are.
+        const sizes = [7, 300 * 1024, 100 * 1024, 256 * 1024, 1, 200 * 1024, 90 * 1024, 512 * 1024 + 3]
+        const shared = new Uint8Array(Math.max(...sizes))
+        const whole = new Uint8Array(sizes.reduce((sum, n) => sum + n, 0))
+        let at = 0
+        sizes.forEach((n, i) => {
+          for (let j = 0; j < n; j++) whole[at + j] = (i * 37 + j * 11) & 0xff
+          at += n
+        })
+        let index = 0
+        let offset = 0
+        const reused = Stream.repeatEffectOption(
+          Effect.suspend(() => {
+            const n = sizes[index]
+            if (n === undefined) return Effect.fail(Option.none())
+            shared.set(whole.subarray(offset, offset + n))
+            index++
+            offset += n
+            return Effect.succeed(shared.subarray(0, n))
+          })
+        )
+        const digest = yield* webDigest("sha256", whole)
+        const info = yield* store.put(reused, { expected: { digest: digestOf(digest), size: whole.length } })
+        expect(info).toEqual({ digest, size: whole.length })
+        expect(yield* webDigest("sha256", memory.files()[store.pathOf(info.digest)] ?? new Uint8Array(0))).toBe(digest)
+      }).pipe(provideFresh)
+    )
+
     it.effect("a failing background flush is WriteError, and no blob and no temp file remain", () =>
       Effect.gen(function* () {
         const { memory, store } = yield* env

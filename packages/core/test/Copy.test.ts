@@ -3,12 +3,14 @@
  * is skipped, and that nothing is tagged unless everything arrived.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Archive from "@ocidx/core/Archive"
 import * as Copy from "@ocidx/core/Copy"
 import * as Layout from "@ocidx/core/Layout"
 import * as MediaType from "@ocidx/core/MediaType"
 import { RegistryClient } from "@ocidx/core/RegistryClient"
 import * as testing from "@ocidx/core/testing"
 import { Effect, Either, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { packTar, unpackTar } from "modern-tar"
 import {
   blobPath,
   digestOf,
@@ -419,3 +421,162 @@ const signatureLayers = (directory: string, digest: string) =>
     const content = yield* layout.content(entry)
     return content._tag === "Manifest" ? content.manifest.layers : []
   })
+
+describe("Copy.copy into an archive file", () => {
+  const archiveAt = (file: string, format: "oci" | "docker" = "oci"): Copy.Location => ({
+    _tag: "Archive",
+    format,
+    file
+  })
+  const bytesOf = (chunks: Iterable<Uint8Array>) => {
+    const all = [...chunks]
+    const out = new Uint8Array(all.reduce((n, c) => n + c.length, 0))
+    let at = 0
+    for (const c of all) {
+      out.set(c, at)
+      at += c.length
+    }
+    return out
+  }
+
+  it.effect("holds the bytes Archive.write streams (sha512 blobs' long names, blobs past the write buffer)", () =>
+    run(
+      Effect.gen(function* () {
+        const builder = new LayoutBuilder()
+        // Past 1 MiB: read into the file writer's buffer across two writes.
+        const big = new Uint8Array(1024 * 1024 + 7).map((_, i) => (i * 31) % 251)
+        const config = builder.config()
+        const layers = [builder.layer(big), builder.layer("a sha512 layer", { algorithm: "sha512" })]
+        const manifest = builder.manifest({ config, layers })
+        builder.add(manifest, ["v1"])
+        yield* writeLayout(builder, src)
+        const memory = yield* testing.MemoryFileSystem
+        for (const format of ["oci", "docker"] as const) {
+          const file = `/out-${format}.tar`
+          const result = yield* Copy.copy(layoutAt(src, "v1"), archiveAt(file, format))
+          expect(result.manifest.digest).toBe(manifest.digest)
+          const streamed = yield* Effect.flatMap(Archive.write(src, ["v1"], { format }), (w) =>
+            Stream.runCollect(w.archive)
+          )
+          const written = memory.files()[file]
+          // Compared by digest: a deep equality of a megabyte array takes vitest seconds.
+          expect(digestOf(written ?? "")).toBe(digestOf(bytesOf(streamed)))
+          // modern-tar writes the same bytes for the same fixed headers (a pax path for the sha512 blob's name).
+          const entries = yield* Effect.promise(() => unpackTar(written ?? new Uint8Array()))
+          expect(entries.map((e) => e.header.name)).toContain(
+            `blobs/sha512/${layers[1]?.digest.slice("sha512:".length)}`
+          )
+          const fixed = entries.map((e) => ({
+            header: {
+              name: e.header.name,
+              size: e.header.size,
+              type: "file" as const,
+              mode: 0o644,
+              uid: 0,
+              gid: 0,
+              uname: "",
+              gname: "",
+              mtime: new Date(0)
+            },
+            body: e.data ?? new Uint8Array()
+          }))
+          expect(digestOf(yield* Effect.promise(() => packTar(fixed)))).toBe(digestOf(written ?? ""))
+        }
+      })
+    )
+  )
+
+  it.effect("a blob whose bytes are not its digest, or not its size: DigestMismatch, and no file left", () =>
+    run(
+      Effect.gen(function* () {
+        const builder = new LayoutBuilder()
+        const image = builder.image({ layers: ["good layer"] })
+        builder.add(image.manifest, ["v1"])
+        yield* writeLayout(builder, src)
+        const memory = yield* testing.MemoryFileSystem
+        const layer = image.layers[0]?.digest ?? ""
+        for (const evil of ["evil layer", "a longer evil layer"]) {
+          memory.writeText(blobPath(layer, src), evil)
+          const error = yield* Effect.flip(Copy.copy(layoutAt(src, "v1"), archiveAt("/out.tar")))
+          expect(error._tag).toBe("DigestMismatch")
+          expect(Object.keys(memory.files()).filter((path) => !path.startsWith(`${src}/`))).toEqual([])
+        }
+      })
+    )
+  )
+})
+
+describe("Copy.copy from an archive file", () => {
+  const encoder = new TextEncoder()
+  const json = (value: unknown) => encoder.encode(JSON.stringify(value))
+  /** Bytes no two MiB of which are alike, so a buffer reused too early could not go unnoticed. */
+  const varied = (size: number) => {
+    const bytes = new Uint8Array(size)
+    let x = 2463534242
+    for (let i = 0; i < size; i++) {
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      bytes[i] = x & 0xff
+    }
+    return bytes
+  }
+  const entry = (name: string, body: Uint8Array) => ({
+    header: { name, size: body.length, type: "file" as const },
+    body
+  })
+  const blob = (body: Uint8Array) => entry(`blobs/sha256/${digestOf(body).slice("sha256:".length)}`, body)
+
+  it.effect(
+    "reads blobs larger than its read buffers, documents first or last, plain or gzip, each blob verified",
+    () =>
+      run(
+        Effect.gen(function* () {
+          // 20 MiB and odd sizes: more than the 16 MiB of buffers the file is read into, cut across them.
+          const big = varied(20 * 1024 * 1024 + 513)
+          const small = varied(3 * 1024 * 1024 + 7).reverse()
+          const layers = [big, small].map((bytes) => ({
+            mediaType: MediaType.ociLayerTar,
+            digest: digestOf(bytes),
+            size: bytes.length
+          }))
+          const config = json({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } })
+          const configDesc = { mediaType: MediaType.ociConfig, digest: digestOf(config), size: config.length }
+          const manifest = json({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers })
+          const manifestDesc = { mediaType: MediaType.ociManifest, digest: digestOf(manifest), size: manifest.length }
+          const index = entry(
+            "index.json",
+            json({
+              schemaVersion: 2,
+              mediaType: MediaType.ociIndex,
+              manifests: [{ ...manifestDesc, annotations: { "org.opencontainers.image.ref.name": "v1" } }]
+            })
+          )
+          const layoutFile = entry("oci-layout", json({ imageLayoutVersion: "1.0.0" }))
+          const blobs = [big, config, small, manifest].map(blob)
+          const memory = yield* testing.MemoryFileSystem
+          const orders = { last: [...blobs, index, layoutFile], first: [index, layoutFile, ...blobs] }
+          for (const [order, entries] of Object.entries(orders)) {
+            const plain = yield* Effect.promise(() => packTar(entries))
+            const gzip = yield* Effect.promise(async () => {
+              const stream = new Blob([plain]).stream().pipeThrough(new CompressionStream("gzip"))
+              return new Uint8Array(await new Response(stream).arrayBuffer())
+            })
+            for (const [kind, bytes] of Object.entries({ plain, gzip })) {
+              const file = `/in-${order}-${kind}.tar`
+              const into = `/into-${order}-${kind}`
+              memory.writeText(file, bytes)
+              const result = yield* Copy.copy({ _tag: "Archive", format: "oci", file }, layoutAt(into, "v1"))
+              expect(result.manifest.digest).toBe(manifestDesc.digest)
+              const layout = yield* Layout.make({ directory: into })
+              expect((yield* layout.index.list).map((d) => d.digest)).toEqual([manifestDesc.digest])
+              // Every blob there, whole, and hashed again against its digest.
+              for (const layer of layers) expect(memory.files()[blobPath(layer.digest, into)]?.length).toBe(layer.size)
+              expect((yield* layout.verify()).ok).toBe(true)
+            }
+          }
+        })
+      ),
+    120_000
+  )
+})

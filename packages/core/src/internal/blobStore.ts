@@ -1,6 +1,7 @@
 /** @internal */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -59,8 +60,8 @@ export const readChunks = (
 }
 
 /**
- * A stream's buffers are written in batches of about this size: a socket delivers 16–64 KiB at a time, and a
- * write per buffer (each an fs request and a few Effect steps) cost more CPU than the copy that joins them.
+ * A stream's buffers are written in batches of this size: a socket delivers 16–64 KiB at a time, and a write
+ * per buffer (each an fs request and a few Effect steps) cost more CPU than the copy that gathers them.
  */
 const writeBatch = 256 * 1024
 
@@ -235,41 +236,50 @@ export const make = (options: { readonly directory: string }) =>
             size = content.length
             yield* write(content)
           } else {
-            // Per chunk of buffers, one step that hashes them and writes once a batch is full.
-            let pending: Array<Uint8Array> = []
-            let pendingBytes = 0
-            // Batches are joined into one buffer, reused: each write completes before more is pulled, and
-            // fresh buffers cost page faults (more than the copy).
-            let batchBuffer = new Uint8Array(0)
-            const join = (): Uint8Array => {
-              if (pending.length === 1 && pending[0] !== undefined) return pending[0]
-              if (batchBuffer.length < pendingBytes)
-                batchBuffer = new Uint8Array(Math.max(pendingBytes, writeBatch * 2))
-              let offset = 0
-              for (const buffer of pending) {
-                batchBuffer.set(buffer, offset)
-                offset += buffer.length
-              }
-              return batchBuffer.subarray(0, pendingBytes)
+            // Each buffer is hashed and copied into the batch (or, when it is a batch by itself and none is
+            // being gathered, written as it is) before the step that delivered it ends: no buffer is kept past
+            // it, so a source may reuse a buffer once the next one is pulled. The batch is one buffer, reused:
+            // each write completes before it is filled again, and fresh buffers cost page faults (more than the
+            // copy).
+            const batch = new Uint8Array(writeBatch)
+            let fill = 0
+            const writeOut = (bytes: Uint8Array) => Effect.zipRight(write(bytes), flush.wrote(bytes.length))
+            const writeBatchOut = Effect.suspend(() => {
+              const bytes = batch.subarray(0, fill)
+              fill = 0
+              return writeOut(bytes)
+            })
+            /** The bytes placed: nothing to wait for (undefined), or the writes that must finish first. */
+            const place = (bytes: Uint8Array): Effect.Effect<void, WriteError> | undefined => {
+              if (fill === 0 && bytes.length >= batch.length) return writeOut(bytes)
+              const n = Math.min(bytes.length, batch.length - fill)
+              batch.set(n === bytes.length ? bytes : bytes.subarray(0, n), fill)
+              fill += n
+              if (fill < batch.length) return undefined
+              const rest = bytes.subarray(n)
+              return rest.length === 0
+                ? writeBatchOut
+                : Effect.zipRight(
+                    writeBatchOut,
+                    Effect.suspend(() => place(rest) ?? Effect.void)
+                  )
             }
-            const writePending = Effect.suspend(() => {
-              if (pendingBytes === 0) return Effect.void
-              const batch = join()
-              const bytes = pendingBytes
-              pending = []
-              pendingBytes = 0
-              size += bytes
-              return Effect.zipRight(write(batch), flush.wrote(bytes))
-            })
-            yield* Stream.runForEachChunk(content, (buffers) => {
-              for (const buffer of buffers) {
+            const take = (buffers: Chunk.Chunk<Uint8Array>, from: number): Effect.Effect<void, WriteError> => {
+              for (let i = from; i < buffers.length; i++) {
+                const buffer = Chunk.unsafeGet(buffers, i)
                 hash.update(buffer)
-                pending.push(buffer)
-                pendingBytes += buffer.length
+                size += buffer.length
+                const writes = place(buffer)
+                if (writes !== undefined)
+                  return Effect.zipRight(
+                    writes,
+                    Effect.suspend(() => take(buffers, i + 1))
+                  )
               }
-              return pendingBytes >= writeBatch ? writePending : Effect.void
-            })
-            yield* writePending
+              return Effect.void
+            }
+            yield* Stream.runForEachChunk(content, (buffers) => take(buffers, 0))
+            if (fill > 0) yield* writeBatchOut
           }
           yield* flush.finish
           return { size, hex: yield* hash.digest }

@@ -16,6 +16,7 @@
  * @internal
  */
 import type { Image, ReadOptions, ReadResult } from "../../Archive.js"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -138,14 +139,18 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.e
 
 /**
  * Reads the archive `content` into `layout`: blobs as they stream, names last. `archive` is how messages
- * name it.
+ * name it. `consumed`, when given, hears of a buffer of a blob or a skipped body when its reader pulls it:
+ * every byte of the archive before that buffer has then been read by whoever needed it, and no earlier buffer
+ * is kept (BlobStore.put keeps none past the step that delivered it; documents are collected apart, and never
+ * reported), so a source may reuse the memory of the earlier buffers.
  * @internal
  */
 export const read = <E, R>(
   content: Stream.Stream<Uint8Array, E, R>,
   archive: string,
   layout: Layout,
-  options: ReadOptions = {}
+  options: ReadOptions = {},
+  consumed?: (buffer: Uint8Array) => void
 ): Effect.Effect<ReadResult, E | Failure | ArchiveError, R> =>
   Effect.gen(function* () {
     const report = options.onProgress ?? (() => Effect.void)
@@ -181,7 +186,14 @@ export const read = <E, R>(
       if (Either.isRight(parsed)) learn(parsed.right)
     }
 
-    const drain = (body: Stream.Stream<Uint8Array, ArchiveError>) => Stream.runDrain(body)
+    const drain = (body: Stream.Stream<Uint8Array, ArchiveError>) =>
+      consumed === undefined
+        ? Stream.runDrain(body)
+        : Stream.runForEachChunk(body, (chunk) =>
+            Effect.sync(() => {
+              for (const buffer of chunk) consumed(buffer)
+            })
+          )
     const collect = (entry: string, size: number, body: Stream.Stream<Uint8Array, ArchiveError>) =>
       size > JsonReader.maxDocumentBytes
         ? Effect.fail(
@@ -209,6 +221,8 @@ export const read = <E, R>(
         // an Effect per buffer costs more than the bytes it moves.
         const counted = body.pipe(
           Stream.mapChunksEffect((chunk) => {
+            // Only the first buffer: the store takes this chunk's buffers one after another, across writes.
+            if (consumed !== undefined && Chunk.isNonEmpty(chunk)) consumed(Chunk.headNonEmpty(chunk))
             for (const buffer of chunk) {
               if (done === 0 && buffer.length >= 2) gzip = buffer[0] === 0x1f && buffer[1] === 0x8b
               done += buffer.length
@@ -524,10 +538,25 @@ export type Format = "oci" | "docker"
 const refNameKey = "org.opencontainers.image.ref.name"
 const containerdNameKey = "io.containerd.image.name"
 
+/** One file of an archive to write: a blob of the layout, or a document made for the archive. @internal */
+export interface Part {
+  readonly name: string
+  readonly size: number
+  readonly content:
+    | { readonly _tag: "Blob"; readonly digest: Digest.Digest }
+    | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
+}
+
+/** What an archive of a layout holds, found and checked before its first byte is written. @internal */
+export interface Plan {
+  readonly entries: ReadonlyArray<Descriptor>
+  readonly blobs: ReadonlyArray<Descriptor>
+  /** The archive's files in order: blobs sorted by path, then the documents. */
+  readonly parts: ReadonlyArray<Part>
+}
+
 /**
- * The archive of `references` in `layout` (every entry when none is named): blobs sorted by path, then
- * `index.json`, (`manifest.json` for docker), then `oci-layout`; fixed headers. Everything is resolved and
- * checked before the first byte is produced.
+ * The archive of `references` in `layout` (every entry when none is named), as a stream: see `plan`.
  * @internal
  */
 export const write = (
@@ -543,6 +572,41 @@ export const write = (
   },
   Failure
 > =>
+  Effect.map(plan(layout, label, references, format), (planned) => ({
+    entries: planned.entries,
+    blobs: planned.blobs,
+    archive: pack(layout, planned)
+  }))
+
+/** The bytes of a planned archive, each blob read from the layout (and verified) when the consumer reaches it. @internal */
+export const pack = (layout: Layout, planned: Plan): Stream.Stream<Uint8Array, Failure> =>
+  Tar.pack(
+    Stream.fromIterable(
+      planned.parts.map(
+        (part): Tar.OutEntry<Failure> => ({
+          name: part.name,
+          size: part.size,
+          body:
+            part.content._tag === "Bytes"
+              ? Stream.make(part.content.bytes)
+              : layout.blobs.stream(part.content.digest, { size: part.size })
+        })
+      )
+    )
+  )
+
+/**
+ * The files of an archive of `references` in `layout` (every entry when none is named): blobs sorted by path,
+ * then `index.json`, (`manifest.json` for docker), then `oci-layout`; fixed headers. Everything is resolved
+ * and checked before the first byte is produced.
+ * @internal
+ */
+export const plan = (
+  layout: Layout,
+  label: string,
+  references: ReadonlyArray<string>,
+  format: Format
+): Effect.Effect<Plan, Failure> =>
   Effect.gen(function* () {
     const all = yield* layout.index.list
     const entries: Array<Descriptor> = []
@@ -636,13 +700,13 @@ export const write = (
       documents.push({ name: "manifest.json", bytes: encoder.encode(JSON.stringify(items)) })
     }
     documents.push({ name: "oci-layout", bytes: encoder.encode(JSON.stringify({ imageLayoutVersion: "1.0.0" })) })
-    const items: Array<Tar.OutEntry<Failure>> = [
-      ...sorted.map((d) => ({
-        name: pathOf(d.digest),
-        size: d.size,
-        body: layout.blobs.stream(d.digest, { size: d.size })
-      })),
-      ...documents.map((doc) => ({ name: doc.name, size: doc.bytes.length, body: Stream.make(doc.bytes) }))
+    const parts: Array<Part> = [
+      ...sorted.map(
+        (d): Part => ({ name: pathOf(d.digest), size: d.size, content: { _tag: "Blob", digest: d.digest } })
+      ),
+      ...documents.map(
+        (doc): Part => ({ name: doc.name, size: doc.bytes.length, content: { _tag: "Bytes", bytes: doc.bytes } })
+      )
     ]
-    return { entries, blobs: sorted, archive: Tar.pack(Stream.fromIterable(items)) }
+    return { entries, blobs: sorted, parts }
   })
