@@ -2,6 +2,7 @@
  * The copy engine between layouts, in memory: what arrives (byte for byte, or narrowed to platforms), what
  * is skipped, and that nothing is tagged unless everything arrived.
  */
+import * as FileSystem from "@effect/platform/FileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import * as Archive from "@ocidx/core/Archive"
 import * as Copy from "@ocidx/core/Copy"
@@ -501,6 +502,26 @@ describe("Copy.copy into an archive file", () => {
           expect(error._tag).toBe("DigestMismatch")
           expect(Object.keys(memory.files()).filter((path) => !path.startsWith(`${src}/`))).toEqual([])
         }
+      })
+    )
+  )
+
+  it.effect("a blob that is a link, even to the right bytes, is refused unread (ReadError symlink); no file left", () =>
+    run(
+      Effect.gen(function* () {
+        const builder = new LayoutBuilder()
+        const image = builder.image({ layers: ["good layer"] })
+        builder.add(image.manifest, ["v1"])
+        yield* writeLayout(builder, src)
+        const memory = yield* testing.MemoryFileSystem
+        const fs = yield* FileSystem.FileSystem
+        const layer = image.layers[0]?.digest ?? ""
+        memory.writeText("/elsewhere", "good layer")
+        yield* fs.remove(blobPath(layer, src))
+        yield* fs.symlink("/elsewhere", blobPath(layer, src))
+        const error = yield* Effect.flip(Copy.copy(layoutAt(src, "v1"), archiveAt("/out.tar")))
+        expect(error).toMatchObject({ _tag: "ReadError", reason: "symlink", path: blobPath(layer, src) })
+        expect(Object.keys(memory.files()).filter((path) => !path.startsWith(`${src}/`))).toEqual(["/elsewhere"])
       })
     )
   )

@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Failure, Location, Options, Result } from "../../Copy.js"
 import * as Digest from "../../Digest.js"
+import { CurrentDurability } from "../../Durability.js"
 import { BlobNotFound, DigestMismatch, InvalidReference, ReadError, WriteError } from "../../Errors.js"
 import { Hasher } from "../../Hasher.js"
 import type { IndexLock } from "../../IndexLock.js"
@@ -19,6 +20,7 @@ import * as Reference from "../../Reference.js"
 import * as Archive from "./archive.js"
 import { formatLocation } from "./location.js"
 import * as Tar from "./tar.js"
+import { syncDirectory } from "../atomicWrite.js"
 
 type Services = FileSystem.FileSystem | Path.Path | IndexLock | Hasher
 
@@ -164,8 +166,8 @@ const readRing = (fs: FileSystem.FileSystem, file: string) => {
 const fileBufferBytes = 1024 * 1024
 
 /**
- * Writes the archive of `parts` to a temp file beside `file` and renames it into place: a failed export leaves
- * no file. Blobs are read straight into the write buffer and verified as they are (size and digest), as
+ * Writes the archive of `parts` to a temp file beside `file`, fsyncs it (with `CurrentDurability` "full") and
+ * renames it into place: a failed export leaves no file, and a crash no short one. Blobs are read straight into the write buffer and verified as they are (size and digest), as
  * `BlobStore.stream` would: the bytes are the same as `Archive.pack`'s, without a stream step per chunk.
  */
 const writeFile = (file: string, layout: Layout.Layout, parts: ReadonlyArray<Archive.Part>) =>
@@ -173,6 +175,7 @@ const writeFile = (file: string, layout: Layout.Layout, parts: ReadonlyArray<Arc
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const hasher = yield* Hasher
+    const durable = (yield* CurrentDurability) === "full"
     const temp = path.join(path.dirname(file), `.${path.basename(file)}.ocidx-${Date.now().toString(36)}.tmp`)
     const written = Effect.scoped(
       Effect.gen(function* () {
@@ -199,6 +202,10 @@ const writeFile = (file: string, layout: Layout.Layout, parts: ReadonlyArray<Arc
           Effect.scoped(
             Effect.gen(function* () {
               const blob = layout.blobs.pathOf(digest)
+              // Checked again just before the open, as BlobStore.stream does: a blob swapped since the plan for a
+              // link or anything but a regular file is refused unopened (a FIFO would block the open).
+              if (Option.isNone(yield* layout.blobs.stat(digest)))
+                return yield* new BlobNotFound({ path: blob, digest })
               const input = yield* fs
                 .open(blob, { flag: "r" })
                 .pipe(
@@ -243,10 +250,13 @@ const writeFile = (file: string, layout: Layout.Layout, parts: ReadonlyArray<Arc
         }
         yield* put(Tar.endBlocks())
         yield* flush
+        // On disk before it takes the name: a crash after the rename must not leave a short archive there.
+        if (durable) yield* out.sync.pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
       })
     )
     yield* Effect.onError(
       Effect.zipRight(written, fs.rename(temp, file).pipe(Effect.mapError(WriteError.fromPlatformError(file)))),
       () => Effect.ignore(fs.remove(temp))
     )
+    if (durable) yield* syncDirectory(path.dirname(file))
   })
