@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `ocidx` executable: the ESM bundle's entry (`bin/ocidx.mjs`, which the npm bin `bin/ocidx` runs), and
- * its one entry point. The plain command lines of `ls`, `get` and `put` take the fast path (`FastPath.ts`),
- * which does not load @effect/cli; everything else, and anything the fast path is unsure of, goes to
+ * its one entry point. The plain command lines of `ls`, `get`, `put`, `verify`, `gc` and `blob put` take the
+ * fast path (`FastPath.ts`), which does not load @effect/cli; everything else, and anything the fast path is unsure of, goes to
  * `main.ts`, the whole command tree on @effect/cli. Either way a command runs the same code (`actions/`),
  * ends the same way (`ExitCode.report`) and meets the process the same way (`Process.run`).
  *
