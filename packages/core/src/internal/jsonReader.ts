@@ -5,7 +5,9 @@
  * parse: Schema, JSON.stringify), duplicate keys (JSON.parse silently keeps the last), `"__proto__"` keys,
  * and numbers whose value JSON.parse does not keep (`1e400`, `12345678901234567890`). The same scan records
  * where each top-level member and each entry of `manifests` is in the text, so the index codec can write
- * what a change does not touch back from its source text instead of from the lossy parsed value.
+ * what a change does not touch back from its source text instead of from the lossy parsed value. A caller may
+ * pass a recogniser for texts of a shape that holds none of those hazards (index.json as ocidx writes it:
+ * see indexShape.ts); a text it recognises is parsed without the scan.
  * @internal
  */
 import * as Either from "effect/Either"
