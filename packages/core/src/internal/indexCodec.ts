@@ -17,6 +17,7 @@ import { ociIndex } from "../MediaType.js"
 import { RefName } from "../Reference.js"
 import { fromParseError, parseOptions } from "./decode.js"
 import * as FastDecode from "./fastDecode.js"
+import * as IndexShape from "./indexShape.js"
 import * as IndexSplice from "./indexSplice.js"
 import * as JsonReader from "./jsonReader.js"
 
@@ -62,7 +63,8 @@ const spliceSource = (
   value: ImageIndex
 ): IndexSplice.Source | undefined => {
   const text = doc.text
-  if (!doc.compact || bytes.length !== text.length || doc.elements.length !== value.manifests.length) return undefined
+  const elements = doc.elements
+  if (!doc.compact || bytes.length !== text.length || elements.count !== value.manifests.length) return undefined
   if (!text.startsWith(headText) || doc.members[0]?.key !== "schemaVersion" || doc.members[1]?.key !== "mediaType") {
     return undefined
   }
@@ -75,17 +77,14 @@ const spliceSource = (
     keyStart = member.end + 1
   }
   if (manifests === undefined || text.charCodeAt(manifests.start) !== 0x5b) return undefined
-  const starts = new Int32Array(doc.elements.length)
-  const ends = new Int32Array(doc.elements.length)
-  // Indexed loops here and in `remember`: they run once per entry, cold, in a one-put process.
-  const elements = doc.elements
-  for (let i = 0; i < elements.length; i++) {
-    const span = elements[i]
-    if (span === undefined) continue
-    starts[i] = span.start
-    ends[i] = span.end
+  return {
+    bytes,
+    manifests: value.manifests,
+    starts: elements.starts,
+    ends: elements.ends,
+    open: manifests.start + 1,
+    close: manifests.end - 1
   }
-  return { bytes, manifests: value.manifests, starts, ends, open: manifests.start + 1, close: manifests.end - 1 }
 }
 
 /** Whether a change to `index` can be written by splicing the bytes it was read from (or written as). @internal */
@@ -108,12 +107,17 @@ const spanText = (doc: JsonReader.JsonDocument, span: JsonReader.Span): string =
 
 const remember = (value: ImageIndex, doc: JsonReader.JsonDocument): ImageIndex => {
   // The scan found the entries of a "manifests" array; null (umoci's empty index) has none, and decodes to [].
-  if (doc.elements.length === value.manifests.length) {
+  const { count, ends, starts } = doc.elements
+  if (count === value.manifests.length) {
+    // An indexed loop: it runs once per entry, cold, in a one-put process.
     const manifests = value.manifests
-    for (let i = 0; i < manifests.length; i++) {
+    const text = doc.text
+    for (let i = 0; i < count; i++) {
       const entry = manifests[i]
-      const span = doc.elements[i]
-      if (entry !== undefined && span !== undefined) texts.set(entry, spanText(doc, span))
+      const start = starts[i] ?? 0
+      const end = ends[i] ?? 0
+      if (entry !== undefined)
+        texts.set(entry, doc.compact ? text.slice(start, end) : JsonReader.compactText(text, { start, end }))
     }
   }
   const values = new Map<string, unknown>(Object.entries(value))
@@ -132,22 +136,25 @@ const remember = (value: ImageIndex, doc: JsonReader.JsonDocument): ImageIndex =
  */
 export const decode = (path: string, bytes: Uint8Array): Effect.Effect<ImageIndex, DecodeError> =>
   Effect.suspend(() =>
-    Either.flatMap(JsonReader.readJson(path, bytes, { maxBytes: JsonReader.maxIndexBytes }), (doc) => {
-      const fast = FastDecode.decodeIndex(doc.value)
-      if (fast !== undefined) {
-        // Only the fast path's value is the parsed JSON itself, with exactly the file's keys.
-        const source = spliceSource(bytes, doc, fast)
-        if (source !== undefined) sources.set(fast, source)
-        return Either.right(remember(fast, doc))
+    Either.flatMap(
+      JsonReader.readJson(path, bytes, { maxBytes: JsonReader.maxIndexBytes, recognize: IndexShape.recognize }),
+      (doc) => {
+        const fast = FastDecode.decodeIndex(doc.value)
+        if (fast !== undefined) {
+          // Only the fast path's value is the parsed JSON itself, with exactly the file's keys.
+          const source = spliceSource(bytes, doc, fast)
+          if (source !== undefined) sources.set(fast, source)
+          return Either.right(remember(fast, doc))
+        }
+        return Schema.decodeUnknownEither(
+          ImageIndex,
+          parseOptions
+        )(doc.value).pipe(
+          Either.mapLeft((error) => fromParseError(path, error)),
+          Either.map((value) => remember(value, doc))
+        )
       }
-      return Schema.decodeUnknownEither(
-        ImageIndex,
-        parseOptions
-      )(doc.value).pipe(
-        Either.mapLeft((error) => fromParseError(path, error)),
-        Either.map((value) => remember(value, doc))
-      )
-    })
+    )
   )
 
 // Go's field order for a descriptor, so entries ocidx creates look like buildkit's.

@@ -5,7 +5,9 @@
  * parse: Schema, JSON.stringify), duplicate keys (JSON.parse silently keeps the last), `"__proto__"` keys,
  * and numbers whose value JSON.parse does not keep (`1e400`, `12345678901234567890`). The same scan records
  * where each top-level member and each entry of `manifests` is in the text, so the index codec can write
- * what a change does not touch back from its source text instead of from the lossy parsed value.
+ * what a change does not touch back from its source text instead of from the lossy parsed value. A caller may
+ * pass a recogniser for texts of a shape that holds none of those hazards (index.json as ocidx writes it:
+ * see indexShape.ts); a text it recognises is parsed without the scan.
  * @internal
  */
 import * as Either from "effect/Either"
@@ -46,6 +48,18 @@ export interface Member extends Span {
   readonly key: string
 }
 
+/**
+ * Where the elements of an array are: element `k` is `text.slice(starts[k], ends[k])`. Two arrays of offsets
+ * rather than an object per element: an index.json may have 100k entries, read by a process that does nothing
+ * else.
+ * @internal
+ */
+export interface Elements {
+  readonly count: number
+  readonly starts: Int32Array
+  readonly ends: Int32Array
+}
+
 /** A parsed document and where its parts are in the text. @internal */
 export interface JsonDocument {
   /** The text parsed: the bytes decoded as UTF-8, a byte-order mark dropped. */
@@ -54,7 +68,7 @@ export interface JsonDocument {
   /** The root object's members, in order (none when the root is not an object). */
   readonly members: ReadonlyArray<Member>
   /** The elements of the root object's `manifests` array, in order (none when it is not an array). */
-  readonly elements: ReadonlyArray<Span>
+  readonly elements: Elements
   /** Whether the text has no whitespace outside strings, so its spans are already compact JSON. */
   readonly compact: boolean
   /** With `duplicateKeys: "allow"`, every repeated key, in text order (as `jsonDuplicateKeys` finds them). */
@@ -75,6 +89,12 @@ export interface ReadOptions {
    * descriptor given to put); index.json keeps such numbers by writing their source text back.
    */
   readonly exactNumbers?: boolean | undefined
+  /**
+   * Recognises texts of a known shape, whose members and `manifests` elements it then gives in place of the
+   * scan's. It must recognise only a compact text holding nothing the scan refuses or notes (duplicate or
+   * `"__proto__"` keys, deep nesting, numbers JSON.parse changes), and give the spans the scan would.
+   */
+  readonly recognize?: ((text: string) => Pick<JsonDocument, "members" | "elements"> | undefined) | undefined
 }
 
 const failure = (path: string, reason: DecodeError["reason"], message: string, at: ReadonlyArray<string | number>) =>
@@ -143,7 +163,7 @@ type Problem =
 
 interface Scanned {
   readonly members: ReadonlyArray<Member>
-  readonly elements: ReadonlyArray<Span>
+  readonly elements: Elements
   readonly compact: boolean
   readonly inexact: { readonly path: ReadonlyArray<string | number>; readonly token: string } | undefined
   readonly duplicates: ReadonlyArray<DuplicateKey>
@@ -201,7 +221,9 @@ const scanWith = (text: string, duplicateKeys: "refuse" | "allow"): Problem | Sc
   const n = text.length
   const { kinds, counts, keyStarts, keyEnds, keyTexts, slotStarts, slotEnds, slotCounts, keySets } = stacks
   const members: Array<Member> = []
-  const elements: Array<Span> = []
+  let starts = new Int32Array(256)
+  let ends = new Int32Array(256)
+  let elementCount = 0
   const duplicates: Array<DuplicateKey> = []
   let depth = 0
   let i = 0
@@ -341,7 +363,17 @@ const scanWith = (text: string, duplicateKeys: "refuse" | "allow"): Problem | Sc
       members.push({ key: memberKey, start: memberStart, end: i })
       memberStart = -1
     } else if (depth === 2 && inManifests && elementStart >= 0) {
-      elements.push({ start: elementStart, end: i })
+      if (elementCount === starts.length) {
+        const moreStarts = new Int32Array(elementCount * 2)
+        const moreEnds = new Int32Array(elementCount * 2)
+        moreStarts.set(starts)
+        moreEnds.set(ends)
+        starts = moreStarts
+        ends = moreEnds
+      }
+      starts[elementCount] = elementStart
+      ends[elementCount] = i
+      elementCount++
       elementStart = -1
     }
   }
@@ -395,7 +427,15 @@ const scanWith = (text: string, duplicateKeys: "refuse" | "allow"): Problem | Sc
     for (;;) {
       ended()
       if (isSpace(text.charCodeAt(i))) skipSpace()
-      if (depth === 0) return i === n ? { members, elements, compact, inexact, duplicates } : { kind: "syntax" }
+      if (depth === 0) {
+        if (i !== n) return { kind: "syntax" }
+        const elements = {
+          count: elementCount,
+          starts: starts.subarray(0, elementCount),
+          ends: ends.subarray(0, elementCount)
+        }
+        return { members, elements, compact, inexact, duplicates }
+      }
       const next = text.charCodeAt(i)
       if (next === 0x2c) {
         i++
@@ -433,6 +473,13 @@ export const decodeUtf8 = (path: string, bytes: Uint8Array): Either.Either<strin
     catch: () => failure(path, "utf8", "the file is not valid UTF-8", [])
   })
 
+const parseValue = (path: string, text: string): Either.Either<unknown, DecodeError> =>
+  Either.try({
+    try: (): unknown => JSON.parse(text),
+    catch: (error) =>
+      failure(path, "json", `not valid JSON (${error instanceof Error ? error.message : String(error)})`, [])
+  })
+
 /** Parses text already decoded from UTF-8, under the reader's checks. @internal */
 export const parseText = (
   path: string,
@@ -442,6 +489,17 @@ export const parseText = (
   const maxBytes = options?.maxBytes ?? maxDocumentBytes
   // Each character is at least one byte: a text this long came from more bytes than the cap.
   if (text.length > maxBytes) return Either.left(tooLarge(path, text.length, maxBytes))
+  const known = options?.recognize?.(text)
+  if (known !== undefined) {
+    return Either.map(parseValue(path, text), (value) => ({
+      text,
+      value,
+      members: known.members,
+      elements: known.elements,
+      compact: true,
+      duplicates: []
+    }))
+  }
   const scanned = scan(text, options?.duplicateKeys ?? "refuse")
   if ("kind" in scanned) {
     switch (scanned.kind) {
@@ -465,14 +523,9 @@ export const parseText = (
         break
     }
   }
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (error) {
-    return Either.left(
-      failure(path, "json", `not valid JSON (${error instanceof Error ? error.message : String(error)})`, [])
-    )
-  }
+  const parsed = parseValue(path, text)
+  if (Either.isLeft(parsed)) return Either.left(parsed.left)
+  const value = parsed.right
   if ("kind" in scanned) {
     // The scan and the parser disagree on the grammar: trust neither with a write.
     return Either.left(failure(path, "json", "not valid JSON", []))
