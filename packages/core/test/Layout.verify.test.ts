@@ -4,6 +4,7 @@ import * as Annotations from "@ocidx/core/Annotations"
 import type * as Layout from "@ocidx/core/Layout"
 import * as LayoutFiles from "@ocidx/core/LayoutFiles"
 import * as MediaType from "@ocidx/core/MediaType"
+import * as testing from "@ocidx/core/testing"
 import { Effect, Either, FastCheck, Fiber, TestClock } from "effect"
 import { duplicateKeys } from "../src/internal/jsonDuplicateKeys.js"
 import * as JsonReader from "../src/internal/jsonReader.js"
@@ -529,6 +530,47 @@ describe("Layout.verify", () => {
       expect(invalid.findings[0]?.message).toContain('["manifests"][0]["size"]')
       memory.writeText(indexPath, "")
       expect(codes(yield* layout.verify())).toContain("warning:index-empty")
+    }).pipe(provideFresh)
+  )
+
+  it.effect("index.json with a byte-order mark: warning index-bom, and the index is still checked", () =>
+    Effect.gen(function* () {
+      const { builder } = simple()
+      yield* writeLayout(builder)
+      const { layout, memory } = yield* env
+      memory.writeText(indexPath, `\uFEFF${memory.readText(indexPath) ?? ""}`)
+      const report = yield* layout.verify()
+      expect(codes(report)).toEqual(["warning:index-bom"])
+      expect(report.findings[0]?.path).toBe(indexPath)
+      expect(report.blobsChecked).toBe(builder.blobs.size)
+    }).pipe(provideFresh)
+  )
+
+  it.effect("index.json is read once: what a writer renames into place after the read is not reported", () =>
+    Effect.gen(function* () {
+      const { builder, image } = simple()
+      yield* writeLayout(builder)
+      const memory = yield* testing.MemoryFileSystem
+      const portable = yield* LayoutFiles.make
+      const replacement = `\uFEFF{"schemaVersion":2,"manifests":[${JSON.stringify(image.manifest)}],"manifests":[]}`
+      let reads = 0
+      // Another writer replaces index.json just after verify read it: verify reports the index it decoded.
+      const racing: LayoutFiles.LayoutFiles = {
+        ...portable,
+        readRegularFile: (file, maxBytes) =>
+          Effect.tap(portable.readRegularFile(file, maxBytes), () =>
+            Effect.sync(() => {
+              if (file !== indexPath) return
+              reads++
+              memory.writeText(indexPath, replacement)
+            })
+          )
+      }
+      const { layout } = yield* Effect.provideService(env, LayoutFiles.LayoutFiles, racing)
+      const report = yield* layout.verify()
+      expect(reads).toBe(1)
+      expect(report.findings).toEqual([])
+      expect(report.ok).toBe(true)
     }).pipe(provideFresh)
   )
 

@@ -24,7 +24,7 @@ export const run = (deps: Deps, options: VerifyOptions): Effect.Effect<VerifyRep
     const strict = options.strict ?? false
 
     const layoutFile = yield* LayoutFile.check(deps.files, path.join(deps.directory, "oci-layout"))
-    const indexFile = yield* IndexFile.check(fs, deps.index)
+    const indexFile = yield* IndexFile.check(deps.index)
     const graph = yield* Graph.walk(deps.files, blobs, indexFile.index, { indexPath: deps.index.indexPath, strict })
     const blobsCheck = yield* Blobs.check(deps.files, blobs, graph, { strict, onProgress: options.onProgress })
     const scan = yield* Scan.check(fs, deps.files, path, path.join(deps.directory, "blobs"), {
