@@ -94,11 +94,9 @@ export const make = (options: Options): Effect.Effect<Internal, never, FileSyste
         if (Option.isNone(bytes)) return yield* Effect.fail(notFound)
         return { index, bytes: bytes.value }
       })
-    )
+    ).pipe(Effect.withSpan("StoreIndex.read", { attributes: { directory } }))
 
-    const read = Effect.map(readWithBytes, ({ index }) => index).pipe(
-      Effect.withSpan("StoreIndex.read", { attributes: { directory } })
-    )
+    const read = Effect.map(readWithBytes, ({ index }) => index)
 
     // The last oci-layout found valid: the same bytes read again need no decode (every put reads the file).
     let lastValidLayout: Uint8Array | undefined
