@@ -139,9 +139,9 @@ export interface VerifyOptions {
   /** Referenced blobs that are missing become errors instead of warnings. */
   readonly strict?: boolean | undefined
   /**
-   * How many manifests are checked at once while walking the graph: they are read a batch at a time
-   * (`LayoutFiles.readRegularFiles`), then hashed and decoded this many at once. Default 2. (Blobs are hashed
-   * in batches.)
+   * Accepted and ignored: nothing verify does is concurrent any more. Manifests are read and hashed a batch
+   * at a time by `LayoutFiles.readRegularFiles`, blobs a batch at a time by `LayoutFiles.hashBlobs`, which
+   * bounds its own reads (the Node one hashes each batch in one synchronous run). The report never depended on it.
    */
   readonly concurrency?: number | undefined
   /** Called as blobs are checked, for progress display. */

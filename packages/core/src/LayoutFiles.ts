@@ -18,7 +18,8 @@ import type { Hasher } from "./Hasher.js"
 import * as internal from "./internal/layoutFiles.js"
 
 /**
- * What `readRegularFile` found: nothing, a file over the size limit (not read), or the file's bytes.
+ * What `readRegularFile` found: nothing, a file over the size limit (not read), or the file's bytes. From
+ * `readRegularFiles`, a file asked with `hash` carries `hex`, the lowercase hex digest of exactly `bytes`.
  *
  * @since 0.1.0
  * @category model
@@ -26,10 +27,12 @@ import * as internal from "./internal/layoutFiles.js"
 export type ReadResult =
   | { readonly _tag: "Missing" }
   | { readonly _tag: "TooLarge"; readonly size: number }
-  | { readonly _tag: "Read"; readonly bytes: Uint8Array }
+  | { readonly _tag: "Read"; readonly bytes: Uint8Array; readonly hex?: string | undefined }
 
 /**
- * One file of `readRegularFiles`: its path and the most bytes to read, as `readRegularFile` takes them.
+ * One file of `readRegularFiles`: its path and the most bytes to read, as `readRegularFile` takes them, and
+ * the hash to compute over the bytes read, if any (verify checks each manifest's digest this way: the hash
+ * is part of the read, not a step of its own).
  *
  * @since 0.1.0
  * @category model
@@ -37,6 +40,7 @@ export type ReadResult =
 export interface FileToRead {
   readonly path: string
   readonly maxBytes: number
+  readonly hash?: Algorithm | undefined
 }
 
 /**
@@ -145,7 +149,8 @@ export interface LayoutFiles {
   /**
    * `readRegularFile` for each file, in order, as one call: one file's failure is its result (a `Left`), the
    * same `ReadError` `readRegularFile` fails with, not the batch's. Every result is in memory at once, so the
-   * caller bounds the batch (the walk reads a level a few dozen manifests at a time).
+   * caller bounds the batch (the walk reads a level a few dozen manifests at a time). A file asked with
+   * `hash` that is `Read` has `hex` set (an implementation must compute it); one asked without has none.
    */
   readonly readRegularFiles: (
     files: ReadonlyArray<FileToRead>

@@ -95,6 +95,24 @@ describe("Digest", () => {
     expect(Digest.fromHex("sha256", hex64.toUpperCase())).toEqual(Option.none())
   })
 
+  it.prop(
+    "is and parse agree with the Digest schema, on digests and on strings that are nearly digests",
+    [
+      fc.oneof(
+        arbDigestString,
+        fc.string(),
+        fc.stringMatching(/^(sha256|sha512|sha384|blake3):[0-9a-fA-F]{60,130}$/),
+        fc.stringMatching(/^[a-z0-9+._-]{1,12}:[a-zA-Z0-9=_-]{1,20}$/)
+      )
+    ],
+    ([value]) => {
+      const schemaSays = Schema.is(Digest.Digest)(value)
+      expect(Digest.is(value)).toBe(schemaSays)
+      expect(Digest.parse(value)).toEqual(Schema.decodeUnknownOption(Digest.Digest)(value))
+      expect(Digest.is(42)).toBe(false)
+    }
+  )
+
   it.prop("every generated digest is valid and splits back into its parts", [arbDigest], ([digest]) => {
     expect(Digest.is(digest)).toBe(true)
     expect(`${Digest.algorithm(digest)}:${Digest.encoded(digest)}`).toBe(digest)

@@ -1,9 +1,10 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import * as Annotations from "@ocidx/core/Annotations"
-import * as Hasher from "@ocidx/core/Hasher"
 import type * as Layout from "@ocidx/core/Layout"
+import * as LayoutFiles from "@ocidx/core/LayoutFiles"
 import * as MediaType from "@ocidx/core/MediaType"
+import * as testing from "@ocidx/core/testing"
 import { Effect, Either, FastCheck, Fiber, TestClock } from "effect"
 import { duplicateKeys } from "../src/internal/jsonDuplicateKeys.js"
 import * as JsonReader from "../src/internal/jsonReader.js"
@@ -100,46 +101,59 @@ describe("Layout.verify", () => {
     }).pipe(provideFresh)
   )
 
-  it.effect("hashes at most `concurrency` blobs at once, and reports in the same order whatever the concurrency", () =>
+  it.effect("hashes each manifest in its batch read, and reports the same whatever the concurrency", () =>
     Effect.gen(function* () {
       const { builder } = multiArch()
       yield* writeLayout(builder)
       yield* corruptFiles(builder, { _tag: "FlipByte", pick: 1 })
       yield* corruptFiles(builder, { _tag: "Truncate", pick: 4 })
       yield* corruptFiles(builder, { _tag: "Missing", pick: 7, strict: false })
-      let active = 0
-      let most = 0
-      const counting: Hasher.Hasher = {
-        make: (algorithm) => {
-          const hash = Hasher.webCrypto.make(algorithm)
-          active++
-          most = Math.max(most, active)
-          return {
-            update: hash.update,
-            digest: Effect.ensuring(
-              hash.digest,
-              Effect.sync(() => active--)
-            )
-          }
-        }
+      const portable = yield* LayoutFiles.make
+      const asked: Array<LayoutFiles.FileToRead> = []
+      const recording: LayoutFiles.LayoutFiles = {
+        ...portable,
+        readRegularFiles: (files) =>
+          Effect.zipRight(
+            Effect.sync(() => asked.push(...files)),
+            portable.readRegularFiles(files)
+          )
       }
       const verifyWith = (concurrency: number) =>
         Effect.gen(function* () {
           const { layout } = yield* env
-          most = 0
-          const report = yield* layout.verify({ concurrency })
-          return { report, most }
-        }).pipe(Effect.provideService(Hasher.Hasher, counting))
+          return yield* layout.verify({ concurrency })
+        }).pipe(Effect.provideService(LayoutFiles.LayoutFiles, recording))
       const one = yield* verifyWith(1)
-      const three = yield* verifyWith(3)
-      const eight = yield* verifyWith(8)
-      expect(one.most).toBe(1)
-      expect(three.most).toBeLessThanOrEqual(3)
-      expect(three.most).toBeGreaterThan(1)
-      expect(eight.most).toBeLessThanOrEqual(8)
-      expect(three.report).toEqual(one.report)
-      expect(eight.report).toEqual(one.report)
-      expect(one.report.ok).toBe(false)
+      expect(asked.length).toBeGreaterThan(0)
+      expect(asked.every((file) => file.hash === "sha256")).toBe(true)
+      expect(yield* verifyWith(3)).toEqual(one)
+      expect(yield* verifyWith(8)).toEqual(one)
+      expect(one.ok).toBe(false)
+    }).pipe(provideFresh)
+  )
+
+  it.effect("a manifest's digest is the one its batch read computed: no second hash", () =>
+    Effect.gen(function* () {
+      const { builder, image } = simple()
+      yield* writeLayout(builder)
+      const portable = yield* LayoutFiles.make
+      const manifestFile = blobPath(image.manifest.digest)
+      const wrongHex = "0".repeat(64)
+      // Reports another digest for the manifest than its bytes have: verify must take the read's word for it.
+      const lying: LayoutFiles.LayoutFiles = {
+        ...portable,
+        readRegularFiles: (files) =>
+          Effect.map(portable.readRegularFiles(files), (results) =>
+            results.map((result, i) =>
+              files[i]?.path === manifestFile ? Either.map(result, (read) => ({ ...read, hex: wrongHex })) : result
+            )
+          )
+      }
+      const { layout } = yield* Effect.provideService(env, LayoutFiles.LayoutFiles, lying)
+      const report = yield* layout.verify()
+      expect(codes(report)[0]).toBe("error:blob-digest-mismatch")
+      expect(report.findings[0]).toMatchObject({ path: manifestFile, digest: image.manifest.digest })
+      expect(report.findings[0]?.message).toContain(`sha256:${wrongHex}`)
     }).pipe(provideFresh)
   )
 
@@ -516,6 +530,47 @@ describe("Layout.verify", () => {
       expect(invalid.findings[0]?.message).toContain('["manifests"][0]["size"]')
       memory.writeText(indexPath, "")
       expect(codes(yield* layout.verify())).toContain("warning:index-empty")
+    }).pipe(provideFresh)
+  )
+
+  it.effect("index.json with a byte-order mark: warning index-bom, and the index is still checked", () =>
+    Effect.gen(function* () {
+      const { builder } = simple()
+      yield* writeLayout(builder)
+      const { layout, memory } = yield* env
+      memory.writeText(indexPath, `\uFEFF${memory.readText(indexPath) ?? ""}`)
+      const report = yield* layout.verify()
+      expect(codes(report)).toEqual(["warning:index-bom"])
+      expect(report.findings[0]?.path).toBe(indexPath)
+      expect(report.blobsChecked).toBe(builder.blobs.size)
+    }).pipe(provideFresh)
+  )
+
+  it.effect("index.json is read once: what a writer renames into place after the read is not reported", () =>
+    Effect.gen(function* () {
+      const { builder, image } = simple()
+      yield* writeLayout(builder)
+      const memory = yield* testing.MemoryFileSystem
+      const portable = yield* LayoutFiles.make
+      const replacement = `\uFEFF{"schemaVersion":2,"manifests":[${JSON.stringify(image.manifest)}],"manifests":[]}`
+      let reads = 0
+      // Another writer replaces index.json just after verify read it: verify reports the index it decoded.
+      const racing: LayoutFiles.LayoutFiles = {
+        ...portable,
+        readRegularFile: (file, maxBytes) =>
+          Effect.tap(portable.readRegularFile(file, maxBytes), () =>
+            Effect.sync(() => {
+              if (file !== indexPath) return
+              reads++
+              memory.writeText(indexPath, replacement)
+            })
+          )
+      }
+      const { layout } = yield* Effect.provideService(env, LayoutFiles.LayoutFiles, racing)
+      const report = yield* layout.verify()
+      expect(reads).toBe(1)
+      expect(report.findings).toEqual([])
+      expect(report.ok).toBe(true)
     }).pipe(provideFresh)
   )
 

@@ -45,6 +45,13 @@ const MiB = 1024 * 1024
 /** `size` bytes of a pattern that repeats only every 251 bytes, so a chunk out of place changes the digest. */
 const patterned = (size: number) => new Uint8Array(size).map((_, i) => (i * 7) % 251)
 
+/** Where two byte arrays first differ (-1: nowhere): a deep equality of MiBs takes the matcher seconds. */
+const firstDifference = (a: Uint8Array, b: Uint8Array): number => {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i
+  return a.length === b.length ? -1 : n
+}
+
 /** Sets up a directory, runs `body` in it with the service, and gives it the FileSystem and Path to look. */
 const inDirectory = <A, E>(
   target: Target,
@@ -341,6 +348,59 @@ export const register = (name: string, target: Target): void => {
             ).toEqual(texts)
           })
         )
+      )
+
+      it.live(
+        "with `hash`, a Read carries the hex digest of exactly its bytes (sha256, sha512; empty, small, shared-block and large files)",
+        () =>
+          inDirectory(target, (dir, files) =>
+            Effect.gen(function* () {
+              const fs = yield* FileSystem.FileSystem
+              const path = yield* Path.Path
+              const contents = [
+                new Uint8Array(0),
+                encoder.encode('{"schemaVersion":2}'),
+                patterned(5000),
+                patterned(200 * 1024),
+                patterned(3 * MiB + 17)
+              ]
+              const asked: Array<LayoutFiles.FileToRead> = []
+              const expected: Array<{ readonly bytes: Uint8Array; readonly hex: string | undefined }> = []
+              for (const [i, bytes] of contents.entries()) {
+                const file = path.join(dir, `f${i}`)
+                yield* fs.writeFile(file, bytes)
+                for (const algorithm of ["sha256", "sha512", undefined] as const) {
+                  asked.push({ path: file, maxBytes: 4 * MiB, hash: algorithm })
+                  expected.push({ bytes, hex: algorithm === undefined ? undefined : yield* hexOf(algorithm, bytes) })
+                }
+              }
+              const results = yield* files.readRegularFiles(asked)
+              expect(results.length).toBe(asked.length)
+              for (const [i, result] of results.entries()) {
+                const want = expected[i]
+                if (result._tag !== "Right" || result.right._tag !== "Read" || want === undefined) {
+                  return yield* Effect.dieMessage(`file ${i} was not read`)
+                }
+                expect(firstDifference(result.right.bytes, want.bytes)).toBe(-1)
+                expect(result.right.hex).toBe(want.hex)
+              }
+              // Asked for a hash, what is not read is as without one.
+              const missing = path.join(dir, "missing")
+              const link = path.join(dir, "link")
+              yield* fs.symlink(path.join(dir, "f1"), link)
+              const [gone, tooLarge, refused] = yield* files.readRegularFiles([
+                { path: missing, maxBytes: 10, hash: "sha256" },
+                { path: path.join(dir, "f2"), maxBytes: 10, hash: "sha256" },
+                { path: link, maxBytes: 100, hash: "sha512" }
+              ])
+              expect(gone).toEqual(Either.right({ _tag: "Missing" }))
+              expect(tooLarge).toEqual(Either.right({ _tag: "TooLarge", size: 5000 }))
+              expect(refused).toMatchObject({
+                _tag: "Left",
+                left: { _tag: "ReadError", reason: "symlink", path: link }
+              })
+            })
+          )
       )
 
       const fifo = target.makeFifo

@@ -18,10 +18,11 @@ import { DecodeError, DecodeIssue, ReadError, UnreadableManifest } from "../Erro
 import type { ImageIndex } from "../ImageIndex.js"
 import type { Content, ContentFailure, GcOptions, GcReport } from "../Layout.js"
 import type { LayoutFiles } from "../LayoutFiles.js"
-import type { IndexSource, StoreIndex } from "../StoreIndex.js"
+import type { IndexSource } from "../StoreIndex.js"
 import { isTempNameFor } from "./atomicWrite.js"
 import { isNotFound } from "./platformError.js"
 import { refuseLinkedDirectory } from "./regularFile.js"
+import type * as StoreIndex from "./storeIndex.js"
 import * as Walk from "./walk.js"
 
 /** What gc and verify need from the layout. @internal */
@@ -30,7 +31,7 @@ export interface Deps {
   readonly fs: FileSystem.FileSystem
   readonly path: Path.Path
   readonly files: LayoutFiles
-  readonly index: StoreIndex
+  readonly index: StoreIndex.Internal
   readonly blobs: BlobStore
   readonly content: (descriptor: Descriptor) => Effect.Effect<Content, ContentFailure>
   /** `content` of a batch at once, for a walk of many manifests. */

@@ -14,7 +14,7 @@ import type { IndexLock } from "../IndexLock.js"
 import type { Content, ContentFailure, Layout } from "../Layout.js"
 import * as MediaType from "../MediaType.js"
 import { matches } from "../Platform.js"
-import * as StoreIndex from "../StoreIndex.js"
+import * as InternalStoreIndex from "./storeIndex.js"
 import { decodeManifest, decodeNestedIndex } from "./decodeContent.js"
 import * as Gc from "./gc.js"
 import * as Prune from "./prune/run.js"
@@ -31,7 +31,7 @@ export const make = (options: {
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const index = yield* StoreIndex.make(options)
+    const index = yield* InternalStoreIndex.make(options)
     const blobs = yield* BlobStore.make(options)
     const directory = options.directory
     const hasher = yield* Hasher

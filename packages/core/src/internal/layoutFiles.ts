@@ -120,9 +120,22 @@ export const make: Effect.Effect<Service, never, FileSystem.FileSystem | Path.Pa
   const readRegularFiles = (
     files: ReadonlyArray<FileToRead>
   ): Effect.Effect<ReadonlyArray<Either.Either<ReadResult, ReadError>>> =>
-    Effect.forEach(files, (file) => Effect.either(readRegularFile(file.path, file.maxBytes)), {
-      concurrency: readConcurrency
-    })
+    Effect.forEach(
+      files,
+      ({ hash: algorithm, maxBytes, path: file }) => {
+        const read = readRegularFile(file, maxBytes)
+        if (algorithm === undefined) return Effect.either(read)
+        return Effect.either(
+          Effect.flatMap(read, (result): Effect.Effect<ReadResult> => {
+            if (result._tag !== "Read") return Effect.succeed(result)
+            const hash = hasher.make(algorithm)
+            hash.update(result.bytes)
+            return Effect.map(hash.digest, (hex) => ({ _tag: "Read", bytes: result.bytes, hex }))
+          })
+        )
+      },
+      { concurrency: readConcurrency }
+    )
 
   const writeAtomic = (target: string, content: Uint8Array, options: WriteOptions): Effect.Effect<void, WriteError> =>
     Effect.gen(function* () {

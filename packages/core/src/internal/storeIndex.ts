@@ -11,7 +11,7 @@ import * as ImageIndex from "../ImageIndex.js"
 import { IndexLock } from "../IndexLock.js"
 import * as OciLayout from "../OciLayout.js"
 import type { NameOrTag } from "../Reference.js"
-import type { IndexSource, Options, StoreIndex } from "../StoreIndex.js"
+import type { IndexSource, Options, ReadFailure, StoreIndex } from "../StoreIndex.js"
 import { removeQuietly } from "./atomicWrite.js"
 import { sameBytes } from "./bytes.js"
 import { decodeJsonFile, decodeUnknown } from "./decode.js"
@@ -26,8 +26,20 @@ const encoder = new TextEncoder()
 const sourceOf = (bytes: Option.Option<Uint8Array>): IndexSource =>
   Option.isNone(bytes) ? { kind: "missing" } : { kind: IndexCodec.isBlank(bytes.value) ? "blank" : "text" }
 
+/** The store as core's own modules use it. @internal */
+export interface Internal extends StoreIndex {
+  /**
+   * `read`, with the bytes it decoded: verify checks those bytes (an empty file, a byte-order mark) rather than
+   * read index.json a second time, which another writer may have replaced meanwhile.
+   */
+  readonly readWithBytes: Effect.Effect<
+    { readonly index: ImageIndex.ImageIndex; readonly bytes: Uint8Array },
+    ReadFailure
+  >
+}
+
 /** @internal */
-export const make = (options: Options) =>
+export const make = (options: Options): Effect.Effect<Internal, never, FileSystem.FileSystem | Path.Path | IndexLock> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -72,14 +84,19 @@ export const make = (options: Options) =>
       return retryTornRead(attempt)
     }
 
-    const read = Effect.scoped(
+    const readWithBytes = Effect.scoped(
       Effect.gen(function* () {
         yield* checkDirectory
         yield* lock.acquire(lockPath, "shared")
-        const { index } = yield* readIndex(Effect.fail(new ReadError({ path: indexPath, reason: "not-found" })))
-        return index
+        const notFound = new ReadError({ path: indexPath, reason: "not-found" })
+        const { bytes, index } = yield* readIndex(Effect.fail(notFound))
+        // A missing file failed the read already; this only tells the type so.
+        if (Option.isNone(bytes)) return yield* Effect.fail(notFound)
+        return { index, bytes: bytes.value }
       })
     ).pipe(Effect.withSpan("StoreIndex.read", { attributes: { directory } }))
+
+    const read = Effect.map(readWithBytes, ({ index }) => index)
 
     // The last oci-layout found valid: the same bytes read again need no decode (every put reads the file).
     let lastValidLayout: Uint8Array | undefined
@@ -238,11 +255,12 @@ export const make = (options: Options) =>
         return Effect.succeed([removed, next] as const)
       }).pipe(Effect.withSpan("StoreIndex.remove", { attributes: { directory } }))
 
-    const store: StoreIndex = {
+    const store: Internal = {
       directory,
       indexPath,
       lockPath,
       read,
+      readWithBytes,
       list: Effect.map(read, (index) => index.manifests),
       get: (x) => Effect.map(read, (index) => IndexOps.get(index, x)),
       getSingle: Effect.map(read, IndexOps.getSingle),

@@ -22,15 +22,10 @@ export const run = (deps: Deps, options: VerifyOptions): Effect.Effect<VerifyRep
   Effect.gen(function* () {
     const { blobs, fs, path } = deps
     const strict = options.strict ?? false
-    const concurrency = Math.max(1, Math.floor(options.concurrency ?? 2))
 
     const layoutFile = yield* LayoutFile.check(deps.files, path.join(deps.directory, "oci-layout"))
-    const indexFile = yield* IndexFile.check(fs, deps.index)
-    const graph = yield* Graph.walk(deps.files, blobs, indexFile.index, {
-      indexPath: deps.index.indexPath,
-      strict,
-      concurrency
-    })
+    const indexFile = yield* IndexFile.check(deps.index)
+    const graph = yield* Graph.walk(deps.files, blobs, indexFile.index, { indexPath: deps.index.indexPath, strict })
     const blobsCheck = yield* Blobs.check(deps.files, blobs, graph, { strict, onProgress: options.onProgress })
     const scan = yield* Scan.check(fs, deps.files, path, path.join(deps.directory, "blobs"), {
       reachable: Option.as(indexFile.index, graph.reachable),

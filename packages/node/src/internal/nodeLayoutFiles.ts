@@ -448,8 +448,8 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
     })
 
   /**
-   * All in one synchronous run. The bytes of small files are carved out of shared blocks, one allocation for
-   * many files rather than one each: a layout's manifests are mostly a few KiB.
+   * All in one synchronous run, hashes included. The bytes of small files are carved out of shared blocks, one
+   * allocation for many files rather than one each: a layout's manifests are mostly a few KiB.
    */
   const readRegularFiles = (
     files: ReadonlyArray<FileToRead>
@@ -467,9 +467,11 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
         used += length
         return room
       }
-      return files.map(({ maxBytes, path: file }) => {
+      return files.map(({ hash, maxBytes, path: file }) => {
         const read = readSync(file, maxBytes, allocate)
-        return read instanceof ReadError ? Either.left(read) : Either.right(read)
+        if (read instanceof ReadError) return Either.left(read)
+        if (hash === undefined || read._tag !== "Read") return Either.right(read)
+        return Either.right({ ...read, hex: createHash(hash).update(read.bytes).digest("hex") })
       })
     })
 

@@ -8,9 +8,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { BlobStore } from "../../BlobStore.js"
 import type { Descriptor } from "../../Descriptor.js"
-import type { Digest } from "../../Digest.js"
+import * as Digest from "../../Digest.js"
 import { BlobNotFound, DigestMismatch, type GraphError, type ReadError } from "../../Errors.js"
-import { Hasher } from "../../Hasher.js"
 import type { ImageIndex } from "../../ImageIndex.js"
 import type { Content, ContentFailure, Finding } from "../../Layout.js"
 import type { LayoutFiles, ReadResult } from "../../LayoutFiles.js"
@@ -20,17 +19,17 @@ import { decodeManifest, decodeNestedIndex } from "../decodeContent.js"
 import { type DuplicateKey, duplicateKeys } from "../jsonDuplicateKeys.js"
 import * as JsonReader from "../jsonReader.js"
 import * as Walk from "../walk.js"
-import { blobFailure, digestOf, duplicateKeyFindings, finding, type Occurrence, type Occurrences } from "./finding.js"
+import { blobFailure, duplicateKeyFindings, finding, type Occurrence, type Occurrences } from "./finding.js"
 
 /** What the walk established. @internal */
 export interface Graph {
   /** Every reachable descriptor, in walk order (breadth first). */
-  readonly reachable: ReadonlyMap<Digest, Descriptor>
+  readonly reachable: ReadonlyMap<Digest.Digest, Descriptor>
   readonly occurrences: Occurrences
   /** The blobs read to their end while walking, with their actual size, in walk order. */
-  readonly checked: ReadonlyMap<Digest, number>
+  readonly checked: ReadonlyMap<Digest.Digest, number>
   /** Blobs whose problem is reported already: not to be read again. */
-  readonly settled: ReadonlySet<Digest>
+  readonly settled: ReadonlySet<Digest.Digest>
   /** Some manifest could not be read, so the graph may miss what it references. */
   readonly incomplete: boolean
   readonly findings: ReadonlyArray<Finding>
@@ -57,55 +56,60 @@ export const walk = (
   files: LayoutFiles,
   blobs: BlobStore,
   index: Option.Option<ImageIndex>,
-  options: { readonly indexPath: string; readonly strict: boolean; readonly concurrency: number }
-): Effect.Effect<Graph, never, Hasher> =>
-  Effect.flatMap(Hasher, (hasher) => {
-    if (Option.isNone(index)) return Effect.succeed(empty)
-    const roots = index.value.subject ? [...index.value.manifests, index.value.subject] : index.value.manifests
-    // Filled as the batches are read; taken in walk order by `fold`.
-    const reads = new Map<Digest, Read>()
-    const batch = (descriptors: ReadonlyArray<Descriptor>) =>
-      Effect.flatMap(
-        files.readRegularFiles(
-          descriptors.map((descriptor) => ({
+  options: { readonly indexPath: string; readonly strict: boolean }
+): Effect.Effect<Graph> => {
+  if (Option.isNone(index)) return Effect.succeed(empty)
+  const roots = index.value.subject ? [...index.value.manifests, index.value.subject] : index.value.manifests
+  // Filled as the batches are read; taken in walk order by `fold`.
+  const reads = new Map<Digest.Digest, Read>()
+  const batch = (descriptors: ReadonlyArray<Descriptor>) =>
+    Effect.flatMap(
+      files.readRegularFiles(
+        descriptors.map((descriptor) => {
+          const algorithm = Digest.algorithm(descriptor.digest)
+          return {
             path: blobs.pathOf(descriptor.digest),
             // Above the cap it is refused unread, its size known from the stat the read made.
-            maxBytes: JsonReader.maxDocumentBytes
-          }))
-        ),
-        // The hashes run `concurrency` at a time: a Hasher may hash asynchronously (WebCrypto does).
-        (results) =>
-          Walk.forEachConcurrently(
-            results,
-            (result, i) => {
-              const descriptor = descriptors[i]
-              if (descriptor === undefined) return Effect.die(new Error("a batch read has more results than files"))
-              return Effect.map(settle(hasher, blobs.pathOf(descriptor.digest), descriptor, result), (read) => {
-                reads.set(descriptor.digest, read)
-                return read.content
-              })
-            },
-            options.concurrency
-          )
-      )
-    // A failure is in `reads` already; the walk goes on without that manifest's children. A graph error is
-    // a finding of its own; too deep, the graph is incomplete.
-    const graphErrors: Array<GraphError> = []
-    return Walk.reachable(roots, { batch }, () => Effect.void, {
-      indexPath: options.indexPath,
-      onGraphError: (error) => Effect.sync(() => graphErrors.push(error))
-    }).pipe(
-      Effect.map((reachable) => {
-        const graph = fold(blobs, roots, reachable, reads, options)
-        if (graphErrors.length === 0) return graph
-        return {
-          ...graph,
-          incomplete: graph.incomplete || graphErrors.some((error) => error.reason === "too-deep"),
-          findings: [...graph.findings, ...graphErrors.map(graphFinding)]
+            maxBytes: JsonReader.maxDocumentBytes,
+            // Hashed as it is read: no step of its own per manifest. An algorithm ocidx cannot compute is not.
+            hash: Digest.isAlgorithm(algorithm) ? algorithm : undefined
+          }
+        })
+      ),
+      // Settled in a plain loop: every step left is synchronous, so a manifest costs no fiber step.
+      (results) => {
+        const contents: Array<Either.Either<Content, ContentFailure>> = []
+        for (const [i, result] of results.entries()) {
+          const descriptor = descriptors[i]
+          if (descriptor === undefined) return Effect.dieMessage("a batch read has more results than files")
+          const read = settle(blobs.pathOf(descriptor.digest), descriptor, result)
+          if (read === undefined) {
+            return Effect.dieMessage(`LayoutFiles.readRegularFiles read ${descriptor.digest} without the hash asked`)
+          }
+          reads.set(descriptor.digest, read)
+          contents.push(read.content)
         }
-      })
+        return Effect.succeed(contents)
+      }
     )
-  })
+  // A failure is in `reads` already; the walk goes on without that manifest's children. A graph error is
+  // a finding of its own; too deep, the graph is incomplete.
+  const graphErrors: Array<GraphError> = []
+  return Walk.reachable(roots, { batch }, () => Effect.void, {
+    indexPath: options.indexPath,
+    onGraphError: (error) => Effect.sync(() => graphErrors.push(error))
+  }).pipe(
+    Effect.map((reachable) => {
+      const graph = fold(blobs, roots, reachable, reads, options)
+      if (graphErrors.length === 0) return graph
+      return {
+        ...graph,
+        incomplete: graph.incomplete || graphErrors.some((error) => error.reason === "too-deep"),
+        findings: [...graph.findings, ...graphErrors.map(graphFinding)]
+      }
+    })
+  )
+}
 
 const graphFinding = (error: GraphError): Finding =>
   finding("error", error.reason === "cycle" ? "index-cycle" : "index-too-deep", error.message, {
@@ -116,42 +120,44 @@ const graphFinding = (error: GraphError): Finding =>
 /**
  * What the read of a manifest or index found, decoded. Not `Layout.content`: that checks the size against the
  * descriptor, which would hide the children of a manifest whose descriptor alone is wrong, and it does not hand
- * back the text for the duplicate-key scan. The read was one `LayoutFiles` step, not a stat and then a read;
- * only the hash is an effect here.
+ * back the text for the duplicate-key scan. The read was one `LayoutFiles` step, hash included, not a stat, a
+ * read and a hash. Undefined when the read lacks the hash it was asked for.
  */
 const settle = (
-  hasher: Hasher,
   file: string,
   descriptor: Descriptor,
   result: Either.Either<ReadResult, ReadError>
-): Effect.Effect<Read> => {
+): Read | undefined => {
   const { digest } = descriptor
   const failed = (size: number | undefined, error: ContentFailure): Read => ({
     size,
     duplicates: [],
     content: Either.left(error)
   })
-  if (Either.isLeft(result)) return Effect.succeed(failed(undefined, result.left))
+  if (Either.isLeft(result)) return failed(undefined, result.left)
   const read = result.right
-  if (read._tag === "Missing") return Effect.succeed(failed(undefined, new BlobNotFound({ path: file, digest })))
+  if (read._tag === "Missing") return failed(undefined, new BlobNotFound({ path: file, digest }))
   const tooLarge = (size: number) =>
-    Effect.succeed(failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest")))
+    failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest"))
   if (read._tag === "TooLarge") return tooLarge(read.size)
   const bytes = read.bytes
   const size = bytes.length
   // Under the cap when opened, it grew past it while read: refused all the same.
   if (size > JsonReader.maxDocumentBytes) return tooLarge(size)
-  return Effect.map(digestOf(hasher, digest, bytes), (actualDigest): Read => {
-    if (actualDigest !== undefined && actualDigest !== digest) {
+  const algorithm = Digest.algorithm(digest)
+  if (Digest.isAlgorithm(algorithm)) {
+    if (read.hex === undefined) return undefined
+    const actualDigest = `${algorithm}:${read.hex}`
+    if (actualDigest !== digest) {
       return failed(
         undefined,
         new DigestMismatch({ path: file, expectedDigest: digest, actualDigest, actualSize: size })
       )
     }
-    const text = decodeUtf8(file, bytes)
-    if (Either.isLeft(text)) return failed(size, text.left)
-    return { size, ...decode(descriptor, file, text.right) }
-  })
+  }
+  const text = decodeUtf8(file, bytes)
+  if (Either.isLeft(text)) return failed(size, text.left)
+  return { size, ...decode(descriptor, file, text.right) }
 }
 
 /**
@@ -188,18 +194,18 @@ const decode = (descriptor: Descriptor, file: string, text: string): Pick<Read, 
 const fold = (
   blobs: BlobStore,
   roots: ReadonlyArray<Descriptor>,
-  reachable: ReadonlyMap<Digest, Descriptor>,
-  reads: ReadonlyMap<Digest, Read>,
+  reachable: ReadonlyMap<Digest.Digest, Descriptor>,
+  reads: ReadonlyMap<Digest.Digest, Read>,
   options: { readonly indexPath: string; readonly strict: boolean }
 ): Graph => {
-  const occurrences = new Map<Digest, Array<Occurrence>>()
+  const occurrences = new Map<Digest.Digest, Array<Occurrence>>()
   const note = (descriptor: Descriptor, from: string) => {
     const list = occurrences.get(descriptor.digest)
     if (list) list.push({ descriptor, from })
     else occurrences.set(descriptor.digest, [{ descriptor, from }])
   }
-  const checked = new Map<Digest, number>()
-  const settled = new Set<Digest>()
+  const checked = new Map<Digest.Digest, number>()
+  const settled = new Set<Digest.Digest>()
   const findings: Array<Finding> = []
   let incomplete = false
   for (const root of roots) note(root, options.indexPath)

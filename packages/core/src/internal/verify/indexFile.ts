@@ -1,10 +1,10 @@
 /**
- * verify, phase 2: `index.json` reads and decodes (under the shared lock, as `StoreIndex.read` does), has no
- * duplicate keys, and its ref names are in the grammar. Named `indexFile` so it is not taken for this
+ * verify, phase 2: `index.json` reads and decodes (under the shared lock, by the store's own read, which
+ * refuses duplicate keys), and its ref names are in the grammar; the bytes decoded are checked once more for
+ * what decoding accepts (empty, a byte-order mark), not read again. Named `indexFile` so it is not taken for this
  * folder's entry module.
  * @internal
  */
-import type { FileSystem } from "@effect/platform"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -14,11 +14,9 @@ import * as Annotations from "../../Annotations.js"
 import type { ImageIndex } from "../../ImageIndex.js"
 import type { Finding } from "../../Layout.js"
 import { RefName } from "../../Reference.js"
-import type { StoreIndex } from "../../StoreIndex.js"
-import { decodeUtf8 } from "../decode.js"
 import { isBlank } from "../indexCodec.js"
-import { duplicateKeys } from "../jsonDuplicateKeys.js"
-import { duplicateKeyFindings, finding } from "./finding.js"
+import type { Internal } from "../storeIndex.js"
+import { finding } from "./finding.js"
 
 // The predicate first: it costs a fraction of a validation, and only an invalid name needs the message.
 const isRefName = Schema.is(RefName)
@@ -31,10 +29,10 @@ export interface IndexCheck {
 }
 
 /** @internal */
-export const check = (fs: FileSystem.FileSystem, store: StoreIndex): Effect.Effect<IndexCheck> =>
+export const check = (store: Internal): Effect.Effect<IndexCheck> =>
   Effect.gen(function* () {
     const indexPath = store.indexPath
-    const read = yield* Effect.either(store.read)
+    const read = yield* Effect.either(store.readWithBytes)
     if (Either.isLeft(read)) {
       const error = read.left
       const only = (found: Finding): IndexCheck => ({ index: Option.none(), findings: [found] })
@@ -60,14 +58,16 @@ export const check = (fs: FileSystem.FileSystem, store: StoreIndex): Effect.Effe
           )
       }
     }
-    const index = read.right
-    // Read again only for the byte-level checks: writers rename index.json into place, so this is a whole file.
-    const raw = yield* Effect.either(fs.readFile(indexPath))
-    const fileFindings = Either.isRight(raw) ? bytesFindings(indexPath, raw.right) : []
-    return { index: Option.some(index), findings: [...fileFindings, ...refNameFindings(indexPath, index)] }
+    // The bytes the index was decoded from: a duplicate key failed the decode, so only what decoding accepts
+    // is left to find in them.
+    const { bytes, index } = read.right
+    return {
+      index: Option.some(index),
+      findings: [...bytesFindings(indexPath, bytes), ...refNameFindings(indexPath, index)]
+    }
   })
 
-/** An empty file, and duplicate keys: what decoding accepts or cannot see. */
+/** An empty file, and a byte-order mark: what decoding accepts but other tools may not. */
 const bytesFindings = (indexPath: string, bytes: Uint8Array): ReadonlyArray<Finding> => {
   const empty = isBlank(bytes)
     ? [
@@ -91,10 +91,7 @@ const bytesFindings = (indexPath: string, bytes: Uint8Array): ReadonlyArray<Find
           )
         ]
       : []
-  const text = decodeUtf8(indexPath, bytes)
-  return Either.isRight(text)
-    ? [...empty, ...bom, ...duplicateKeyFindings(indexPath, duplicateKeys(text.right))]
-    : [...empty, ...bom]
+  return [...empty, ...bom]
 }
 
 /** Entries whose ref name other tools would not find: ocidx reads them, but will not write such a name. */
