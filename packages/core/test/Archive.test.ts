@@ -8,6 +8,7 @@ import * as Archive from "@ocidx/core/Archive"
 import * as Digest from "@ocidx/core/Digest"
 import * as Layout from "@ocidx/core/Layout"
 import * as Reference from "@ocidx/core/Reference"
+import { noise } from "@ocidx/testkit/Bytes"
 import { Chunk, Effect, Either, Schema, Stream } from "effect"
 import { packTar, type TarEntry, unpackTar } from "modern-tar"
 import { digestOf, directory, provideFresh } from "./support/layouts.js"
@@ -216,19 +217,6 @@ const chunked = (bytes: Uint8Array, size: number) =>
       for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size)
     })()
   )
-
-/** Bytes gzip cannot shrink (a xorshift sequence), so a gzip archive is as large as its tar. */
-const noise = (length: number) => {
-  const out = new Uint8Array(length)
-  let x = 0x9e3779b9
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
 
 describe("Archive.read judges the size rule the same however the input is chunked", () => {
   // A 6 MiB layer: larger than the rule's 1 MiB of slack, so a check that runs ahead of the headers shows.

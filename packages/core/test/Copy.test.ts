@@ -10,6 +10,7 @@ import * as Layout from "@ocidx/core/Layout"
 import * as MediaType from "@ocidx/core/MediaType"
 import { RegistryClient } from "@ocidx/core/RegistryClient"
 import * as testing from "@ocidx/core/testing"
+import { noise } from "@ocidx/testkit/Bytes"
 import { Effect, Either, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import { packTar, unpackTar } from "modern-tar"
 import {
@@ -530,18 +531,6 @@ describe("Copy.copy into an archive file", () => {
 describe("Copy.copy from an archive file", () => {
   const encoder = new TextEncoder()
   const json = (value: unknown) => encoder.encode(JSON.stringify(value))
-  /** Bytes no two MiB of which are alike, so a buffer reused too early could not go unnoticed. */
-  const varied = (size: number) => {
-    const bytes = new Uint8Array(size)
-    let x = 2463534242
-    for (let i = 0; i < size; i++) {
-      x ^= x << 13
-      x ^= x >>> 17
-      x ^= x << 5
-      bytes[i] = x & 0xff
-    }
-    return bytes
-  }
   const entry = (name: string, body: Uint8Array) => ({
     header: { name, size: body.length, type: "file" as const },
     body
@@ -554,8 +543,8 @@ describe("Copy.copy from an archive file", () => {
       run(
         Effect.gen(function* () {
           // 20 MiB and odd sizes: more than the 16 MiB of buffers the file is read into, cut across them.
-          const big = varied(20 * 1024 * 1024 + 513)
-          const small = varied(3 * 1024 * 1024 + 7).reverse()
+          const big = noise(20 * 1024 * 1024 + 513)
+          const small = noise(3 * 1024 * 1024 + 7).reverse()
           const layers = [big, small].map((bytes) => ({
             mediaType: MediaType.ociLayerTar,
             digest: digestOf(bytes),

@@ -5,6 +5,7 @@
 import * as NodeZlib from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
 import * as Archive from "@ocidx/core/Archive"
+import { noise } from "@ocidx/testkit/Bytes"
 import { tempDir } from "@ocidx/testkit/TempDir"
 import { Effect, Either, Layer, Stream } from "effect"
 import * as NodeHasher from "../src/NodeHasher.js"
@@ -33,19 +34,6 @@ const readAll = async (stream: ReadableStream<Uint8Array>) => {
   const outputs: Array<Uint8Array> = []
   for await (const output of stream) outputs.push(output)
   return outputs
-}
-
-/** Bytes gzip cannot shrink (a xorshift sequence). */
-const noise = (size: number) => {
-  const bytes = new Uint8Array(size)
-  let x = 2463534242
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    bytes[i] = x & 0xff
-  }
-  return bytes
 }
 
 const failureOf = (stream: ReadableStream<Uint8Array>) =>

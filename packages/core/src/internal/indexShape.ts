@@ -13,7 +13,7 @@
  * result.
  * @internal
  */
-import type * as JsonReader from "./jsonReader.js"
+import * as JsonReader from "./jsonReader.js"
 
 // A JSON string without escapes; JSON.parse still refuses the raw control characters this lets through.
 const string = String.raw`"[^"\\]*"`
@@ -59,12 +59,8 @@ export const recognize = (text: string): Pick<JsonReader.JsonDocument, "members"
       entry.lastIndex = at
       if (!entry.test(text)) return undefined
       if (count === starts.length) {
-        const moreStarts = new Int32Array(count * 2)
-        const moreEnds = new Int32Array(count * 2)
-        moreStarts.set(starts)
-        moreEnds.set(ends)
-        starts = moreStarts
-        ends = moreEnds
+        starts = JsonReader.doubled(starts)
+        ends = JsonReader.doubled(ends)
       }
       starts[count] = at
       at = entry.lastIndex

@@ -203,6 +203,17 @@ const stacks = {
 }
 
 /**
+ * `offsets` in an array twice as long: where the entries of a document begin and end is kept in typed arrays
+ * that grow as it is read.
+ * @internal
+ */
+export const doubled = (offsets: Int32Array): Int32Array<ArrayBuffer> => {
+  const more = new Int32Array(offsets.length * 2)
+  more.set(offsets)
+  return more
+}
+
+/**
  * One pass over the text with an explicit stack of at most `maxDepth` frames. It trusts JSON.parse for the
  * grammar: on text that is not JSON it stops with "syntax" and the parser names the error.
  */
@@ -364,12 +375,8 @@ const scanWith = (text: string, duplicateKeys: "refuse" | "allow"): Problem | Sc
       memberStart = -1
     } else if (depth === 2 && inManifests && elementStart >= 0) {
       if (elementCount === starts.length) {
-        const moreStarts = new Int32Array(elementCount * 2)
-        const moreEnds = new Int32Array(elementCount * 2)
-        moreStarts.set(starts)
-        moreEnds.set(ends)
-        starts = moreStarts
-        ends = moreEnds
+        starts = doubled(starts)
+        ends = doubled(ends)
       }
       starts[elementCount] = elementStart
       ends[elementCount] = i
