@@ -449,13 +449,4 @@ describe("Archive.write", () => {
   )
 })
 
-const concat = (chunks: Chunk.Chunk<Uint8Array>) => {
-  const all = Chunk.toReadonlyArray(chunks)
-  const out = new Uint8Array(all.reduce((n, c) => n + c.length, 0))
-  let at = 0
-  for (const c of all) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
-}
+const concat = (chunks: Chunk.Chunk<Uint8Array>) => new Uint8Array(Buffer.concat(Chunk.toReadonlyArray(chunks)))

@@ -430,16 +430,7 @@ describe("Copy.copy into an archive file", () => {
     format,
     file
   })
-  const bytesOf = (chunks: Iterable<Uint8Array>) => {
-    const all = [...chunks]
-    const out = new Uint8Array(all.reduce((n, c) => n + c.length, 0))
-    let at = 0
-    for (const c of all) {
-      out.set(c, at)
-      at += c.length
-    }
-    return out
-  }
+  const bytesOf = (chunks: Iterable<Uint8Array>) => new Uint8Array(Buffer.concat([...chunks]))
 
   it.effect("holds the bytes Archive.write streams (sha512 blobs' long names, blobs past the write buffer)", () =>
     run(
