@@ -46,6 +46,19 @@ const run = <A, E, R>(self: Effect.Effect<A, E, R>) => provideFresh(Effect.provi
 
 const layoutAt = (directory: string, reference?: string): Copy.Location => ({ _tag: "Layout", directory, reference })
 
+/** `/src`: one image, its one layer "good layer", tagged v1; the in-memory file system, the layer's and the manifest's digests. */
+const oneLayerAtSrc = Effect.gen(function* () {
+  const builder = new LayoutBuilder()
+  const image = builder.image({ layers: ["good layer"] })
+  builder.add(image.manifest, ["v1"])
+  yield* writeLayout(builder, src)
+  return {
+    memory: yield* testing.MemoryFileSystem,
+    layer: image.layers[0]?.digest ?? "",
+    manifest: image.manifest.digest
+  }
+})
+
 const entries = (directory: string) => Effect.flatMap(Layout.make({ directory }), (layout) => layout.index.list)
 
 const digests = (descriptors: ReadonlyArray<{ readonly digest: string }>) => descriptors.map((d) => d.digest).sort()
@@ -329,17 +342,12 @@ describe("Copy.copy between layouts", () => {
   it.effect("a source blob whose bytes are not its digest: DigestMismatch, and no tag", () =>
     run(
       Effect.gen(function* () {
-        const builder = new LayoutBuilder()
-        const image = builder.image({ layers: ["good layer"] })
-        builder.add(image.manifest, ["v1"])
-        yield* writeLayout(builder, src)
-        const memory = yield* testing.MemoryFileSystem
-        const layer = image.layers[0]?.digest ?? ""
+        const { layer, manifest, memory } = yield* oneLayerAtSrc
         memory.writeText(blobPath(layer, src), "evil layer")
         const error = yield* Effect.flip(Copy.copy(layoutAt(src, "v1"), layoutAt(dst, "v1")))
         expect(error._tag).toBe("DigestMismatch")
         expect(memory.readText(blobPath(layer, dst))).toBeUndefined()
-        expect(memory.readText(blobPath(image.manifest.digest, dst))).toBeUndefined()
+        expect(memory.readText(blobPath(manifest, dst))).toBeUndefined()
         expect(yield* entries(dst)).toEqual([])
       })
     )
@@ -482,12 +490,7 @@ describe("Copy.copy into an archive file", () => {
   it.effect("a blob whose bytes are not its digest, or not its size: DigestMismatch, and no file left", () =>
     run(
       Effect.gen(function* () {
-        const builder = new LayoutBuilder()
-        const image = builder.image({ layers: ["good layer"] })
-        builder.add(image.manifest, ["v1"])
-        yield* writeLayout(builder, src)
-        const memory = yield* testing.MemoryFileSystem
-        const layer = image.layers[0]?.digest ?? ""
+        const { layer, memory } = yield* oneLayerAtSrc
         for (const evil of ["evil layer", "a longer evil layer"]) {
           memory.writeText(blobPath(layer, src), evil)
           const error = yield* Effect.flip(Copy.copy(layoutAt(src, "v1"), archiveAt("/out.tar")))
@@ -501,13 +504,8 @@ describe("Copy.copy into an archive file", () => {
   it.effect("a blob that is a link, even to the right bytes, is refused unread (ReadError symlink); no file left", () =>
     run(
       Effect.gen(function* () {
-        const builder = new LayoutBuilder()
-        const image = builder.image({ layers: ["good layer"] })
-        builder.add(image.manifest, ["v1"])
-        yield* writeLayout(builder, src)
-        const memory = yield* testing.MemoryFileSystem
+        const { layer, memory } = yield* oneLayerAtSrc
         const fs = yield* FileSystem.FileSystem
-        const layer = image.layers[0]?.digest ?? ""
         memory.writeText("/elsewhere", "good layer")
         yield* fs.remove(blobPath(layer, src))
         yield* fs.symlink("/elsewhere", blobPath(layer, src))
