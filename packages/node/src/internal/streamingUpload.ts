@@ -11,8 +11,7 @@ import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as Stream from "effect/Stream"
-import * as StreamOps from "effect/Stream"
+import * as Stream from "effect/Stream"
 
 /*
  * Why this exists: @effect/platform-node writes a streamed body with NodeSink.fromWritable, which waits for
@@ -167,8 +166,8 @@ const send = (
     nodeRequest.on("error", () => {})
     let ended = false
     const upload = body.pipe(
-      StreamOps.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause })),
-      StreamOps.runForEachChunk((chunk) => writeChunk(nodeRequest, request, chunk)),
+      Stream.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause })),
+      Stream.runForEachChunk((chunk) => writeChunk(nodeRequest, request, chunk)),
       Effect.zipRight(
         Effect.suspend(() => {
           ended = true
