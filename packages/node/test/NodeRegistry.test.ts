@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Credentials from "@ocidx/core/Credentials"
 import * as Digest from "@ocidx/core/Digest"
 import * as RegistryClient from "@ocidx/core/RegistryClient"
-import { Effect, Layer, Option, Stream } from "effect"
+import { Effect, Fiber, Layer, Option, Stream } from "effect"
 import * as NodeRegistry from "../src/NodeRegistry.js"
 import { runOk } from "@ocidx/testkit/Processes"
 import { tempDir } from "@ocidx/testkit/TempDir"
@@ -80,6 +80,49 @@ const sendBlob = (response: Http.ServerResponse, from: number, cut?: number) => 
   }
   write()
 }
+
+/** The blob, generated lazily one 64 KiB block per pull, counting in `pulled.bytes` what was taken. */
+const countedBlob = (pulled: { bytes: number }) => () =>
+  Stream.fromIteratorSucceed(
+    (function* () {
+      for (const block of blobFrom(0)) {
+        pulled.bytes += block.length
+        yield block
+      }
+    })(),
+    1
+  )
+
+/** Waits until `pulled.bytes` has not moved for half a second: the upload stopped taking the content. */
+const untilStalled = (pulled: { bytes: number }) =>
+  Effect.gen(function* () {
+    let seen = -1
+    while (pulled.bytes === 0 || pulled.bytes !== seen) {
+      seen = pulled.bytes
+      yield* Effect.sleep("500 millis")
+    }
+  })
+
+/** A registry that takes uploads into one session, and hands each PUT of it to `onPut`. */
+const uploadRegistry = (onPut: (request: Http.IncomingMessage, response: Http.ServerResponse) => void) =>
+  serve((request, response) => {
+    if (request.method === "HEAD") {
+      response.writeHead(404)
+      return response.end()
+    }
+    if (request.method === "POST" && request.url === "/v2/team/app/blobs/uploads/") {
+      response.writeHead(202, { location: "/v2/team/app/blobs/uploads/session", "content-length": "0" })
+      return response.end()
+    }
+    if (
+      request.method === "PUT" &&
+      request.url === `/v2/team/app/blobs/uploads/session?digest=${encodeURIComponent(blobDigest)}`
+    ) {
+      return onPut(request, response)
+    }
+    response.writeHead(404)
+    response.end()
+  })
 
 describe("NodeRegistry", () => {
   it.scopedLive(
@@ -158,6 +201,81 @@ describe("NodeRegistry", () => {
       })
   )
 
+  it.scopedLive(
+    "pushes a 64 MiB blob to a registry that reads slowly, pulling the content only as fast as the registry takes it",
+    () =>
+      Effect.gen(function* () {
+        let release: () => void = () => {}
+        const released = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        const received = { bytes: 0, digest: "" }
+        const { port } = yield* uploadRegistry((request, response) => {
+          // Reads nothing until released: node stops reading the socket, and the connection fills up.
+          void released.then(() => {
+            const hash = createHash("sha256")
+            request.on("data", (chunk: Buffer) => {
+              hash.update(chunk)
+              received.bytes += chunk.length
+            })
+            request.on("end", () => {
+              received.digest = `sha256:${hash.digest("hex")}`
+              response.writeHead(201, { "docker-content-digest": received.digest, "content-length": "0" })
+              response.end()
+            })
+          })
+        })
+        const client = yield* RegistryClient.RegistryClient.pipe(
+          Effect.provide(NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic())))
+        )
+        const pulled = { bytes: 0 }
+        const upload = yield* Effect.fork(
+          client.uploadBlob(
+            { registry: `127.0.0.1:${port}`, repository: "team/app" },
+            { digest: blobDigest, size: blobBytes },
+            countedBlob(pulled)
+          )
+        )
+        yield* untilStalled(pulled)
+        // What the sockets' buffers hold, not the blob: the platform client's sink took all 64 MiB here.
+        expect(pulled.bytes).toBeLessThan(16 * 1024 * 1024)
+        release()
+        expect(yield* Fiber.join(upload)).toBe("uploaded")
+        expect(received).toEqual({ bytes: blobBytes, digest: blobDigest })
+      })
+  )
+
+  it.scopedLive(
+    "a registry that refuses a push before reading its body: the upload fails with the registry's answer, the rest unsent",
+    () =>
+      Effect.gen(function* () {
+        const answer = JSON.stringify({ errors: [{ code: "BLOB_UPLOAD_INVALID", message: "no room" }] })
+        const { port } = yield* uploadRegistry((request) => {
+          // Answers on the socket itself and never reads the body (a node ServerResponse would read it away).
+          request.socket.write(
+            `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`
+          )
+        })
+        const client = yield* RegistryClient.RegistryClient.pipe(
+          Effect.provide(NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic())))
+        )
+        const pulled = { bytes: 0 }
+        const failure = yield* Effect.flip(
+          client.uploadBlob(
+            { registry: `127.0.0.1:${port}`, repository: "team/app" },
+            { digest: blobDigest, size: blobBytes },
+            countedBlob(pulled)
+          )
+        )
+        expect([failure._tag, failure.status, failure.detail]).toEqual([
+          "RegistryError",
+          400,
+          expect.stringContaining("no room")
+        ])
+        expect(pulled.bytes).toBeLessThan(16 * 1024 * 1024)
+      })
+  )
+
   it.scopedLive("speaks plain http to a loopback registry, and reports a stopped one as unavailable", () =>
     Effect.gen(function* () {
       const { port } = yield* serve((_request, response) => {
@@ -222,13 +340,28 @@ describe("NodeRegistry", () => {
           "subjectAltName=DNS:localhost,IP:127.0.0.1"
         ])
         const schemes: Array<string> = []
+        const uploaded: Array<string> = []
         const server = yield* Effect.acquireRelease(
           Effect.async<Https.Server>((resume) => {
             const created = Https.createServer(
               { key: Fs.readFileSync(key), cert: Fs.readFileSync(cert) },
-              (_request, response) => {
-                schemes.push("https")
-                response.writeHead(200, { "content-type": "application/json" })
+              (request, response) => {
+                if (request.url === "/v2/") schemes.push("https")
+                if (request.method === "POST") {
+                  response.writeHead(202, { location: "/v2/team/app/blobs/uploads/session", "content-length": "0" })
+                  return response.end()
+                }
+                if (request.method === "PUT") {
+                  const hash = createHash("sha256")
+                  request.on("data", (chunk: Buffer) => hash.update(chunk))
+                  request.on("end", () => {
+                    uploaded.push(`sha256:${hash.digest("hex")}`)
+                    response.writeHead(201, { "content-length": "0" })
+                    response.end()
+                  })
+                  return
+                }
+                response.writeHead(request.method === "HEAD" ? 404 : 200, { "content-type": "application/json" })
                 response.end("{}")
               }
             )
@@ -256,8 +389,18 @@ describe("NodeRegistry", () => {
         expect(refused.tls).toBe(true)
         expect(refused.detail).toContain("TLS handshake failed")
         expect(refused.request).toBe(`GET https://${name}/v2/`)
-        yield* (yield* clientWith({ insecure: true })).ping(name)
+        const lax = yield* clientWith({ insecure: true })
+        yield* lax.ping(name)
         expect(schemes).toEqual(["https", "https"])
+        // A streamed upload goes through the same agent: over TLS, certificate unverified.
+        const small = Buffer.alloc(3 * 1024 * 1024, 7)
+        const smallDigest = `sha256:${createHash("sha256").update(small).digest("hex")}`
+        const outcome = yield* lax.uploadBlob(
+          { registry: name, repository: "team/app" },
+          { digest: Option.getOrThrow(Digest.parse(smallDigest)), size: small.length },
+          () => Stream.make(small.subarray(0, 1024 * 1024), small.subarray(1024 * 1024))
+        )
+        expect([outcome, uploaded]).toEqual(["uploaded", [smallDigest]])
       })
   )
 })

@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as NodeHasher from "../NodeHasher.js"
 import type { Options } from "../NodeRegistry.js"
+import * as StreamingUpload from "./streamingUpload.js"
 
 /** The hosts (`host[:port]`, as in a URL) whose certificate is not verified. */
 const insecureHosts = (insecure: ReadonlyArray<string>): ReadonlySet<string> =>
@@ -22,7 +23,7 @@ const insecureHosts = (insecure: ReadonlyArray<string>): ReadonlySet<string> =>
 
 /**
  * Node's http(s) client: the system CAs plus `caFile`; with `insecure`, an agent that accepts any
- * certificate, used for those registries only.
+ * certificate, used for those registries only. Streamed bodies (blob uploads) are sent with backpressure.
  */
 const httpClient = (options: Options | undefined): Layer.Layer<HttpClient.HttpClient, ReadError> =>
   Layer.scoped(
@@ -38,14 +39,18 @@ const httpClient = (options: Options | undefined): Layer.Layer<HttpClient.HttpCl
       const insecure = options?.insecure ?? false
       // Keep-alive: a copy makes many requests to one registry, and a new TLS handshake for each costs.
       const verified = yield* NodeHttpClient.makeAgent(ca === undefined ? { keepAlive: true } : { ca, keepAlive: true })
-      const secure = yield* Effect.provideService(NodeHttpClient.make, NodeHttpClient.HttpAgent, verified)
+      const clientOf = (agent: NodeHttpClient.HttpAgent) =>
+        Effect.map(Effect.provideService(NodeHttpClient.make, NodeHttpClient.HttpAgent, agent), (client) =>
+          StreamingUpload.withBackpressure(client, agent)
+        )
+      const secure = yield* clientOf(verified)
       if (insecure === false || (insecure !== true && insecure.length === 0)) return secure
       const unverified = yield* NodeHttpClient.makeAgent({
         ...(ca === undefined ? {} : { ca }),
         keepAlive: true,
         rejectUnauthorized: false
       })
-      const lax = yield* Effect.provideService(NodeHttpClient.make, NodeHttpClient.HttpAgent, unverified)
+      const lax = yield* clientOf(unverified)
       if (insecure === true) return lax
       const hosts = insecureHosts(insecure)
       const pick = (url: string): HttpClient.HttpClient => {
