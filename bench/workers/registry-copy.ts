@@ -1,16 +1,15 @@
 /**
- * A child process that copies an image through the library alone (`Copy.copy` with the registry client on
- * undici, no credentials, durability full), the way `ocidx copy` builds it, so its time and peak RSS are the
- * library's without the CLI around it; `registry.ts` measures it beside `ocidx push` and `pull`.
+ * A child process that copies an image through the library alone (`Copy.copy` with `NodeRegistry`'s client,
+ * the one `ocidx copy` uses, with no credentials, durability full), so its time and peak RSS are the library's
+ * without the CLI around it; `registry.ts` measures it beside `ocidx push` and `pull`.
  *
  *   registry-copy.mjs <source> <destination>      skopeo syntax (oci:<dir>:<tag>, docker://...); prints
  *                                                {"digest","bytes","ms"}
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Copy from "@ocidx/core/Copy"
 import * as Credentials from "@ocidx/core/Credentials"
-import * as RegistryClient from "@ocidx/core/RegistryClient"
 import * as NodeHasher from "@ocidx/node/NodeHasher"
+import * as NodeRegistry from "@ocidx/node/NodeRegistry"
 import * as NodeServices from "@ocidx/node/NodeServices"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -24,9 +23,7 @@ const parse = (text: string) => Either.getOrThrowWith(Copy.parseLocation(text), 
 const source = parse(sourceText)
 const destination = parse(destinationText)
 
-const registry = RegistryClient.layer().pipe(
-  Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, Credentials.layerStatic(), NodeHasher.layer))
-)
+const registry = NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic()))
 
 const program = Effect.gen(function* () {
   const started = performance.now()
