@@ -227,6 +227,54 @@ describe("Layout.verify", () => {
     }).pipe(provideFresh)
   )
 
+  it.effect(
+    "descriptors that claim less than their manifests hold: size mismatches, each read capped by its claim",
+    () =>
+      Effect.gen(function* () {
+        // 40 manifests of over a MiB each, described as 100 bytes: a batch's reads must follow the descriptors.
+        const builder = new LayoutBuilder()
+        const claimed = 100
+        const padding = " ".repeat(1024 * 1024)
+        const manifests = Array.from({ length: 40 }, (_, i) => {
+          const config = builder.config(undefined, `lying-${i}`)
+          const manifest = builder.manifest({ config, layers: [] }, { edit: (json) => `${json}${padding}` })
+          builder.add({ ...manifest, size: claimed }, [`v${i}`])
+          return manifest
+        })
+        yield* writeLayout(builder)
+        const portable = yield* LayoutFiles.make
+        const asked: Array<LayoutFiles.FileToRead> = []
+        const read: Array<LayoutFiles.ReadResult["_tag"] | "Failed"> = []
+        const recording: LayoutFiles.LayoutFiles = {
+          ...portable,
+          readRegularFiles: (files) =>
+            Effect.tap(portable.readRegularFiles(files), (results) =>
+              Effect.sync(() => {
+                asked.push(...files)
+                read.push(...results.map((result) => (Either.isLeft(result) ? "Failed" : result.right._tag)))
+              })
+            )
+        }
+        const { layout } = yield* Effect.provideService(env, LayoutFiles.LayoutFiles, recording)
+        const report = yield* layout.verify()
+        expect(asked.map((file) => file.maxBytes)).toEqual(manifests.map(() => claimed))
+        expect(read.every((tag) => tag === "TooLarge")).toBe(true)
+        const mismatches = findingsOf(report, "blob-size-mismatch")
+        expect(mismatches.map((found) => found.digest)).toEqual(manifests.map((manifest) => manifest.digest))
+        for (const [i, manifest] of manifests.entries()) {
+          expect(mismatches[i]).toMatchObject({ severity: "error", path: blobPath(manifest.digest) })
+          expect(mismatches[i]?.message).toContain(
+            `is ${manifest.size} bytes, but the descriptor in ${indexPath} says ${claimed}`
+          )
+        }
+        // Neither hashed nor parsed: a size mismatch is all there is to say; what they reference is unknown.
+        expect(codes(report).filter((code) => code !== "error:blob-size-mismatch")).toEqual(
+          manifests.map(() => "info:blob-unreferenced")
+        )
+        expect(report.ok).toBe(false)
+      }).pipe(provideFresh)
+  )
+
   it.effect("a missing blob: warning blob-missing (the spec allows it); an error with strict", () =>
     Effect.gen(function* () {
       const { builder, image } = simple()
