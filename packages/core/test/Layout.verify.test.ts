@@ -813,6 +813,51 @@ describe("the duplicate-key scanner verify uses", () => {
     { fastCheck: { numRuns: 300 } }
   )
 
+  /** What verify takes from a parse: the value and the duplicates, or the failure's reason and path. */
+  const outcome = (text: string, spans: boolean) =>
+    Either.match(JsonReader.parseText("x.json", text, { duplicateKeys: "allow", spans }), {
+      onLeft: (error) => ({ failed: error.reason, message: error.message }),
+      onRight: (doc) => ({ value: doc.value, duplicates: doc.duplicates })
+    })
+
+  it.prop(
+    "without spans, the reader finds what the scan finds: same value, same duplicates, same refusals",
+    [
+      FastCheck.oneof(
+        arbRepeatingText,
+        FastCheck.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value, null, 1)),
+        // Keys and strings of quotes, backslashes and colons, which end keys or only look like they do.
+        FastCheck.dictionary(
+          FastCheck.string({ unit: FastCheck.constantFrom('"', "\\", ":", "a", " ", "_") }),
+          FastCheck.string({ unit: FastCheck.constantFrom('"', "\\", ":", "a", "}") })
+        ).map((record) => JSON.stringify(record))
+      )
+    ],
+    ([text]) => {
+      expect(outcome(text, false)).toEqual(outcome(text, true))
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
+  it("without spans, the reader still refuses what the scan refuses, and lists what it notes", () => {
+    const nested = (depth: number) => `${'{"k":'.repeat(depth - 1)}{}${"}".repeat(depth - 1)}`
+    const texts = [
+      `{"__proto__":{"x":1}}`,
+      `{"a":[{"\\u005f_proto__":1}]}`,
+      nested(JsonReader.maxDepth),
+      nested(JsonReader.maxDepth + 1),
+      `{"a":1,"\\u0061":2}`,
+      `{"a\\\\":1,"a\\\\\\"":2,"b":"\\\\\\":","c":"\\":"}`,
+      `{"a":"x\\" : y","a":1}`,
+      `{"a":1,}`,
+      `[1,2`
+    ]
+    for (const text of texts) expect(outcome(text, false), text).toEqual(outcome(text, true))
+    expect(outcome(nested(JsonReader.maxDepth + 1), false)).toMatchObject({ failed: "too-deep" })
+    expect(outcome(`{"__proto__":{"x":1}}`, false)).toMatchObject({ failed: "schema" })
+    expect(outcome(`{"a":"x\\" : y","a":1}`, false)).toMatchObject({ duplicates: [{ path: [], key: "a" }] })
+  })
+
   it("the reader's own scan compares keys after unescaping them, and gives the object's path", () => {
     const texts = [
       `{"a":1,"b":{"c":[{"d":1,"d":2}],"c":null},"a":[1,{"x":"}\\"{","x":0}]}`,

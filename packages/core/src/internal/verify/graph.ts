@@ -180,7 +180,7 @@ const settle = (
  * them on its own, up to its first syntax error.
  */
 const decode = (descriptor: Descriptor, file: string, text: string): Pick<Read, "duplicates" | "content"> => {
-  const parsed = JsonReader.parseText(file, text, { duplicateKeys: "allow" })
+  const parsed = JsonReader.parseText(file, text, { duplicateKeys: "allow", spans: false })
   if (Either.isLeft(parsed)) return { duplicates: duplicateKeys(text), content: Either.left(parsed.left) }
   const { duplicates, value } = parsed.right
   if (MediaType.isIndex(descriptor.mediaType)) {
