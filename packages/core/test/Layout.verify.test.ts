@@ -227,6 +227,54 @@ describe("Layout.verify", () => {
     }).pipe(provideFresh)
   )
 
+  it.effect(
+    "descriptors that claim less than their manifests hold: size mismatches, each read capped by its claim",
+    () =>
+      Effect.gen(function* () {
+        // 40 manifests of over a MiB each, described as 100 bytes: a batch's reads must follow the descriptors.
+        const builder = new LayoutBuilder()
+        const claimed = 100
+        const padding = " ".repeat(1024 * 1024)
+        const manifests = Array.from({ length: 40 }, (_, i) => {
+          const config = builder.config(undefined, `lying-${i}`)
+          const manifest = builder.manifest({ config, layers: [] }, { edit: (json) => `${json}${padding}` })
+          builder.add({ ...manifest, size: claimed }, [`v${i}`])
+          return manifest
+        })
+        yield* writeLayout(builder)
+        const portable = yield* LayoutFiles.make
+        const asked: Array<LayoutFiles.FileToRead> = []
+        const read: Array<LayoutFiles.ReadResult["_tag"] | "Failed"> = []
+        const recording: LayoutFiles.LayoutFiles = {
+          ...portable,
+          readRegularFiles: (files) =>
+            Effect.tap(portable.readRegularFiles(files), (results) =>
+              Effect.sync(() => {
+                asked.push(...files)
+                read.push(...results.map((result) => (Either.isLeft(result) ? "Failed" : result.right._tag)))
+              })
+            )
+        }
+        const { layout } = yield* Effect.provideService(env, LayoutFiles.LayoutFiles, recording)
+        const report = yield* layout.verify()
+        expect(asked.map((file) => file.maxBytes)).toEqual(manifests.map(() => claimed))
+        expect(read.every((tag) => tag === "TooLarge")).toBe(true)
+        const mismatches = findingsOf(report, "blob-size-mismatch")
+        expect(mismatches.map((found) => found.digest)).toEqual(manifests.map((manifest) => manifest.digest))
+        for (const [i, manifest] of manifests.entries()) {
+          expect(mismatches[i]).toMatchObject({ severity: "error", path: blobPath(manifest.digest) })
+          expect(mismatches[i]?.message).toContain(
+            `is ${manifest.size} bytes, but the descriptor in ${indexPath} says ${claimed}`
+          )
+        }
+        // Neither hashed nor parsed: a size mismatch is all there is to say; what they reference is unknown.
+        expect(codes(report).filter((code) => code !== "error:blob-size-mismatch")).toEqual(
+          manifests.map(() => "info:blob-unreferenced")
+        )
+        expect(report.ok).toBe(false)
+      }).pipe(provideFresh)
+  )
+
   it.effect("a missing blob: warning blob-missing (the spec allows it); an error with strict", () =>
     Effect.gen(function* () {
       const { builder, image } = simple()
@@ -764,6 +812,51 @@ describe("the duplicate-key scanner verify uses", () => {
     },
     { fastCheck: { numRuns: 300 } }
   )
+
+  /** What verify takes from a parse: the value and the duplicates, or the failure's reason and path. */
+  const outcome = (text: string, spans: boolean) =>
+    Either.match(JsonReader.parseText("x.json", text, { duplicateKeys: "allow", spans }), {
+      onLeft: (error) => ({ failed: error.reason, message: error.message }),
+      onRight: (doc) => ({ value: doc.value, duplicates: doc.duplicates })
+    })
+
+  it.prop(
+    "without spans, the reader finds what the scan finds: same value, same duplicates, same refusals",
+    [
+      FastCheck.oneof(
+        arbRepeatingText,
+        FastCheck.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value, null, 1)),
+        // Keys and strings of quotes, backslashes and colons, which end keys or only look like they do.
+        FastCheck.dictionary(
+          FastCheck.string({ unit: FastCheck.constantFrom('"', "\\", ":", "a", " ", "_") }),
+          FastCheck.string({ unit: FastCheck.constantFrom('"', "\\", ":", "a", "}") })
+        ).map((record) => JSON.stringify(record))
+      )
+    ],
+    ([text]) => {
+      expect(outcome(text, false)).toEqual(outcome(text, true))
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
+  it("without spans, the reader still refuses what the scan refuses, and lists what it notes", () => {
+    const nested = (depth: number) => `${'{"k":'.repeat(depth - 1)}{}${"}".repeat(depth - 1)}`
+    const texts = [
+      `{"__proto__":{"x":1}}`,
+      `{"a":[{"\\u005f_proto__":1}]}`,
+      nested(JsonReader.maxDepth),
+      nested(JsonReader.maxDepth + 1),
+      `{"a":1,"\\u0061":2}`,
+      `{"a\\\\":1,"a\\\\\\"":2,"b":"\\\\\\":","c":"\\":"}`,
+      `{"a":"x\\" : y","a":1}`,
+      `{"a":1,}`,
+      `[1,2`
+    ]
+    for (const text of texts) expect(outcome(text, false), text).toEqual(outcome(text, true))
+    expect(outcome(nested(JsonReader.maxDepth + 1), false)).toMatchObject({ failed: "too-deep" })
+    expect(outcome(`{"__proto__":{"x":1}}`, false)).toMatchObject({ failed: "schema" })
+    expect(outcome(`{"a":"x\\" : y","a":1}`, false)).toMatchObject({ duplicates: [{ path: [], key: "a" }] })
+  })
 
   it("the reader's own scan compares keys after unescaping them, and gives the object's path", () => {
     const texts = [

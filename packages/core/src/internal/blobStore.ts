@@ -123,7 +123,10 @@ export const make = (options: { readonly directory: string }) =>
     const files = yield* LayoutFiles.current
     const context = Context.make(FileSystem.FileSystem, fs).pipe(Context.add(Path.Path, path))
     const blobsDir = path.join(options.directory, "blobs")
-    const pathOf = (digest: Digest.Digest) => path.join(blobsDir, Digest.algorithm(digest), Digest.encoded(digest))
+    // Joined by hand, not by path.join: the parts of a valid digest hold no separator and no dot segment, so
+    // there is nothing to normalise, and verify asks this of every blob, several times.
+    const pathOf = (digest: Digest.Digest) =>
+      `${blobsDir}${path.sep}${Digest.algorithm(digest)}${path.sep}${Digest.encoded(digest)}`
 
     const statFile = (file: string) => statRegularFile(fs, file)
 

@@ -95,6 +95,12 @@ export interface ReadOptions {
    * `"__proto__"` keys, deep nesting, numbers JSON.parse changes), and give the spans the scan would.
    */
   readonly recognize?: ((text: string) => Pick<JsonDocument, "members" | "elements"> | undefined) | undefined
+  /**
+   * `false` for a caller that uses only the value and the duplicates: a text JSON.parse accepts and `isPlain`
+   * finds free of every hazard is then not scanned, and its document has no members or elements (and is not
+   * called compact). Any other text is scanned as always.
+   */
+  readonly spans?: boolean | undefined
 }
 
 const failure = (path: string, reason: DecodeError["reason"], message: string, at: ReadonlyArray<string | number>) =>
@@ -487,6 +493,59 @@ const parseValue = (path: string, text: string): Either.Either<unknown, DecodeEr
       failure(path, "json", `not valid JSON (${error instanceof Error ? error.message : String(error)})`, [])
   })
 
+const noElements: Elements = { count: 0, starts: new Int32Array(0), ends: new Int32Array(0) }
+
+/** A quote that ends a key: a string's closing quote is followed by `:` only when the string is a key. */
+const keyEnd = /"[ \t\n\r]*:/g
+
+/**
+ * Whether `value`, parsed from `text`, holds nothing the scan refuses or notes, as the scan would find: no
+ * level nested `maxDepth` deep, no `"__proto__"` key, and no repeated key, known by counting, since JSON.parse
+ * keeps one key of each repeated set: its objects have as many keys as the text has key tokens. A key token
+ * ends at a quote not escaped (after an even run of backslashes) followed by `:`; inside a string every quote
+ * is escaped, so no other quote is. Not plain is not an error: the caller then scans. Several times cheaper
+ * than the scan, which reads the text a character at a time in JavaScript.
+ */
+const isPlain = (text: string, value: unknown): boolean => {
+  let keys = 0
+  const pending: Array<unknown> = [value]
+  const depths: Array<number> = [1]
+  while (pending.length > 0) {
+    const item = pending.pop()
+    const depth = depths.pop() ?? 0
+    if (typeof item !== "object" || item === null) continue
+    // One short of the scan's limit, so a text the scan would refuse is always scanned.
+    if (depth >= maxDepth) return false
+    if (Array.isArray(item)) {
+      for (const element of item) {
+        if (typeof element === "object" && element !== null) {
+          pending.push(element)
+          depths.push(depth + 1)
+        }
+      }
+      continue
+    }
+    if (Object.hasOwn(item, "__proto__")) return false
+    for (const key in item) {
+      if (!Object.hasOwn(item, key)) continue
+      keys++
+      const member: unknown = Reflect.get(item, key)
+      if (typeof member === "object" && member !== null) {
+        pending.push(member)
+        depths.push(depth + 1)
+      }
+    }
+  }
+  let tokens = 0
+  keyEnd.lastIndex = 0
+  for (let match = keyEnd.exec(text); match !== null; match = keyEnd.exec(text)) {
+    let backslashes = 0
+    for (let at = match.index - 1; at >= 0 && text.charCodeAt(at) === 0x5c; at--) backslashes++
+    if (backslashes % 2 === 0) tokens++
+  }
+  return tokens === keys
+}
+
 /** Parses text already decoded from UTF-8, under the reader's checks. @internal */
 export const parseText = (
   path: string,
@@ -506,6 +565,19 @@ export const parseText = (
       compact: true,
       duplicates: []
     }))
+  }
+  if (options?.spans === false && options.exactNumbers !== true) {
+    const parsed = parseValue(path, text)
+    if (Either.isRight(parsed) && isPlain(text, parsed.right)) {
+      return Either.right({
+        text,
+        value: parsed.right,
+        members: [],
+        elements: noElements,
+        compact: false,
+        duplicates: []
+      })
+    }
   }
   const scanned = scan(text, options?.duplicateKeys ?? "refuse")
   if ("kind" in scanned) {

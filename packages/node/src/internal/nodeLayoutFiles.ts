@@ -7,7 +7,7 @@
  * opened is checked on the descriptor, so no other process can swap the file between the check and the read.
  * @internal
  */
-import { createHash, type Hash } from "node:crypto"
+import { createHash, type Hash, hash as hashOnce } from "node:crypto"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { SystemError, type SystemErrorReason } from "@effect/platform/Error"
@@ -471,7 +471,8 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
         const read = readSync(file, maxBytes, allocate)
         if (read instanceof ReadError) return Either.left(read)
         if (hash === undefined || read._tag !== "Read") return Either.right(read)
-        return Either.right({ ...read, hex: createHash(hash).update(read.bytes).digest("hex") })
+        // One-shot: no Hash object (and its native handle for the GC to finalise) per manifest.
+        return Either.right({ _tag: "Read", bytes: read.bytes, hex: hashOnce(hash, read.bytes, "hex") })
       })
     })
 
@@ -512,22 +513,36 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
     return Digest.isAlgorithm(algorithm) ? createHash(algorithm) : undefined
   }
 
-  const resultOf = (digest: Digest.Digest, hash: Hash | undefined, size: number): HashResult => {
-    if (hash === undefined) return { _tag: "Ok", size }
-    const actualDigest = `${Digest.algorithm(digest)}:${hash.digest("hex")}`
+  const resultOf = (digest: Digest.Digest, hex: string | undefined, size: number): HashResult => {
+    if (hex === undefined) return { _tag: "Ok", size }
+    const actualDigest = `${Digest.algorithm(digest)}:${hex}`
     return actualDigest === digest ? { _tag: "Ok", size } : { _tag: "Mismatch", size, actualDigest }
   }
 
-  /** Reads an open blob to its end with synchronous reads, hashing each chunk; closes it. */
+  /**
+   * Reads an open blob to its end with synchronous reads into the layer's one buffer; closes it. A blob that
+   * fits the buffer is hashed in one shot once its end is read, without a Hash object; a larger one is hashed
+   * a full buffer at a time.
+   */
   const hashSync = (file: string, fd: number, digest: Digest.Digest): HashResult => {
-    const hash = hashFor(digest)
+    const algorithm = Digest.algorithm(digest)
+    const computable = Digest.isAlgorithm(algorithm)
     const chunk = chunkBuffer()
+    let hash: Hash | undefined
+    let filled = 0
     let size = 0
     try {
       while (true) {
-        const read = NodeFs.readSync(fd, chunk, 0, chunk.length, null)
+        if (filled === chunk.length) {
+          if (computable) {
+            hash ??= createHash(algorithm)
+            hash.update(chunk)
+          }
+          filled = 0
+        }
+        const read = NodeFs.readSync(fd, chunk, filled, chunk.length - filled, null)
         if (read === 0) break
-        hash?.update(chunk.subarray(0, read))
+        filled += read
         size += read
       }
     } catch (error) {
@@ -535,7 +550,13 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
     } finally {
       closeQuietly(fd)
     }
-    return resultOf(digest, hash, size)
+    if (!computable) return resultOf(digest, undefined, size)
+    const rest = chunk.subarray(0, filled)
+    return resultOf(
+      digest,
+      hash === undefined ? hashOnce(algorithm, rest, "hex") : hash.update(rest).digest("hex"),
+      size
+    )
   }
 
   /** Reads an open blob to its end, one read always in flight while the chunk before it is hashed; closes it. */
@@ -569,24 +590,38 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
         interrupted = () => done(Effect.void)
       })
     }).pipe(
-      Effect.map((size) => resultOf(digest, hash, size)),
+      Effect.map((size) => resultOf(digest, hash?.digest("hex"), size)),
       Effect.catchAll((error) => Effect.succeed<HashResult>({ _tag: "Failed", error: readError("read", file, error) })),
       Effect.ensuring(Effect.sync(() => closeQuietly(fd)))
     )
   }
 
-  /** Small blobs in one synchronous run; a step of its own for each large one, its reads overlapping its hash. */
+  /**
+   * Small blobs in one synchronous run, each a few system calls and its result; a step of its own for each
+   * large one, its reads overlapping its hash.
+   */
   const hashBlobs = (blobs: ReadonlyArray<BlobToHash>): Effect.Effect<ReadonlyArray<HashResult>> =>
-    Effect.gen(function* () {
+    Effect.suspend(() => {
       const results: Array<HashResult> = []
-      for (const { digest, path: file } of blobs) {
-        const opened = openRegular(file)
-        if (opened._tag === "Missing") results.push({ _tag: "Missing" })
-        else if (opened._tag === "Refused") results.push({ _tag: "Failed", error: opened.error })
-        else if (opened.size < overlapFrom) results.push(hashSync(file, opened.fd, digest))
-        else results.push(yield* hashOverlapped(file, opened.fd, digest))
+      let next = 0
+      const run = (): Effect.Effect<ReadonlyArray<HashResult>> => {
+        while (next < blobs.length) {
+          const blob = blobs[next++]
+          if (blob === undefined) break
+          const opened = openRegular(blob.path)
+          if (opened._tag === "Missing") results.push({ _tag: "Missing" })
+          else if (opened._tag === "Refused") results.push({ _tag: "Failed", error: opened.error })
+          else if (opened.size < overlapFrom) results.push(hashSync(blob.path, opened.fd, blob.digest))
+          else {
+            return Effect.flatMap(hashOverlapped(blob.path, opened.fd, blob.digest), (result) => {
+              results.push(result)
+              return run()
+            })
+          }
+        }
+        return Effect.succeed(results)
       }
-      return results
+      return run()
     })
 
   const removeOne = (file: string, options: RemoveOptions): RemoveResult | ReadError | WriteError => {

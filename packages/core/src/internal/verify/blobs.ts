@@ -46,24 +46,22 @@ const batchesOf = (
   return batches
 }
 
-/** The error `BlobStore.stream` would fail with for a blob that hashed to `result`, or its size. */
-const toEither = (file: string, digest: Digest.Digest, result: HashResult): Either.Either<number, BlobFailure> => {
+/** The error `BlobStore.stream` would fail with for a blob that hashed to `result`; undefined when it is intact. */
+const failureOf = (file: string, digest: Digest.Digest, result: HashResult): BlobFailure | undefined => {
   switch (result._tag) {
     case "Ok":
-      return Either.right(result.size)
+      return undefined
     case "Mismatch":
-      return Either.left(
-        new DigestMismatch({
-          path: file,
-          expectedDigest: digest,
-          actualDigest: result.actualDigest,
-          actualSize: result.size
-        })
-      )
+      return new DigestMismatch({
+        path: file,
+        expectedDigest: digest,
+        actualDigest: result.actualDigest,
+        actualSize: result.size
+      })
     case "Missing":
-      return Either.left(new BlobNotFound({ path: file, digest }))
+      return new BlobNotFound({ path: file, digest })
     case "Failed":
-      return Either.left(result.error)
+      return result.error
   }
 }
 
@@ -87,36 +85,34 @@ export const check = (
     let done = total - pending.length
     if (progress && total > 0) yield* progress(done, total)
     // Hashed in batches, each one platform step: a small blob costs a few system calls, not fiber steps.
-    const results: Array<Either.Either<number, BlobFailure>> = []
+    // Settled as each batch comes back, in the order of the walk, not of completion, so a report does not
+    // depend on timing; an intact blob costs its entry in `checked` and nothing else.
+    const checked = new Map(graph.checked)
+    const hashFindings: Array<Finding> = []
     for (const batch of batchesOf(pending, graph)) {
-      const toHash = batch.map((digest) => ({ path: blobs.pathOf(digest), digest }))
-      const hashed = yield* files.hashBlobs(toHash)
+      const paths = batch.map((digest) => blobs.pathOf(digest))
+      const hashed = yield* files.hashBlobs(
+        batch.map((digest, i) => ({ path: paths[i] ?? blobs.pathOf(digest), digest }))
+      )
       for (const [i, result] of hashed.entries()) {
-        const blob = toHash[i]
-        if (blob !== undefined) results.push(toEither(blob.path, blob.digest, result))
+        const digest = batch[i]
+        if (digest === undefined) continue
+        if (result._tag === "Ok") {
+          checked.set(digest, result.size)
+          continue
+        }
+        const file = paths[i] ?? blobs.pathOf(digest)
+        const error = failureOf(file, digest, result)
+        if (error === undefined) continue
+        const failure = blobFailure(file, digest, error, { strict: options.strict, occurrences: graph.occurrences })
+        if (failure.actualSize !== undefined) checked.set(digest, failure.actualSize)
+        // A loop, not push(...): a list can be longer than a call takes arguments.
+        for (const found of failure.findings) hashFindings.push(found)
       }
       done += batch.length
       if (progress) yield* progress(done, total)
     }
 
-    // Reported in the order of the walk, not of completion, so a report does not depend on timing.
-    const checked = new Map(graph.checked)
-    const hashFindings: Array<Finding> = []
-    for (const [i, result] of results.entries()) {
-      const digest = pending[i]
-      if (digest === undefined) continue
-      if (Either.isRight(result)) {
-        checked.set(digest, result.right)
-        continue
-      }
-      const failure = blobFailure(blobs.pathOf(digest), digest, result.left, {
-        strict: options.strict,
-        occurrences: graph.occurrences
-      })
-      if (failure.actualSize !== undefined) checked.set(digest, failure.actualSize)
-      // A loop, not push(...): a list can be longer than a call takes arguments.
-      for (const found of failure.findings) hashFindings.push(found)
-    }
     const dataFindings = yield* embeddedDataFindings(hasher, graph.occurrences)
     return {
       checked,

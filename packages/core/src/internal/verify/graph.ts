@@ -62,15 +62,18 @@ export const walk = (
   const roots = index.value.subject ? [...index.value.manifests, index.value.subject] : index.value.manifests
   // Filled as the batches are read; taken in walk order by `fold`.
   const reads = new Map<Digest.Digest, Read>()
-  const batch = (descriptors: ReadonlyArray<Descriptor>) =>
-    Effect.flatMap(
+  const batch = (descriptors: ReadonlyArray<Descriptor>) => {
+    const paths = descriptors.map((descriptor) => blobs.pathOf(descriptor.digest))
+    return Effect.flatMap(
       files.readRegularFiles(
-        descriptors.map((descriptor) => {
+        descriptors.map((descriptor, i) => {
           const algorithm = Digest.algorithm(descriptor.digest)
           return {
-            path: blobs.pathOf(descriptor.digest),
-            // Above the cap it is refused unread, its size known from the stat the read made.
-            maxBytes: JsonReader.maxDocumentBytes,
+            path: paths[i] ?? blobs.pathOf(descriptor.digest),
+            // Capped by what the descriptor claims: a batch then holds no more than its descriptors' sizes,
+            // which the walk bounds per batch, however large its files are. A longer file is refused unread, its
+            // size known from the stat the read made.
+            maxBytes: capOf(descriptor),
             // Hashed as it is read: no step of its own per manifest. An algorithm ocidx cannot compute is not.
             hash: Digest.isAlgorithm(algorithm) ? algorithm : undefined
           }
@@ -82,7 +85,7 @@ export const walk = (
         for (const [i, result] of results.entries()) {
           const descriptor = descriptors[i]
           if (descriptor === undefined) return Effect.dieMessage("a batch read has more results than files")
-          const read = settle(blobs.pathOf(descriptor.digest), descriptor, result)
+          const read = settle(paths[i] ?? blobs.pathOf(descriptor.digest), descriptor, result)
           if (read === undefined) {
             return Effect.dieMessage(`LayoutFiles.readRegularFiles read ${descriptor.digest} without the hash asked`)
           }
@@ -92,6 +95,7 @@ export const walk = (
         return Effect.succeed(contents)
       }
     )
+  }
   // A failure is in `reads` already; the walk goes on without that manifest's children. A graph error is
   // a finding of its own; too deep, the graph is incomplete.
   const graphErrors: Array<GraphError> = []
@@ -117,6 +121,9 @@ const graphFinding = (error: GraphError): Finding =>
     digest: error.digests[error.digests.length - 1]
   })
 
+/** The most bytes of a manifest or index read: its descriptor's size, and never more than a JSON document's cap. */
+const capOf = (descriptor: Descriptor): number => Math.min(descriptor.size, JsonReader.maxDocumentBytes)
+
 /**
  * What the read of a manifest or index found, decoded. Not `Layout.content`: that checks the size against the
  * descriptor, which would hide the children of a manifest whose descriptor alone is wrong, and it does not hand
@@ -137,13 +144,20 @@ const settle = (
   if (Either.isLeft(result)) return failed(undefined, result.left)
   const read = result.right
   if (read._tag === "Missing") return failed(undefined, new BlobNotFound({ path: file, digest }))
+  // Longer than its descriptor says: a size mismatch, reported as such (the size is checked with the others),
+  // not read. Only a file as long as its descriptor says and over the cap is a manifest too large to read.
   const tooLarge = (size: number) =>
-    failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest"))
+    size === descriptor.size
+      ? failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest"))
+      : failed(
+          size,
+          new DigestMismatch({ path: file, expectedDigest: digest, expectedSize: descriptor.size, actualSize: size })
+        )
   if (read._tag === "TooLarge") return tooLarge(read.size)
   const bytes = read.bytes
   const size = bytes.length
   // Under the cap when opened, it grew past it while read: refused all the same.
-  if (size > JsonReader.maxDocumentBytes) return tooLarge(size)
+  if (size > capOf(descriptor)) return tooLarge(size)
   const algorithm = Digest.algorithm(digest)
   if (Digest.isAlgorithm(algorithm)) {
     if (read.hex === undefined) return undefined
@@ -166,7 +180,7 @@ const settle = (
  * them on its own, up to its first syntax error.
  */
 const decode = (descriptor: Descriptor, file: string, text: string): Pick<Read, "duplicates" | "content"> => {
-  const parsed = JsonReader.parseText(file, text, { duplicateKeys: "allow" })
+  const parsed = JsonReader.parseText(file, text, { duplicateKeys: "allow", spans: false })
   if (Either.isLeft(parsed)) return { duplicates: duplicateKeys(text), content: Either.left(parsed.left) }
   const { duplicates, value } = parsed.right
   if (MediaType.isIndex(descriptor.mediaType)) {

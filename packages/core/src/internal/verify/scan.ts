@@ -120,8 +120,12 @@ const checkEntry = (
     if (Either.isLeft(names)) return [unreadable(entryPath, names.left.message)]
     // Only what is reported needs its path: nearly every name is a reachable blob's.
     const reported: Array<{ readonly file: string; readonly digest: Option.Option<Digest.Digest> }> = []
+    // A reachable digest was parsed already: looked up by its text first, only the rest is parsed.
+    const known: Option.Option<ReadonlyMap<string, unknown>> = graph.reachable
     for (const name of [...names.right].sort()) {
-      const digest = Digest.parse(`${algorithm}:${name}`)
+      const text = `${algorithm}:${name}`
+      if (Option.isSome(known) && known.value.has(text)) continue
+      const digest = Digest.parse(text)
       const unreferenced =
         Option.isSome(digest) && Option.isSome(graph.reachable) && !graph.reachable.value.has(digest.value)
       if (Option.isNone(digest) || unreferenced) reported.push({ file: path.join(entryPath, name), digest })
