@@ -146,7 +146,7 @@ export const make = (backend: LockBackend, options?: LockOptions): IndexLock => 
   const acquire = (lockPath: string, mode: LockMode) =>
     (fixedTimeout === undefined ? CurrentLockTimeout : Effect.succeed(fixedTimeout)).pipe(
       Effect.flatMap((timeout) => acquireWithin(lockPath, mode, timeout)),
-      Effect.withSpan("IndexLock.acquire", { attributes: { lockPath, mode } })
+      Effect.withSpan("IndexLock.acquire", { attributes: { lockPath, mode }, captureStackTrace: false })
     )
 
   return { acquire }
