@@ -135,18 +135,20 @@ export const make = (backend: LockBackend, options?: LockOptions): IndexLock => 
         })
       )
     )
-    // Only the wait is timed: the first attempt never waits, and a lock found free (most acquires) then costs no
-    // timer and no racing fiber.
-    const bounded = Duration.isFinite(timeout)
+    // Only the wait is timed, and traced: the first attempt never waits, and a lock found free (most acquires)
+    // then costs no timer, no racing fiber and no span (the operation that takes the lock has its own).
+    const timed = Duration.isFinite(timeout)
       ? wait.pipe(Effect.timeoutFail({ duration: timeout, onTimeout: timedOut }))
       : wait
+    const bounded = timed.pipe(
+      Effect.withSpan("IndexLock.wait", { attributes: { lockPath, mode }, captureStackTrace: false })
+    )
     return Effect.catchTag(first, "Busy", () => bounded).pipe(Effect.catchTag("Busy", () => Effect.fail(timedOut())))
   }
 
   const acquire = (lockPath: string, mode: LockMode) =>
     (fixedTimeout === undefined ? CurrentLockTimeout : Effect.succeed(fixedTimeout)).pipe(
-      Effect.flatMap((timeout) => acquireWithin(lockPath, mode, timeout)),
-      Effect.withSpan("IndexLock.acquire", { attributes: { lockPath, mode } })
+      Effect.flatMap((timeout) => acquireWithin(lockPath, mode, timeout))
     )
 
   return { acquire }

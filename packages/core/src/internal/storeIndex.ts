@@ -50,6 +50,9 @@ export const make = (options: Options): Effect.Effect<Internal, never, FileSyste
     const lockPath = `${indexPath}.lock`
     const layoutPath = path.join(directory, "oci-layout")
     const context = Context.empty().pipe(Context.add(FileSystem.FileSystem, fs), Context.add(Path.Path, path))
+    // One span per operation, none nested for its steps (a put's four nested spans cost a fifth of its
+    // instructions), and no stack trace: every one would point into this file.
+    const spanOptions = { attributes: { directory }, captureStackTrace: false } as const
 
     const checkDirectory = files.requireDirectory(directory)
 
@@ -94,7 +97,7 @@ export const make = (options: Options): Effect.Effect<Internal, never, FileSyste
         if (Option.isNone(bytes)) return yield* Effect.fail(notFound)
         return { index, bytes: bytes.value }
       })
-    ).pipe(Effect.withSpan("StoreIndex.read", { attributes: { directory } }))
+    ).pipe(Effect.withSpan("StoreIndex.read", spanOptions))
 
     const read = Effect.map(readWithBytes, ({ index }) => index)
 
@@ -148,7 +151,9 @@ export const make = (options: Options): Effect.Effect<Internal, never, FileSyste
         // An oci-layout made just now goes again when index.json cannot be written: a failed write changes nothing.
         yield* files
           .writeAtomic(indexPath, bytes, { previous })
-          .pipe(Effect.onError(() => (createLayoutFile ? removeQuietly(layoutPath) : Effect.void)))
+          .pipe(
+            Effect.onError(() => (createLayoutFile ? Effect.provide(removeQuietly(layoutPath), context) : Effect.void))
+          )
         lastWritten = { bytes, index }
       })
 
@@ -192,9 +197,10 @@ export const make = (options: Options): Effect.Effect<Internal, never, FileSyste
       yield* initLocked.pipe(
         Effect.tapError((error) => (hadLockFile || error._tag === "LockError" ? Effect.void : removeQuietly(lockPath)))
       )
-    }).pipe(Effect.provide(context), Effect.withSpan("StoreIndex.init", { attributes: { directory } }))
+    }).pipe(Effect.provide(context), Effect.withSpan("StoreIndex.init", spanOptions))
 
-    const modify = <A, E, R>(
+    /** `modify` without a span of its own: put, putAll and remove each run inside theirs. */
+    const modifyIndex = <A, E, R>(
       f: (index: ImageIndex.ImageIndex, source: IndexSource) => Effect.Effect<readonly [A, ImageIndex.ImageIndex], E, R>
     ) =>
       Effect.scoped(
@@ -210,7 +216,11 @@ export const make = (options: Options): Effect.Effect<Internal, never, FileSyste
           yield* writeIndex(json, next, bytes, createLayoutFile)
           return result
         })
-      ).pipe(Effect.provide(context), Effect.withSpan("StoreIndex.modify", { attributes: { directory } }))
+      )
+
+    const modify = <A, E, R>(
+      f: (index: ImageIndex.ImageIndex, source: IndexSource) => Effect.Effect<readonly [A, ImageIndex.ImageIndex], E, R>
+    ) => modifyIndex(f).pipe(Effect.withSpan("StoreIndex.modify", spanOptions))
 
     const inspect = <A, E, R>(f: (index: ImageIndex.ImageIndex, source: IndexSource) => Effect.Effect<A, E, R>) =>
       Effect.scoped(
@@ -224,36 +234,45 @@ export const make = (options: Options): Effect.Effect<Internal, never, FileSyste
           )
           return yield* f(index, sourceOf(bytes))
         })
-      ).pipe(Effect.withSpan("StoreIndex.inspect", { attributes: { directory } }))
+      ).pipe(Effect.withSpan("StoreIndex.inspect", spanOptions))
 
     const decodeInput = decodeUnknown(Descriptor, "the descriptor given to put")
+
+    const putEach = (
+      requests: ReadonlyArray<{ readonly descriptor: DescriptorInput; readonly names?: ReadonlyArray<NameOrTag> }>
+    ) =>
+      Effect.flatMap(
+        Effect.forEach(requests, (request) =>
+          Effect.map(decodeInput(request.descriptor), (descriptor) => ({ descriptor, names: request.names ?? [] }))
+        ),
+        (decoded) =>
+          modifyIndex((index) => {
+            const { added, index: next } = IndexOps.putAll(index, decoded)
+            return Effect.succeed([added, next] as const)
+          })
+      )
 
     const putAll = (
       requests: ReadonlyArray<{ readonly descriptor: DescriptorInput; readonly names?: ReadonlyArray<NameOrTag> }>
     ) =>
-      Effect.forEach(requests, (request) =>
-        Effect.map(decodeInput(request.descriptor), (descriptor) => ({ descriptor, names: request.names ?? [] }))
-      ).pipe(
-        Effect.flatMap((decoded) =>
-          modify((index) => {
-            const { added, index: next } = IndexOps.putAll(index, decoded)
-            return Effect.succeed([added, next] as const)
-          })
-        ),
-        Effect.withSpan("StoreIndex.putAll", { attributes: { directory, count: requests.length } })
+      putEach(requests).pipe(
+        Effect.withSpan("StoreIndex.putAll", {
+          attributes: { directory, count: requests.length },
+          captureStackTrace: false
+        })
       )
 
     const put = (descriptor: DescriptorInput, names: ReadonlyArray<NameOrTag> = []) =>
-      putAll([{ descriptor, names }]).pipe(
+      putEach([{ descriptor, names }]).pipe(
         Effect.map((added) => added[0] ?? []),
-        Effect.withSpan("StoreIndex.put", { attributes: { directory } })
+        Effect.withSpan("StoreIndex.put", spanOptions)
       )
 
     const remove = (xs: ReadonlyArray<string>) =>
-      modify((index) => {
+      modifyIndex((index) => {
         const { index: next, removed } = IndexOps.remove(index, xs)
         return Effect.succeed([removed, next] as const)
-      }).pipe(Effect.withSpan("StoreIndex.remove", { attributes: { directory } }))
+      }).pipe(Effect.withSpan("StoreIndex.remove", spanOptions))
 
     const store: Internal = {
       directory,

@@ -129,17 +129,26 @@ type Locked = "locked" | "busy" | "unsupported"
  * @internal
  */
 export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
+  // The log annotations are added on the failure only: on every release they would cost more than the calls.
   const closeQuietly = (fd: number, lockPath: string): Effect.Effect<void> =>
-    syscalls.close(fd).pipe(
-      Effect.catchAll((error) => Effect.logWarning("could not close the lock file", error.code ?? error.message)),
-      Effect.annotateLogs({ lockPath })
-    )
+    syscalls
+      .close(fd)
+      .pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning("could not close the lock file", error.code ?? error.message).pipe(
+            Effect.annotateLogs({ lockPath })
+          )
+        )
+      )
 
   const release = (fd: number, lockPath: string): Effect.Effect<void> =>
     syscalls.flock(fd, LOCK_UN).pipe(
       // Closing the descriptor drops the lock anyway, so a failed unlock is logged and the close goes on.
-      Effect.catchAll((error) => Effect.logWarning("could not unlock the lock file", error.code ?? error.message)),
-      Effect.annotateLogs({ lockPath }),
+      Effect.catchAll((error) =>
+        Effect.logWarning("could not unlock the lock file", error.code ?? error.message).pipe(
+          Effect.annotateLogs({ lockPath })
+        )
+      ),
       Effect.zipRight(closeQuietly(fd, lockPath)),
       Effect.uninterruptible
     )
