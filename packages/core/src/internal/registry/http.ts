@@ -9,7 +9,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -105,11 +104,11 @@ export class BodyInterrupted {
   constructor(readonly cause: unknown) {}
 }
 
-/** How many reads of the body (each what one socket read delivered, ~64 KiB) are read ahead of the consumer. */
-const readAhead = 16
-
-/** What the body's reader hands over: the buffers of one read, or how the body ended. */
-type Delivery = Chunk.Chunk<Uint8Array> | Exit.Exit<void, BodyInterrupted>
+/**
+ * How many bytes of the body are read ahead of the consumer: enough to keep the connection busy while the
+ * consumer writes, few enough to stay small (one socket read is ~64 KiB).
+ */
+const readAheadBytes = 1024 * 1024
 
 /** A response body being read. @internal */
 export interface WatchedBody {
@@ -128,6 +127,11 @@ export interface WatchedBody {
  * pull. Per 64 KiB read those made more than their bytes in short-lived heap objects, and Node 24's larger
  * young generation kept that garbage as RSS.
  *
+ * The reads gather in one array that the consumer swaps out whole. The reader waits only once the array holds
+ * `readAheadBytes`, and then once per batch the consumer takes, not once per read: a bounded queue's offer to a
+ * full queue suspended the reader for every 64 KiB read whenever the consumer lagged, which it mostly does (the
+ * disk is slower than loopback).
+ *
  * A stall is a whole `timeout` in which no read arrived and none was taken while the read-ahead had room: a
  * consumer that is slow to take (a full read-ahead) is not the network's fault.
  * @internal
@@ -137,61 +141,67 @@ export const watchBody = (
   timeout: Duration.DurationInput
 ): Effect.Effect<WatchedBody, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const queue = yield* Effect.acquireRelease(Queue.bounded<Delivery>(readAhead), Queue.shutdown)
+    let gathered: Array<Uint8Array> = []
+    let gatheredBytes = 0
     let progress = 0
-    let ended = false
+    // How the body ended (or the watchdog's verdict), delivered once the buffers before it are taken.
+    let outcome: Exit.Exit<void, BodyInterrupted> | undefined
+    // Open while there is something to take: buffers or the outcome.
+    const ready = yield* Effect.makeLatch(false)
+    // Open while the read-ahead has room.
+    const room = yield* Effect.makeLatch(true)
+    const end = (exit: Exit.Exit<void, BodyInterrupted>) =>
+      Effect.sync(() => {
+        outcome ??= exit
+        ready.unsafeOpen()
+      })
     const reader = response.stream.pipe(
       Stream.runForEachChunk((buffers) => {
         progress++
-        return Queue.offer(queue, buffers)
+        for (const buffer of buffers) {
+          gathered.push(buffer)
+          gatheredBytes += buffer.length
+        }
+        ready.unsafeOpen()
+        if (gatheredBytes < readAheadBytes) return Effect.void
+        room.unsafeClose()
+        return room.await
       }),
       Effect.mapError((cause) => new BodyInterrupted(cause)),
       Effect.exit,
-      Effect.flatMap((exit) => {
-        ended = true
-        return Queue.offer(queue, exit)
-      })
+      Effect.flatMap(end)
     )
     const watchdog = Effect.gen(function* () {
       let seen = progress
       while (true) {
         yield* Effect.sleep(timeout)
-        if (ended) return
-        if (progress !== seen || (yield* Queue.isFull(queue))) {
+        if (outcome !== undefined) return
+        if (progress !== seen || gatheredBytes >= readAheadBytes) {
           seen = progress
           continue
         }
-        return yield* Queue.offer(queue, Exit.fail(new BodyInterrupted("no bytes in time")))
+        return yield* end(Exit.fail(new BodyInterrupted("no bytes in time")))
       }
     })
     yield* Effect.forkScoped(reader)
     yield* Effect.forkScoped(watchdog)
 
-    // How the body ended, once a batch taken held its end after some buffers; then every later call.
-    let outcome: Exit.Exit<void, BodyInterrupted> | undefined
     type Next = Effect.Effect<ReadonlyArray<Uint8Array> | undefined, BodyInterrupted>
-    const collect = (deliveries: Chunk.Chunk<Delivery>): Next => {
-      progress++
-      const buffers: Array<Uint8Array> = []
-      for (const delivery of deliveries) {
-        if (Exit.isExit(delivery)) {
-          outcome ??= delivery
-          break
-        }
-        for (const buffer of delivery) buffers.push(buffer)
+    const next: Next = Effect.suspend(() => {
+      if (gathered.length > 0) {
+        const taken = gathered
+        gathered = []
+        gatheredBytes = 0
+        progress++
+        room.unsafeOpen()
+        return Effect.succeed(taken)
       }
-      return buffers.length > 0 ? Effect.succeed(buffers) : finished
-    }
-    const finished: Next = Effect.suspend(() =>
-      outcome === undefined
-        ? next
-        : Exit.isSuccess(outcome)
-          ? Effect.succeed(undefined)
-          : Effect.failCause(outcome.cause)
-    )
-    const next: Next = Effect.suspend(() =>
-      outcome === undefined ? Effect.flatMap(Queue.takeBetween(queue, 1, readAhead), collect) : finished
-    )
+      if (outcome !== undefined) {
+        return Exit.isSuccess(outcome) ? Effect.succeed(undefined) : Effect.failCause(outcome.cause)
+      }
+      ready.unsafeClose()
+      return Effect.zipRight(ready.await, next)
+    })
     return { next }
   })
 
