@@ -1,7 +1,8 @@
 /**
- * The `RegistryClient` on Node: http(s) through `node:http` agents with the system CAs (plus a `--ca-file`),
- * credentials from docker's and podman's files and helpers, and the `node:crypto` hasher. Load it only where
- * registries are used: it brings in the HTTP client.
+ * The `RegistryClient` on Node: http(s) through undici connection pools with the system CAs (plus a
+ * `--ca-file`), credentials from docker's and podman's files and helpers, and the `node:crypto` hasher. Load it
+ * only where registries are used: it brings in the HTTP client. The pools close with the layer's scope: use the
+ * client inside it (a client taken out of `Effect.provide` and used afterwards fails as unavailable).
  *
  * @since 0.1.0
  */

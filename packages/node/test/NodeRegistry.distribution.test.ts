@@ -7,8 +7,12 @@ import * as MediaType from "@ocidx/core/MediaType"
 import * as RegistryClient from "@ocidx/core/RegistryClient"
 import * as FaultProxy from "@ocidx/testkit/FaultProxy"
 import * as Registry from "@ocidx/testkit/Registry"
-import { Cause, Chunk, Effect, Layer, Option, Stream } from "effect"
+import { Cause, Chunk, Context, Effect, Layer, Option, Stream } from "effect"
 import * as NodeRegistry from "../src/NodeRegistry.js"
+
+/** The client of `layer`, built in the test's scope: it lives as long as the test, not one effect. */
+const clientOf = <E>(layer: Layer.Layer<RegistryClient.RegistryClient, E>) =>
+  Effect.map(Layer.build(layer), Context.get(RegistryClient.RegistryClient))
 
 const sha256 = (bytes: Uint8Array | string): Digest.Digest =>
   Option.getOrThrow(Digest.parse(`sha256:${createHash("sha256").update(bytes).digest("hex")}`))
@@ -16,8 +20,7 @@ const sha256 = (bytes: Uint8Array | string): Digest.Digest =>
 const encoder = new TextEncoder()
 
 const clientFor = (registry: Registry.Registry, password = registry.password) =>
-  Effect.provide(
-    RegistryClient.RegistryClient,
+  clientOf(
     NodeRegistry.layerWithoutCredentials({ retry: { attempts: 2, baseDelay: "10 millis" } }).pipe(
       Layer.provide(
         Credentials.layerStatic(
@@ -96,8 +99,7 @@ describe.skipIf(Registry.unavailable !== undefined)("RegistryClient through a fa
     Effect.gen(function* () {
       const registry = yield* Registry.make({ auth: "htpasswd" })
       const proxy = yield* FaultProxy.make(registry)
-      const client = yield* Effect.provide(
-        RegistryClient.RegistryClient,
+      const client = yield* clientOf(
         NodeRegistry.layerWithoutCredentials({
           retry: { attempts: 4, baseDelay: "10 millis" },
           timeout: "2 seconds"

@@ -7,11 +7,15 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Credentials from "@ocidx/core/Credentials"
 import * as Digest from "@ocidx/core/Digest"
 import * as RegistryClient from "@ocidx/core/RegistryClient"
-import { Effect, Fiber, Layer, Option, Stream } from "effect"
+import { Context, Effect, Fiber, Layer, Option, Stream } from "effect"
 import * as NodeRegistry from "../src/NodeRegistry.js"
 import { runOk } from "@ocidx/testkit/Processes"
 import { tempDir } from "@ocidx/testkit/TempDir"
 import { opensslPath } from "@ocidx/testkit/Tools"
+
+/** The client of `layer`, built in the test's scope: it lives as long as the test, not one effect. */
+const clientOf = <E>(layer: Layer.Layer<RegistryClient.RegistryClient, E>) =>
+  Effect.map(Layer.build(layer), Context.get(RegistryClient.RegistryClient))
 
 const blockBytes = 64 * 1024
 const blobBytes = 64 * 1024 * 1024
@@ -167,11 +171,9 @@ describe("NodeRegistry", () => {
           response.end()
         })
         const name = `127.0.0.1:${registry.port}`
-        const client = yield* RegistryClient.RegistryClient.pipe(
-          Effect.provide(
-            NodeRegistry.layerWithoutCredentials({ retry: { attempts: 3, baseDelay: "10 millis" } }).pipe(
-              Layer.provide(Credentials.layerStatic({ [name]: { _tag: "Password", username: "ci", password } }))
-            )
+        const client = yield* clientOf(
+          NodeRegistry.layerWithoutCredentials({ retry: { attempts: 3, baseDelay: "10 millis" } }).pipe(
+            Layer.provide(Credentials.layerStatic({ [name]: { _tag: "Password", username: "ci", password } }))
           )
         )
         const hash = createHash("sha256")
@@ -225,8 +227,8 @@ describe("NodeRegistry", () => {
             })
           })
         })
-        const client = yield* RegistryClient.RegistryClient.pipe(
-          Effect.provide(NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic())))
+        const client = yield* clientOf(
+          NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic()))
         )
         const pulled = { bytes: 0 }
         const upload = yield* Effect.fork(
@@ -256,8 +258,8 @@ describe("NodeRegistry", () => {
             `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`
           )
         })
-        const client = yield* RegistryClient.RegistryClient.pipe(
-          Effect.provide(NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic())))
+        const client = yield* clientOf(
+          NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic()))
         )
         const pulled = { bytes: 0 }
         const failure = yield* Effect.flip(
@@ -282,11 +284,9 @@ describe("NodeRegistry", () => {
         response.writeHead(200, { "content-type": "application/json" })
         response.end("{}")
       })
-      const client = yield* RegistryClient.RegistryClient.pipe(
-        Effect.provide(
-          NodeRegistry.layerWithoutCredentials({ retry: { attempts: 2, baseDelay: "10 millis" } }).pipe(
-            Layer.provide(Credentials.layerStatic())
-          )
+      const client = yield* clientOf(
+        NodeRegistry.layerWithoutCredentials({ retry: { attempts: 2, baseDelay: "10 millis" } }).pipe(
+          Layer.provide(Credentials.layerStatic())
         )
       )
       yield* client.ping(`127.0.0.1:${port}`)
@@ -376,8 +376,7 @@ describe("NodeRegistry", () => {
         const address = server.address()
         const name = `localhost:${typeof address === "object" && address !== null ? address.port : 0}`
         const clientWith = (options: NodeRegistry.Options) =>
-          Effect.provide(
-            RegistryClient.RegistryClient,
+          clientOf(
             NodeRegistry.layerWithoutCredentials({ retry: { attempts: 2, baseDelay: "10 millis" }, ...options }).pipe(
               Layer.provide(Credentials.layerStatic())
             )
