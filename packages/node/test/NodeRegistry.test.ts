@@ -107,6 +107,18 @@ const untilStalled = (pulled: { bytes: number }) =>
     }
   })
 
+/** Pushes the counted blob to the registry on `port` through a plain client built in the test's scope. */
+const pushBlob = (port: number, pulled: { bytes: number }) =>
+  Effect.flatMap(
+    Effect.orDie(clientOf(NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic())))),
+    (client) =>
+      client.uploadBlob(
+        { registry: `127.0.0.1:${port}`, repository: "team/app" },
+        { digest: blobDigest, size: blobBytes },
+        countedBlob(pulled)
+      )
+  )
+
 /** A registry that takes uploads into one session, and hands each PUT of it to `onPut`. */
 const uploadRegistry = (onPut: (request: Http.IncomingMessage, response: Http.ServerResponse) => void) =>
   serve((request, response) => {
@@ -227,17 +239,8 @@ describe("NodeRegistry", () => {
             })
           })
         })
-        const client = yield* clientOf(
-          NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic()))
-        )
         const pulled = { bytes: 0 }
-        const upload = yield* Effect.fork(
-          client.uploadBlob(
-            { registry: `127.0.0.1:${port}`, repository: "team/app" },
-            { digest: blobDigest, size: blobBytes },
-            countedBlob(pulled)
-          )
-        )
+        const upload = yield* Effect.fork(pushBlob(port, pulled))
         yield* untilStalled(pulled)
         // What the sockets' buffers hold, not the blob: the platform client's sink took all 64 MiB here.
         expect(pulled.bytes).toBeLessThan(16 * 1024 * 1024)
@@ -258,17 +261,8 @@ describe("NodeRegistry", () => {
             `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`
           )
         })
-        const client = yield* clientOf(
-          NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic()))
-        )
         const pulled = { bytes: 0 }
-        const failure = yield* Effect.flip(
-          client.uploadBlob(
-            { registry: `127.0.0.1:${port}`, repository: "team/app" },
-            { digest: blobDigest, size: blobBytes },
-            countedBlob(pulled)
-          )
-        )
+        const failure = yield* Effect.flip(pushBlob(port, pulled))
         expect([failure._tag, failure.status, failure.detail]).toEqual([
           "RegistryError",
           400,
