@@ -2,13 +2,12 @@
 import * as Copy from "@ocidx/core/Copy"
 import { RegistryClient } from "@ocidx/core/RegistryClient"
 import * as NodeHasher from "@ocidx/node/NodeHasher"
-import * as NodeRegistry from "@ocidx/node/NodeRegistry"
 import * as NodeServices from "@ocidx/node/NodeServices"
 import type * as Scope from "effect/Scope"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import type { Copier } from "../Copier.js"
+import type { Copier, RegistryOptions } from "../Copier.js"
 
 // A copy between layouts never asks the registry client anything: it is not built for it.
 const unused = (operation: string) => () =>
@@ -26,6 +25,18 @@ const noRegistry = Layer.succeed(RegistryClient, {
 })
 
 /**
+ * The registry client, loaded only for a copy that names a registry: its HTTP client (undici) is a large module,
+ * and archive and layout copies would pay its load for nothing.
+ */
+const registryLayer = ({ caFile, insecure }: RegistryOptions) =>
+  Layer.unwrapEffect(
+    Effect.map(
+      Effect.promise(() => import("@ocidx/node/NodeRegistry")),
+      (NodeRegistry) => NodeRegistry.layer({ caFile, insecure })
+    )
+  )
+
+/**
  * The Node copier: its services (zlib's inflater among them), and so its one flock(2) `IndexLock`, built once in the caller's scope; the
  * registry client per copy that names a registry.
  *
@@ -36,9 +47,7 @@ export const make: Effect.Effect<Copier, never, Scope.Scope> = Effect.map(
   (services) => ({
     copy: (source, destination, options, registry) => {
       const needsRegistry = source._tag === "Registry" || destination._tag === "Registry"
-      const client = needsRegistry
-        ? NodeRegistry.layer({ caFile: registry.caFile, insecure: registry.insecure })
-        : noRegistry
+      const client = needsRegistry ? registryLayer(registry) : noRegistry
       return Copy.copy(source, destination, options).pipe(Effect.provide(client), Effect.provide(services))
     }
   })
