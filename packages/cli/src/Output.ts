@@ -8,9 +8,12 @@ import * as Annotations from "@ocidx/core/Annotations"
 import type { Descriptor } from "@ocidx/core/Descriptor"
 import { annotation } from "@ocidx/core/Descriptor"
 import type { Finding, GcReport, VerifyReport } from "@ocidx/core/Layout"
+import * as Json from "@ocidx/core/Json"
 import type { PlatformSelector } from "@ocidx/core/Platform"
 import * as Platform from "@ocidx/core/Platform"
+import * as StoreIndex from "@ocidx/core/StoreIndex"
 import * as Text from "@ocidx/core/Text"
+import * as Option from "effect/Option"
 
 const units = ["KiB", "MiB", "GiB", "TiB", "PiB"] as const
 
@@ -54,6 +57,46 @@ export const shortDigest = (digest: string): string => {
  * @category formatting
  */
 export const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`
+
+/**
+ * An index entry as JSON, laid out as `json` lays it out, with its text from index.json where it has one: a
+ * number JavaScript cannot hold (`1e400`, a 20-digit integer) is printed as the file has it, not as `null` or
+ * a rounded value, so `ocidx get` piped into `ocidx put --descriptor -` puts what the file holds. `extra`
+ * members (computed here, plain values) are added at the end. No trailing newline; `depth` as `Json.indent`.
+ */
+const entryJson = (entry: Descriptor, depth: number, extra?: Readonly<Record<string, unknown>>): string => {
+  const members = extra === undefined ? "" : JSON.stringify(extra).slice(1, -1)
+  // A member the entry has already (an unknown field of the same name) is replaced in place, from the value.
+  const replaces = extra !== undefined && Object.keys(extra).some((key) => Object.hasOwn(entry, key))
+  return Option.match(replaces ? Option.none() : StoreIndex.entryText(entry), {
+    onNone: () => Json.indent(JSON.stringify(members === "" ? entry : { ...entry, ...extra }), depth),
+    onSome: (text) =>
+      Json.indent(members === "" ? text : `${text.slice(0, -1)}${text === "{}" ? "" : ","}${members}}`, depth)
+  })
+}
+
+/**
+ * One index entry as a JSON document (`ocidx get`), its numbers and strings as index.json has them.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const entryDocument = (entry: Descriptor): string => `${entryJson(entry, 0)}\n`
+
+/**
+ * Index entries as one JSON array (`ocidx ls --json`), each as `entryDocument` prints it, with `extra(entry)`'s
+ * members added to each.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const entriesDocument = <A extends { readonly descriptor: Descriptor }>(
+  rows: ReadonlyArray<A>,
+  extra?: (row: A) => Readonly<Record<string, unknown>>
+): string =>
+  rows.length === 0
+    ? "[]\n"
+    : `[\n${rows.map((row) => `  ${entryJson(row.descriptor, 1, extra?.(row))}`).join(",\n")}\n]\n`
 
 /**
  * Left-aligned columns separated by three spaces; the last column is not padded. Cells come from files and

@@ -47,6 +47,38 @@ describe.concurrent("hostile JSON through the CLI", () => {
   )
 
   it.scopedLive(
+    "get and ls --json print an entry's 1e400 and 12345678901234567890 as index.json has them, not null or rounded",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const image = writeImage(dir)
+        writeLayout(dir)
+        const entry = `{"mediaType":"${manifestType}","digest":"${image.manifest.digest}","size":${image.manifest.size},"x-exp":1e400,"annotations":{"org.opencontainers.image.ref.name":"v1"},"x-big":12345678901234567890}`
+        NodeFs.writeFileSync(indexPath(dir), `{"schemaVersion":2,"mediaType":"${indexType}","manifests":[ ${entry} ]}`)
+        const before = snapshot(dir)
+        const get = yield* ocidx(["get", dir, "v1"])
+        expect(get.code, get.stderr).toBe(0)
+        expect(get.stdout).toContain(`\n  "x-exp": 1e400,\n`)
+        expect(get.stdout).toContain(`\n  "x-big": 12345678901234567890\n}\n`)
+        const ls = yield* ocidx(["ls", "--json", dir])
+        expect(ls.code, ls.stderr).toBe(0)
+        expect(ls.stdout).toContain(`\n    "x-exp": 1e400,\n`)
+        const sizes = yield* ocidx(["ls", "--json", "--sizes", dir])
+        expect(sizes.code, sizes.stderr).toBe(0)
+        expect(sizes.stdout).toContain(`\n    "x-big": 12345678901234567890,\n    "sizes": {\n`)
+        // Otherwise the same documents JSON.parse reads.
+        const parsed: unknown = JSON.parse(ls.stdout)
+        expect(parsed).toEqual([JSON.parse(get.stdout)])
+        // Piped back into put, the number is refused rather than written as null.
+        const put = yield* ocidx(["put", dir, "v2", "--descriptor", "-"], { input: get.stdout })
+        expect(put.code).toBe(65)
+        expect(put.stderr).toContain("1e400")
+        expect(snapshot(dir)).toEqual(before)
+      }),
+    timeout
+  )
+
+  it.scopedLive(
     "a duplicate manifests key: put, rm and ls exit 65 and index.json is untouched",
     () =>
       Effect.gen(function* () {

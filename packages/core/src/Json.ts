@@ -65,3 +65,13 @@ export const parse = (source: string, bytes: Uint8Array, options?: ReadOptions):
  */
 export const tooLarge: (source: string, size: number, maxBytes: number, what?: string) => DecodeError =
   internal.tooLarge
+
+/**
+ * Lays a compact JSON text out as `JSON.stringify(value, null, 2)` lays out its value, as if nested `depth`
+ * levels deep (every line after the first indented two spaces more per level), keeping every string and
+ * number exactly as written. For printing a text read from a file, such as `StoreIndex.entryText`'s.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const indent = (compactText: string, depth = 0): string => internal.indentText(compactText, depth)

@@ -6,12 +6,14 @@
  * @since 0.1.0
  */
 import type { FileSystem, Path } from "@effect/platform"
-import type { Effect, Layer, Option } from "effect"
+import type { Effect, Layer } from "effect"
+import * as Option from "effect/Option"
 import * as Context from "effect/Context"
 import type { Descriptor, DescriptorInput } from "./Descriptor.js"
 import type { DecodeError, LockError, ReadError, WriteError } from "./Errors.js"
 import type { ImageIndex } from "./ImageIndex.js"
 import type { IndexLock } from "./IndexLock.js"
+import * as IndexCodec from "./internal/indexCodec.js"
 import * as internal from "./internal/storeIndex.js"
 import type { NameOrTag } from "./Reference.js"
 
@@ -134,3 +136,14 @@ export const make: (
 export const layer = (
   options: Options
 ): Layer.Layer<StoreIndex, never, FileSystem.FileSystem | Path.Path | IndexLock> => internal.layer(StoreIndex, options)
+
+/**
+ * The JSON text an index entry has in `index.json`, compact, when the entry came from reading or writing it:
+ * every string and number exactly as in the file. A parsed value cannot always say that: `1e400` parses as
+ * `Infinity`, which JSON.stringify prints as `null`, and a 20-digit integer loses its last digits. None for an
+ * entry that never was in an index.json.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const entryText = (entry: Descriptor): Option.Option<string> => Option.fromNullable(IndexCodec.sourceText(entry))

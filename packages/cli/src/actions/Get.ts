@@ -87,5 +87,5 @@ export const get = ({ directory, name, platform }: GetConfig) =>
     const stdio = yield* Stdio
     const layout = yield* openLayout(directory)
     const descriptor = yield* lookup(layout, name, platform)
-    yield* stdio.out(Output.json(descriptor))
+    yield* stdio.out(Output.entryDocument(descriptor))
   })

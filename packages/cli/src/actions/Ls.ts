@@ -47,15 +47,6 @@ const sizesTable = (rows: ReadonlyArray<{ readonly size: EntrySize; readonly pla
   )
 
 /**
- * `ls --json --sizes`: each descriptor as stored, with one more member, `sizes`: `{"total", "unique"}` in bytes.
- *
- * @since 0.1.0
- * @category formatting
- */
-export const sizesJson = (sizes: ReadonlyArray<EntrySize>) =>
-  sizes.map(({ descriptor, total, unique }) => ({ ...descriptor, sizes: { total, unique } }))
-
-/**
  * @since 0.1.0
  * @category model
  */
@@ -77,14 +68,16 @@ export const ls = ({ directory, json, sizes }: LsConfig) =>
     const layout = yield* openLayout(directory)
     if (sizes) {
       const costs = yield* layout.sizes
-      if (json) return yield* stdio.out(Output.json(sizesJson(costs)))
+      // \`ls --json --sizes\`: each entry as stored, with one more member, \`sizes\`: {"total", "unique"} in bytes.
+      if (json)
+        return yield* stdio.out(Output.entriesDocument(costs, ({ total, unique }) => ({ sizes: { total, unique } })))
       const rows = yield* Effect.forEach(costs, (size) =>
         Effect.map(platformsOf(layout, size.descriptor), (platforms) => ({ size, platforms }))
       )
       return yield* stdio.out(sizesTable(rows))
     }
     const entries = yield* layout.index.list
-    if (json) return yield* stdio.out(Output.json(entries))
+    if (json) return yield* stdio.out(Output.entriesDocument(entries.map((descriptor) => ({ descriptor }))))
     const rows = yield* Effect.forEach(entries, (descriptor) =>
       Effect.map(platformsOf(layout, descriptor), (platforms) => ({ descriptor, platforms }))
     )

@@ -98,6 +98,13 @@ const sameFields = (index: ImageIndex, base: ImageIndex): boolean => {
   return mine.every(([key, value]) => key === "manifests" || (theirs.has(key) && theirs.get(key) === value))
 }
 
+/**
+ * The compact JSON text an entry was read from or last written as, when it came from this codec: its strings,
+ * numbers and key order exactly as in the file.
+ * @internal
+ */
+export const sourceText = (entry: Descriptor): string | undefined => texts.get(entry)
+
 /** @internal */
 export const isBlank = (bytes: Uint8Array): boolean =>
   bytes.every((byte) => byte === 0x20 || (byte >= 0x09 && byte <= 0x0d))

@@ -181,6 +181,18 @@ const ARRAY = 2
 const linearKeys = 12
 
 const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09
+
+/** The index just past the string that starts at `at` (a `"`) in `text`, or -1 when it never ends. */
+const stringEnd = (text: string, at: number): number => {
+  let j = text.indexOf('"', at + 1)
+  while (j > 0) {
+    let backslashes = 0
+    while (text.charCodeAt(j - 1 - backslashes) === 0x5c) backslashes++
+    if (backslashes % 2 === 0) return j + 1
+    j = text.indexOf('"', j + 1)
+  }
+  return -1
+}
 const isNumberChar = (code: number): boolean =>
   (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x2b || code === 0x2e || code === 0x65 || code === 0x45
 
@@ -274,23 +286,11 @@ const scanWith = (text: string, duplicateKeys: "refuse" | "allow"): Problem | Sc
     }
   }
 
-  /** The index just past the string starting at `i` (a `"`), or -1 when it never ends. */
-  const stringEnd = (): number => {
-    let j = text.indexOf('"', i + 1)
-    while (j > 0) {
-      let backslashes = 0
-      while (text.charCodeAt(j - 1 - backslashes) === 0x5c) backslashes++
-      if (backslashes % 2 === 0) return j + 1
-      j = text.indexOf('"', j + 1)
-    }
-    return -1
-  }
-
   /** Reads `"key":` for the object at `depth`; a problem, or undefined when it went well. */
   const readKey = (): Problem | undefined => {
     if (isSpace(text.charCodeAt(i))) skipSpace()
     if (text.charCodeAt(i) !== 0x22) return { kind: "syntax" }
-    const end = stringEnd()
+    const end = stringEnd(text, i)
     if (end < 0) return { kind: "syntax" }
     const start = i + 1
     const stop = end - 1
@@ -416,7 +416,7 @@ const scanWith = (text: string, duplicateKeys: "refuse" | "allow"): Problem | Sc
         complete = false
       }
     } else if (code === 0x22) {
-      const end = stringEnd()
+      const end = stringEnd(text, i)
       if (end < 0) return { kind: "syntax" }
       i = end
     } else {
@@ -653,14 +653,8 @@ export const compactText = (text: string, span: Span): string => {
   while (i < span.end) {
     const code = text.charCodeAt(i)
     if (code === 0x22) {
-      let j = text.indexOf('"', i + 1)
-      while (j > 0) {
-        let backslashes = 0
-        while (text.charCodeAt(j - 1 - backslashes) === 0x5c) backslashes++
-        if (backslashes % 2 === 0) break
-        j = text.indexOf('"', j + 1)
-      }
-      i = j < 0 ? span.end : j + 1
+      const end = stringEnd(text, i)
+      i = end < 0 ? span.end : end
     } else if (isSpace(code)) {
       out += text.slice(runStart, i)
       while (i < span.end && isSpace(text.charCodeAt(i))) i++
@@ -670,6 +664,49 @@ export const compactText = (text: string, span: Span): string => {
     }
   }
   return out + text.slice(runStart, span.end)
+}
+
+/**
+ * Lays a compact JSON text (as `compactText` gives) out as `JSON.stringify(value, null, 2)` lays out its value,
+ * as if nested `depth` levels deep (every line after the first is indented that much more), keeping every
+ * string and number exactly as written: `1e400` stays `1e400` where a parse and stringify would print `null`.
+ * @internal
+ */
+export const indentText = (text: string, depth: number): string => {
+  const unit = "  "
+  let level = depth
+  let out = ""
+  let runStart = 0
+  let i = 0
+  // Ends the run before `at`, then starts a new line at the current level.
+  const breakLine = (at: number): void => {
+    out += `${text.slice(runStart, at)}\n${unit.repeat(level)}`
+    runStart = at
+  }
+  while (i < text.length) {
+    const code = text.charCodeAt(i)
+    if (code === 0x22) {
+      const end = stringEnd(text, i)
+      i = end < 0 ? text.length : end
+    } else if (code === 0x7b || code === 0x5b) {
+      const next = text.charCodeAt(i + 1)
+      // `{}` and `[]` stay on one line, as JSON.stringify writes them.
+      if (next === 0x7d || next === 0x5d) i += 2
+      else {
+        level++
+        breakLine(++i)
+      }
+    } else if (code === 0x7d || code === 0x5d) {
+      level--
+      breakLine(i++)
+    } else if (code === 0x2c) {
+      breakLine(++i)
+    } else if (code === 0x3a) {
+      out += `${text.slice(runStart, ++i)} `
+      runStart = i
+    } else i++
+  }
+  return out + text.slice(runStart)
 }
 
 /**
