@@ -4,15 +4,11 @@ import * as Credentials from "@ocidx/core/Credentials"
 import * as Digest from "@ocidx/core/Digest"
 import type { RegistryError } from "@ocidx/core/Errors"
 import * as MediaType from "@ocidx/core/MediaType"
-import * as RegistryClient from "@ocidx/core/RegistryClient"
 import * as FaultProxy from "@ocidx/testkit/FaultProxy"
 import * as Registry from "@ocidx/testkit/Registry"
-import { Cause, Chunk, Context, Effect, Layer, Option, Stream } from "effect"
+import { Cause, Chunk, Effect, Layer, Option, Stream } from "effect"
 import * as NodeRegistry from "../src/NodeRegistry.js"
-
-/** The client of `layer`, built in the test's scope: it lives as long as the test, not one effect. */
-const clientOf = <E>(layer: Layer.Layer<RegistryClient.RegistryClient, E>) =>
-  Effect.map(Layer.build(layer), Context.get(RegistryClient.RegistryClient))
+import { clientOf } from "./support/registryClient.js"
 
 const sha256 = (bytes: Uint8Array | string): Digest.Digest =>
   Option.getOrThrow(Digest.parse(`sha256:${createHash("sha256").update(bytes).digest("hex")}`))

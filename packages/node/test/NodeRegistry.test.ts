@@ -7,15 +7,12 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Credentials from "@ocidx/core/Credentials"
 import * as Digest from "@ocidx/core/Digest"
 import * as RegistryClient from "@ocidx/core/RegistryClient"
-import { Context, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { Effect, Fiber, Layer, Option, Stream } from "effect"
 import * as NodeRegistry from "../src/NodeRegistry.js"
+import { clientOf } from "./support/registryClient.js"
 import { runOk } from "@ocidx/testkit/Processes"
 import { tempDir } from "@ocidx/testkit/TempDir"
 import { opensslPath } from "@ocidx/testkit/Tools"
-
-/** The client of `layer`, built in the test's scope: it lives as long as the test, not one effect. */
-const clientOf = <E>(layer: Layer.Layer<RegistryClient.RegistryClient, E>) =>
-  Effect.map(Layer.build(layer), Context.get(RegistryClient.RegistryClient))
 
 const blockBytes = 64 * 1024
 const blobBytes = 64 * 1024 * 1024
