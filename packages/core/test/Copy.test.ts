@@ -501,6 +501,29 @@ describe("Copy.copy into an archive file", () => {
     )
   )
 
+  it.effect("a large blob found wrong at its end, after earlier buffers went to the writer: no file left", () =>
+    run(
+      Effect.gen(function* () {
+        const builder = new LayoutBuilder()
+        // Several write buffers' worth: the mismatch is found while an earlier buffer's write may be in flight.
+        const good = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 7) % 253)
+        const image = builder.image({ layers: [good] })
+        builder.add(image.manifest, ["v1"])
+        yield* writeLayout(builder, src)
+        const memory = yield* testing.MemoryFileSystem
+        const layer = image.layers[0]?.digest ?? ""
+        const evil = good.slice()
+        evil[evil.length - 1] = (evil[evil.length - 1] ?? 0) ^ 1
+        memory.writeText(blobPath(layer, src), evil)
+        for (const format of ["oci", "docker"] as const) {
+          const error = yield* Effect.flip(Copy.copy(layoutAt(src, "v1"), archiveAt("/out.tar", format)))
+          expect(error).toMatchObject({ _tag: "DigestMismatch", path: blobPath(layer, src), actualSize: evil.length })
+          expect(Object.keys(memory.files()).filter((path) => !path.startsWith(`${src}/`))).toEqual([])
+        }
+      })
+    )
+  )
+
   it.effect("a blob that is a link, even to the right bytes, is refused unread (ReadError symlink); no file left", () =>
     run(
       Effect.gen(function* () {
