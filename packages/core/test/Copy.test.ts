@@ -444,8 +444,8 @@ describe("Copy.copy into an archive file", () => {
     run(
       Effect.gen(function* () {
         const builder = new LayoutBuilder()
-        // Past 1 MiB: read into the file writer's buffer across two writes.
-        const big = new Uint8Array(1024 * 1024 + 7).map((_, i) => (i * 31) % 251)
+        // Past 4 MiB: read into the file writer's buffers across two writes.
+        const big = new Uint8Array(4 * 1024 * 1024 + 7).map((_, i) => (i * 31) % 251)
         const config = builder.config()
         const layers = [builder.layer(big), builder.layer("a sha512 layer", { algorithm: "sha512" })]
         const manifest = builder.manifest({ config, layers })
@@ -506,7 +506,7 @@ describe("Copy.copy into an archive file", () => {
       Effect.gen(function* () {
         const builder = new LayoutBuilder()
         // Several write buffers' worth: the mismatch is found while an earlier buffer's write may be in flight.
-        const good = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 7) % 253)
+        const good = new Uint8Array(9 * 1024 * 1024 + 5).map((_, i) => (i * 7) % 253)
         const image = builder.image({ layers: [good] })
         builder.add(image.manifest, ["v1"])
         yield* writeLayout(builder, src)

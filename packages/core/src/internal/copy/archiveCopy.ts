@@ -163,9 +163,11 @@ const readRing = (fs: FileSystem.FileSystem, file: string) => {
 /**
  * Bytes gathered before each write to an archive file. Headers, padding and blob bytes share two buffers,
  * reused in turn: one is written while the next is read and hashed, and a fresh buffer per chunk costs page
- * faults (more than the bytes it moves).
+ * faults (more than the bytes it moves). Each read and write is a round trip through the thread pool, whose
+ * hand-offs cost the main thread more than the copies: 4 MiB buffers took 0.3 s less user CPU than 1 MiB ones
+ * on an export of 1 GiB.
  */
-const fileBufferBytes = 1024 * 1024
+const fileBufferBytes = 4 * 1024 * 1024
 
 /**
  * Writes the archive of `parts` to a temp file beside `file`, fsyncs it (with `CurrentDurability` "full") and
