@@ -444,8 +444,8 @@ describe("Copy.copy into an archive file", () => {
     run(
       Effect.gen(function* () {
         const builder = new LayoutBuilder()
-        // Past 1 MiB: read into the file writer's buffer across two writes.
-        const big = new Uint8Array(1024 * 1024 + 7).map((_, i) => (i * 31) % 251)
+        // Past 4 MiB: read into the file writer's buffers across two writes.
+        const big = new Uint8Array(4 * 1024 * 1024 + 7).map((_, i) => (i * 31) % 251)
         const config = builder.config()
         const layers = [builder.layer(big), builder.layer("a sha512 layer", { algorithm: "sha512" })]
         const manifest = builder.manifest({ config, layers })
@@ -495,6 +495,29 @@ describe("Copy.copy into an archive file", () => {
           memory.writeText(blobPath(layer, src), evil)
           const error = yield* Effect.flip(Copy.copy(layoutAt(src, "v1"), archiveAt("/out.tar")))
           expect(error._tag).toBe("DigestMismatch")
+          expect(Object.keys(memory.files()).filter((path) => !path.startsWith(`${src}/`))).toEqual([])
+        }
+      })
+    )
+  )
+
+  it.effect("a large blob found wrong at its end, after earlier buffers went to the writer: no file left", () =>
+    run(
+      Effect.gen(function* () {
+        const builder = new LayoutBuilder()
+        // Several write buffers' worth: the mismatch is found while an earlier buffer's write may be in flight.
+        const good = new Uint8Array(9 * 1024 * 1024 + 5).map((_, i) => (i * 7) % 253)
+        const image = builder.image({ layers: [good] })
+        builder.add(image.manifest, ["v1"])
+        yield* writeLayout(builder, src)
+        const memory = yield* testing.MemoryFileSystem
+        const layer = image.layers[0]?.digest ?? ""
+        const evil = good.slice()
+        evil[evil.length - 1] = (evil[evil.length - 1] ?? 0) ^ 1
+        memory.writeText(blobPath(layer, src), evil)
+        for (const format of ["oci", "docker"] as const) {
+          const error = yield* Effect.flip(Copy.copy(layoutAt(src, "v1"), archiveAt("/out.tar", format)))
+          expect(error).toMatchObject({ _tag: "DigestMismatch", path: blobPath(layer, src), actualSize: evil.length })
           expect(Object.keys(memory.files()).filter((path) => !path.startsWith(`${src}/`))).toEqual([])
         }
       })

