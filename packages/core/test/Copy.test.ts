@@ -3,7 +3,7 @@
  * is skipped, and that nothing is tagged unless everything arrived.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, vi } from "@effect/vitest"
 import * as Archive from "@ocidx/core/Archive"
 import * as Copy from "@ocidx/core/Copy"
 import * as Layout from "@ocidx/core/Layout"
@@ -497,6 +497,30 @@ describe("Copy.copy into an archive file", () => {
           expect(error._tag).toBe("DigestMismatch")
           expect(Object.keys(memory.files()).filter((path) => !path.startsWith(`${src}/`))).toEqual([])
         }
+      })
+    )
+  )
+
+  it.effect("two exports to one file at once each write a temp file of their own: the file is one whole archive", () =>
+    run(
+      Effect.gen(function* () {
+        const builder = new LayoutBuilder()
+        // Past one write buffer, so that both writers are in flight together.
+        const big = new Uint8Array(6 * 1024 * 1024 + 3).map((_, i) => (i * 13) % 241)
+        const image = builder.image({ layers: [big] })
+        builder.add(image.manifest, ["v1"])
+        yield* writeLayout(builder, src)
+        const memory = yield* testing.MemoryFileSystem
+        // Both start in the same millisecond: a temp name made from the time alone would be the same for both.
+        const now = vi.spyOn(Date, "now").mockReturnValue(1_700_000_000_000)
+        const exportTo = Copy.copy(layoutAt(src, "v1"), archiveAt("/same.tar"))
+        yield* Effect.all([exportTo, exportTo], { concurrency: 2 }).pipe(
+          Effect.ensuring(Effect.sync(() => now.mockRestore()))
+        )
+        const streamed = yield* Effect.flatMap(Archive.write(src, ["v1"]), (w) => Stream.runCollect(w.archive))
+        expect(digestOf(memory.files()["/same.tar"] ?? "")).toBe(digestOf(bytesOf(streamed)))
+        // No temp file is left beside it.
+        expect(Object.keys(memory.files()).filter((path) => !path.startsWith(`${src}/`))).toEqual(["/same.tar"])
       })
     )
   )

@@ -21,7 +21,7 @@ import * as Reference from "../../Reference.js"
 import * as Archive from "./archive.js"
 import { formatLocation } from "./location.js"
 import * as Tar from "./tar.js"
-import { syncDirectory } from "../atomicWrite.js"
+import { createTemp, syncDirectory, tempPathFor } from "../atomicWrite.js"
 import * as LayoutFiles from "../layoutFiles.js"
 
 type Services = FileSystem.FileSystem | Path.Path | IndexLock | Hasher
@@ -183,10 +183,11 @@ const writeFile = (file: string, layout: Layout.Layout, parts: ReadonlyArray<Arc
     const path = yield* Path.Path
     const hasher = yield* Hasher
     const durable = (yield* CurrentDurability) === "full"
-    const temp = path.join(path.dirname(file), `.${path.basename(file)}.ocidx-${Date.now().toString(36)}.tmp`)
+    // A name of its own, created exclusively: two exports to one file at once never write into one temp file.
+    const temp = yield* tempPathFor(file)
     const written = Effect.scoped(
       Effect.gen(function* () {
-        const out = yield* fs.open(temp, { flag: "w" }).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
+        const out = yield* createTemp(temp, 0o666).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
         const background = yield* LayoutFiles.backgroundFlush(out, temp)
         const scope = yield* Effect.scope
         let buffer = new Uint8Array(fileBufferBytes)
