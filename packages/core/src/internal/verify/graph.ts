@@ -141,28 +141,14 @@ const settle = (
   result: Either.Either<ReadResult, ReadError>
 ): Read | undefined => {
   const { digest } = descriptor
-  const failed = (size: number | undefined, error: ContentFailure): Read => ({
-    size,
-    duplicates: [],
-    content: Either.left(error)
-  })
   if (Either.isLeft(result)) return failed(undefined, result.left)
   const read = result.right
   if (read._tag === "Missing") return failed(undefined, new BlobNotFound({ path: file, digest }))
-  // Longer than its descriptor says: a size mismatch, reported as such (the size is checked with the others),
-  // not read. Only a file as long as its descriptor says and over the cap is a manifest too large to read.
-  const tooLarge = (size: number) =>
-    size === descriptor.size
-      ? failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest"))
-      : failed(
-          size,
-          new DigestMismatch({ path: file, expectedDigest: digest, expectedSize: descriptor.size, actualSize: size })
-        )
-  if (read._tag === "TooLarge") return tooLarge(read.size)
+  if (read._tag === "TooLarge") return tooLarge(file, descriptor, read.size)
   const bytes = read.bytes
   const size = bytes.length
   // Under the cap when opened, it grew past it while read: refused all the same.
-  if (size > capOf(descriptor)) return tooLarge(size)
+  if (size > capOf(descriptor)) return tooLarge(file, descriptor, size)
   const algorithm = Digest.algorithm(digest)
   if (Digest.isAlgorithm(algorithm)) {
     if (read.hex === undefined) return undefined
@@ -176,26 +162,56 @@ const settle = (
   }
   const text = decodeUtf8(file, bytes)
   if (Either.isLeft(text)) return failed(size, text.left)
-  return { size, ...decode(descriptor, file, text.right) }
+  return decode(descriptor, file, text.right, size)
 }
+
+const noDuplicates: ReadonlyArray<DuplicateKey> = []
+
+const failed = (size: number | undefined, error: ContentFailure): Read => ({
+  size,
+  duplicates: noDuplicates,
+  content: Either.left(error)
+})
+
+/**
+ * Longer than its descriptor says: a size mismatch, reported as such (the size is checked with the others),
+ * not read. Only a file as long as its descriptor says and over the cap is a manifest too large to read.
+ */
+const tooLarge = (file: string, descriptor: Descriptor, size: number): Read =>
+  size === descriptor.size
+    ? failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest"))
+    : failed(
+        size,
+        new DigestMismatch({
+          path: file,
+          expectedDigest: descriptor.digest,
+          expectedSize: descriptor.size,
+          actualSize: size
+        })
+      )
+
+/** The parse verify asks for: duplicate keys listed, not refused, and no spans (only the value is used). */
+const parseOptions: JsonReader.ReadOptions = { duplicateKeys: "allow", spans: false }
 
 /**
  * Parses and decodes a manifest or index. Duplicate keys are findings of their own (the walk goes on), not a
  * failure: the parse lists them. Text it stops on (bad syntax, a `__proto__` key, too deep) is scanned for
  * them on its own, up to its first syntax error.
  */
-const decode = (descriptor: Descriptor, file: string, text: string): Pick<Read, "duplicates" | "content"> => {
-  const parsed = JsonReader.parseText(file, text, { duplicateKeys: "allow", spans: false })
-  if (Either.isLeft(parsed)) return { duplicates: duplicateKeys(text), content: Either.left(parsed.left) }
+const decode = (descriptor: Descriptor, file: string, text: string, size: number): Read => {
+  const parsed = JsonReader.parseText(file, text, parseOptions)
+  if (Either.isLeft(parsed)) return { size, duplicates: duplicateKeys(text), content: Either.left(parsed.left) }
   const { duplicates, value } = parsed.right
   if (MediaType.isIndex(descriptor.mediaType)) {
     return {
+      size,
       duplicates,
       content: Either.map(decodeNestedIndex(file, value), (index): Content => ({ _tag: "Index", descriptor, index }))
     }
   }
   if (MediaType.isManifest(descriptor.mediaType)) {
     return {
+      size,
       duplicates,
       content: Either.map(
         decodeManifest(file, value),
@@ -203,7 +219,7 @@ const decode = (descriptor: Descriptor, file: string, text: string): Pick<Read, 
       )
     }
   }
-  return { duplicates, content: Either.right({ _tag: "Other", descriptor }) }
+  return { size, duplicates, content: Either.right({ _tag: "Other", descriptor }) }
 }
 
 /**
