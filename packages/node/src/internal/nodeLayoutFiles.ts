@@ -4,8 +4,7 @@
  * and nothing else; the asynchronous API would add a thread-pool round trip and fiber steps to each of them,
  * which is most of the time spent on a small blob. The opens use O_NOFOLLOW (a link fails with ELOOP, never
  * followed) and O_NONBLOCK (a FIFO opens at once instead of waiting for a writer), and the type of what was
- * opened is checked on the descriptor, so no other process can swap the file between the check and the read
- * (a hashed blob's, only when its reads leave it in doubt: see `hashSync`).
+ * opened is checked on the descriptor, so no other process can swap the file between the check and the read.
  * @internal
  */
 import { createHash, type Hash, hash as hashOnce } from "node:crypto"
@@ -119,17 +118,11 @@ type Opened =
   | { readonly _tag: "Refused"; readonly error: ReadError }
   | { readonly _tag: "Open"; readonly fd: number; readonly size: number }
 
-/** A blob `hashSync` hands on to the overlapped reads: the hash of its first `size` bytes (none for an algorithm ocidx cannot compute). */
-interface Large {
-  readonly _tag: "Large"
-  readonly hash: Hash | undefined
-  readonly size: number
-}
-
-/** Opens `file` for reading without following a link and without waiting on a FIFO; what is opened is unchecked. */
-const openNoFollow = (file: string): Exclude<Opened, { readonly _tag: "Open" }> | number => {
+/** Opens a regular file for reading; a link, a non-regular file or a failed open is refused, unread. */
+const openRegular = (file: string): Opened => {
+  let fd: number
   try {
-    return NodeFs.openSync(file, readFlags)
+    fd = NodeFs.openSync(file, readFlags)
   } catch (error) {
     const code = codeOf(error)
     if (code === "ENOENT") return { _tag: "Missing" }
@@ -144,27 +137,15 @@ const openNoFollow = (file: string): Exclude<Opened, { readonly _tag: "Open" }> 
     }
     return { _tag: "Refused", error: readError("open", file, error) }
   }
-}
-
-/** The size of the open `fd` when it is a regular file; else why it is refused (it stays open). */
-const regularSize = (file: string, fd: number): number | ReadError => {
-  let stats: NodeFs.Stats
   try {
-    stats = NodeFs.fstatSync(fd)
+    const stats = NodeFs.fstatSync(fd)
+    if (stats.isFile()) return { _tag: "Open", fd, size: stats.size }
+    NodeFs.closeSync(fd)
+    return { _tag: "Refused", error: new ReadError({ path: file, reason: "not-a-file", cause: typeName(stats) }) }
   } catch (error) {
-    return readError("stat", file, error)
+    closeQuietly(fd)
+    return { _tag: "Refused", error: readError("stat", file, error) }
   }
-  return stats.isFile() ? stats.size : new ReadError({ path: file, reason: "not-a-file", cause: typeName(stats) })
-}
-
-/** Opens a regular file for reading; a link, a non-regular file or a failed open is refused, unread. */
-const openRegular = (file: string): Opened => {
-  const fd = openNoFollow(file)
-  if (typeof fd !== "number") return fd
-  const size = regularSize(file, fd)
-  if (typeof size === "number") return { _tag: "Open", fd, size }
-  closeQuietly(fd)
-  return { _tag: "Refused", error: size }
 }
 
 /** Writes all of `bytes` at the descriptor's position. */
@@ -526,6 +507,12 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
       )
     })
 
+  /** The hash for `digest`, or undefined for an algorithm ocidx cannot compute (only the size is read). */
+  const hashFor = (digest: Digest.Digest): Hash | undefined => {
+    const algorithm = Digest.algorithm(digest)
+    return Digest.isAlgorithm(algorithm) ? createHash(algorithm) : undefined
+  }
+
   const resultOf = (digest: Digest.Digest, hex: string | undefined, size: number): HashResult => {
     // The hex against the digest's encoded part: the actual digest is spelled out only when it differs.
     if (hex === undefined || (digest.endsWith(hex) && digest.charCodeAt(digest.length - hex.length - 1) === 0x3a)) {
@@ -535,87 +522,53 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
   }
 
   /**
-   * Reads an open blob to its end with positional reads into the layer's one buffer, and closes it. A blob that
-   * fits the buffer is hashed in one shot once its end is read, without a Hash object; a larger one a full
-   * buffer at a time; and one of `overlapFrom` or more is handed on open, its first buffer hashed, as `Large`.
-   *
-   * Only a regular file is a blob, but a small one that hashes to its digest is not fstat'ed (a Stats object
-   * and, on Node 20, four Dates per blob): the reads settle the rest. A positional read fails on a FIFO (ESPIPE)
-   * and a directory (EISDIR), a device that does not end fills the buffer, and every failure, a full buffer, an
-   * empty read, a mismatch and an algorithm ocidx cannot compute (no digest to vouch for the bytes) ask fstat,
-   * so each of those is refused as `openRegular` refuses it. Left unasked: a device whose few bytes hash to the
-   * digest its name claims.
+   * Reads an open blob to its end with synchronous reads into the layer's one buffer; closes it. A blob that
+   * fits the buffer is hashed in one shot once its end is read, without a Hash object; a larger one is hashed
+   * a full buffer at a time.
    */
-  const hashSync = (file: string, fd: number, digest: Digest.Digest): HashResult | Large => {
+  const hashSync = (file: string, fd: number, digest: Digest.Digest): HashResult => {
     const algorithm = Digest.algorithm(digest)
     const computable = Digest.isAlgorithm(algorithm)
     const chunk = chunkBuffer()
     let hash: Hash | undefined
-    let regular = false
     let filled = 0
     let size = 0
-    const failed = (error: ReadError): HashResult => {
-      closeQuietly(fd)
-      return { _tag: "Failed", error }
-    }
-    while (true) {
-      if (filled === chunk.length) {
-        if (!regular) {
-          const known = regularSize(file, fd)
-          if (known instanceof ReadError) return failed(known)
-          regular = true
-          if (known >= overlapFrom) {
-            if (computable) hash = createHash(algorithm).update(chunk)
-            return { _tag: "Large", hash, size }
+    try {
+      while (true) {
+        if (filled === chunk.length) {
+          if (computable) {
+            hash ??= createHash(algorithm)
+            hash.update(chunk)
           }
+          filled = 0
         }
-        if (computable) {
-          hash ??= createHash(algorithm)
-          hash.update(chunk)
-        }
-        filled = 0
+        const read = NodeFs.readSync(fd, chunk, filled, chunk.length - filled, null)
+        if (read === 0) break
+        filled += read
+        size += read
       }
-      let read: number
-      try {
-        read = NodeFs.readSync(fd, chunk, filled, chunk.length - filled, size)
-      } catch (error) {
-        const refused = regular ? undefined : regularSize(file, fd)
-        return failed(refused instanceof ReadError ? refused : readError("read", file, error))
-      }
-      if (read === 0) break
-      filled += read
-      size += read
+    } catch (error) {
+      return { _tag: "Failed", error: readError("read", file, error) }
+    } finally {
+      closeQuietly(fd)
     }
+    if (!computable) return resultOf(digest, undefined, size)
     const rest = chunk.subarray(0, filled)
-    const hex = computable
-      ? hash === undefined
-        ? hashOnce(algorithm, rest, "hex")
-        : hash.update(rest).digest("hex")
-      : undefined
-    const result = resultOf(digest, hex, size)
-    if (!regular && (hex === undefined || size === 0 || result._tag !== "Ok")) {
-      const known = regularSize(file, fd)
-      if (known instanceof ReadError) return failed(known)
-    }
-    closeQuietly(fd)
-    return result
+    return resultOf(
+      digest,
+      hash === undefined ? hashOnce(algorithm, rest, "hex") : hash.update(rest).digest("hex"),
+      size
+    )
   }
 
-  /**
-   * Reads an open blob on from `size`, `hash` holding what came before, one read always in flight while the
-   * chunk before it is hashed; closes it.
-   */
-  const hashOverlapped = (
-    file: string,
-    fd: number,
-    digest: Digest.Digest,
-    { hash, size: from }: Large
-  ): Effect.Effect<HashResult> =>
-    Effect.async<number, unknown>((resume) => {
+  /** Reads an open blob to its end, one read always in flight while the chunk before it is hashed; closes it. */
+  const hashOverlapped = (file: string, fd: number, digest: Digest.Digest): Effect.Effect<HashResult> => {
+    const hash = hashFor(digest)
+    return Effect.async<number, unknown>((resume) => {
       // Two buffers of its own: other batches may run meanwhile and use the layer's one.
       let filling = new Uint8Array(chunkSize)
       let spare = new Uint8Array(chunkSize)
-      let size = from
+      let size = 0
       let interrupted: (() => void) | undefined
       const onRead = (error: Error | null, read: number): void => {
         if (interrupted !== undefined) {
@@ -633,7 +586,7 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
           size += read
         }
       }
-      NodeFs.read(fd, filling, 0, chunkSize, from, onRead)
+      NodeFs.read(fd, filling, 0, chunkSize, 0, onRead)
       // Interrupted, it waits for the read in flight, so the descriptor is not closed under it.
       return Effect.async<void>((done) => {
         interrupted = () => done(Effect.void)
@@ -643,6 +596,7 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
       Effect.catchAll((error) => Effect.succeed<HashResult>({ _tag: "Failed", error: readError("read", file, error) })),
       Effect.ensuring(Effect.sync(() => closeQuietly(fd)))
     )
+  }
 
   /**
    * Small blobs in one synchronous run, each a few system calls and its result; a step of its own for each
@@ -656,20 +610,16 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
         while (next < blobs.length) {
           const blob = blobs[next++]
           if (blob === undefined) break
-          const fd = openNoFollow(blob.path)
-          if (typeof fd !== "number") {
-            results.push(fd._tag === "Missing" ? fd : { _tag: "Failed", error: fd.error })
-            continue
+          const opened = openRegular(blob.path)
+          if (opened._tag === "Missing") results.push({ _tag: "Missing" })
+          else if (opened._tag === "Refused") results.push({ _tag: "Failed", error: opened.error })
+          else if (opened.size < overlapFrom) results.push(hashSync(blob.path, opened.fd, blob.digest))
+          else {
+            return Effect.flatMap(hashOverlapped(blob.path, opened.fd, blob.digest), (result) => {
+              results.push(result)
+              return run()
+            })
           }
-          const hashed = hashSync(blob.path, fd, blob.digest)
-          if (hashed._tag !== "Large") {
-            results.push(hashed)
-            continue
-          }
-          return Effect.flatMap(hashOverlapped(blob.path, fd, blob.digest, hashed), (result) => {
-            results.push(result)
-            return run()
-          })
         }
         return Effect.succeed(results)
       }
