@@ -132,12 +132,15 @@ export const reachable = <E, G, C = ContentFailure>(
       // Only an unreadable manifest has an effect to run: a read one costs no step of its own.
       const take = (descriptor: Descriptor, decoded: Either.Either<Content, C>) => {
         if (Either.isLeft(decoded)) return onUnreadable(descriptor, decoded.left)
-        const found = childrenOf(decoded.right)
-        edges.set(
-          descriptor.digest,
-          found.filter(isRead).map((child) => child.digest)
-        )
-        for (const child of found) next.push({ descriptor: child, parent: descriptor.digest })
+        // Only content that names more content to read has edges: a cycle cannot pass through the rest.
+        let readChildren: Array<Digest> | undefined
+        for (const child of childrenOf(decoded.right)) {
+          next.push({ descriptor: child, parent: descriptor.digest })
+          if (!isRead(child)) continue
+          readChildren ??= []
+          readChildren.push(child.digest)
+        }
+        if (readChildren !== undefined) edges.set(descriptor.digest, readChildren)
         return undefined
       }
       if (typeof content !== "function") {
@@ -216,7 +219,8 @@ const findCycle = (
 ): Array<Digest> | undefined => {
   const done = new Set<Digest>()
   for (const root of roots) {
-    if (done.has(root.digest)) continue
+    // A root with no edges closes no cycle (the common case: an image manifest).
+    if (done.has(root.digest) || !edges.has(root.digest)) continue
     const stack: Array<{ readonly digest: Digest; next: number }> = [{ digest: root.digest, next: 0 }]
     const onPath = new Set<Digest>([root.digest])
     while (stack.length > 0) {

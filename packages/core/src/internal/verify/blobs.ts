@@ -11,7 +11,7 @@ import * as Digest from "../../Digest.js"
 import { BlobNotFound, DigestMismatch } from "../../Errors.js"
 import { Hasher } from "../../Hasher.js"
 import type { Finding } from "../../Layout.js"
-import type { HashResult, LayoutFiles } from "../../LayoutFiles.js"
+import type { BlobToHash, HashResult, LayoutFiles } from "../../LayoutFiles.js"
 import { type BlobFailure, blobFailure, digestOf, finding, type Occurrences } from "./finding.js"
 import type { Graph } from "./graph.js"
 
@@ -90,18 +90,16 @@ export const check = (
     const checked = new Map(graph.checked)
     const hashFindings: Array<Finding> = []
     for (const batch of batchesOf(pending, graph)) {
-      const paths = batch.map((digest) => blobs.pathOf(digest))
-      const hashed = yield* files.hashBlobs(
-        batch.map((digest, i) => ({ path: paths[i] ?? blobs.pathOf(digest), digest }))
-      )
+      const toHash = batch.map((digest): BlobToHash => ({ path: blobs.pathOf(digest), digest }))
+      const hashed = yield* files.hashBlobs(toHash)
       for (const [i, result] of hashed.entries()) {
-        const digest = batch[i]
-        if (digest === undefined) continue
+        const blob = toHash[i]
+        if (blob === undefined) continue
+        const { digest, path: file } = blob
         if (result._tag === "Ok") {
           checked.set(digest, result.size)
           continue
         }
-        const file = paths[i] ?? blobs.pathOf(digest)
         const error = failureOf(file, digest, result)
         if (error === undefined) continue
         const failure = blobFailure(file, digest, error, { strict: options.strict, occurrences: graph.occurrences })

@@ -12,7 +12,7 @@ import * as Digest from "../../Digest.js"
 import { BlobNotFound, DigestMismatch, type GraphError, type ReadError } from "../../Errors.js"
 import type { ImageIndex } from "../../ImageIndex.js"
 import type { Content, ContentFailure, Finding } from "../../Layout.js"
-import type { LayoutFiles, ReadResult } from "../../LayoutFiles.js"
+import type { FileToRead, LayoutFiles, ReadResult } from "../../LayoutFiles.js"
 import * as MediaType from "../../MediaType.js"
 import { decodeUtf8 } from "../decode.js"
 import { decodeManifest, decodeNestedIndex } from "../decodeContent.js"
@@ -51,6 +51,11 @@ interface Read {
   readonly content: Either.Either<Content, ContentFailure>
 }
 
+/** A manifest or index to read, with the descriptor it was found under. */
+interface ManifestFile extends FileToRead {
+  readonly descriptor: Descriptor
+}
+
 /** @internal */
 export const walk = (
   files: LayoutFiles,
@@ -60,43 +65,43 @@ export const walk = (
 ): Effect.Effect<Graph> => {
   if (Option.isNone(index)) return Effect.succeed(empty)
   const roots = index.value.subject ? [...index.value.manifests, index.value.subject] : index.value.manifests
-  // Filled as the batches are read; taken in walk order by `fold`.
-  const reads = new Map<Digest.Digest, Read>()
+  const folded = fold(roots, options)
   const batch = (descriptors: ReadonlyArray<Descriptor>) => {
-    const paths = descriptors.map((descriptor) => blobs.pathOf(descriptor.digest))
+    const toRead = descriptors.map((descriptor): ManifestFile => {
+      const algorithm = Digest.algorithm(descriptor.digest)
+      return {
+        descriptor,
+        path: blobs.pathOf(descriptor.digest),
+        // Capped by what the descriptor claims: a batch then holds no more than its descriptors' sizes,
+        // which the walk bounds per batch, however large its files are. A longer file is refused unread, its
+        // size known from the stat the read made.
+        maxBytes: capOf(descriptor),
+        // Hashed as it is read: no step of its own per manifest. An algorithm ocidx cannot compute is not.
+        hash: Digest.isAlgorithm(algorithm) ? algorithm : undefined
+      }
+    })
     return Effect.flatMap(
-      files.readRegularFiles(
-        descriptors.map((descriptor, i) => {
-          const algorithm = Digest.algorithm(descriptor.digest)
-          return {
-            path: paths[i] ?? blobs.pathOf(descriptor.digest),
-            // Capped by what the descriptor claims: a batch then holds no more than its descriptors' sizes,
-            // which the walk bounds per batch, however large its files are. A longer file is refused unread, its
-            // size known from the stat the read made.
-            maxBytes: capOf(descriptor),
-            // Hashed as it is read: no step of its own per manifest. An algorithm ocidx cannot compute is not.
-            hash: Digest.isAlgorithm(algorithm) ? algorithm : undefined
-          }
-        })
-      ),
+      files.readRegularFiles(toRead),
       // Settled in a plain loop: every step left is synchronous, so a manifest costs no fiber step.
       (results) => {
         const contents: Array<Either.Either<Content, ContentFailure>> = []
         for (const [i, result] of results.entries()) {
-          const descriptor = descriptors[i]
-          if (descriptor === undefined) return Effect.dieMessage("a batch read has more results than files")
-          const read = settle(paths[i] ?? blobs.pathOf(descriptor.digest), descriptor, result)
+          const file = toRead[i]
+          if (file === undefined) return Effect.dieMessage("a batch read has more results than files")
+          const read = settle(file.path, file.descriptor, result)
           if (read === undefined) {
-            return Effect.dieMessage(`LayoutFiles.readRegularFiles read ${descriptor.digest} without the hash asked`)
+            return Effect.dieMessage(
+              `LayoutFiles.readRegularFiles read ${file.descriptor.digest} without the hash asked`
+            )
           }
-          reads.set(descriptor.digest, read)
+          folded.add(file.descriptor.digest, file.path, read)
           contents.push(read.content)
         }
         return Effect.succeed(contents)
       }
     )
   }
-  // A failure is in `reads` already; the walk goes on without that manifest's children. A graph error is
+  // A failure is folded in already; the walk goes on without that manifest's children. A graph error is
   // a finding of its own; too deep, the graph is incomplete.
   const graphErrors: Array<GraphError> = []
   return Walk.reachable(roots, { batch }, () => Effect.void, {
@@ -104,7 +109,7 @@ export const walk = (
     onGraphError: (error) => Effect.sync(() => graphErrors.push(error))
   }).pipe(
     Effect.map((reachable) => {
-      const graph = fold(blobs, roots, reachable, reads, options)
+      const graph = folded.graph(reachable)
       if (graphErrors.length === 0) return graph
       return {
         ...graph,
@@ -136,28 +141,14 @@ const settle = (
   result: Either.Either<ReadResult, ReadError>
 ): Read | undefined => {
   const { digest } = descriptor
-  const failed = (size: number | undefined, error: ContentFailure): Read => ({
-    size,
-    duplicates: [],
-    content: Either.left(error)
-  })
   if (Either.isLeft(result)) return failed(undefined, result.left)
   const read = result.right
   if (read._tag === "Missing") return failed(undefined, new BlobNotFound({ path: file, digest }))
-  // Longer than its descriptor says: a size mismatch, reported as such (the size is checked with the others),
-  // not read. Only a file as long as its descriptor says and over the cap is a manifest too large to read.
-  const tooLarge = (size: number) =>
-    size === descriptor.size
-      ? failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest"))
-      : failed(
-          size,
-          new DigestMismatch({ path: file, expectedDigest: digest, expectedSize: descriptor.size, actualSize: size })
-        )
-  if (read._tag === "TooLarge") return tooLarge(read.size)
+  if (read._tag === "TooLarge") return tooLarge(file, descriptor, read.size)
   const bytes = read.bytes
   const size = bytes.length
   // Under the cap when opened, it grew past it while read: refused all the same.
-  if (size > capOf(descriptor)) return tooLarge(size)
+  if (size > capOf(descriptor)) return tooLarge(file, descriptor, size)
   const algorithm = Digest.algorithm(digest)
   if (Digest.isAlgorithm(algorithm)) {
     if (read.hex === undefined) return undefined
@@ -171,26 +162,56 @@ const settle = (
   }
   const text = decodeUtf8(file, bytes)
   if (Either.isLeft(text)) return failed(size, text.left)
-  return { size, ...decode(descriptor, file, text.right) }
+  return decode(descriptor, file, text.right, size)
 }
+
+const noDuplicates: ReadonlyArray<DuplicateKey> = []
+
+const failed = (size: number | undefined, error: ContentFailure): Read => ({
+  size,
+  duplicates: noDuplicates,
+  content: Either.left(error)
+})
+
+/**
+ * Longer than its descriptor says: a size mismatch, reported as such (the size is checked with the others),
+ * not read. Only a file as long as its descriptor says and over the cap is a manifest too large to read.
+ */
+const tooLarge = (file: string, descriptor: Descriptor, size: number): Read =>
+  size === descriptor.size
+    ? failed(size, JsonReader.tooLarge(file, size, JsonReader.maxDocumentBytes, "the manifest"))
+    : failed(
+        size,
+        new DigestMismatch({
+          path: file,
+          expectedDigest: descriptor.digest,
+          expectedSize: descriptor.size,
+          actualSize: size
+        })
+      )
+
+/** The parse verify asks for: duplicate keys listed, not refused, and no spans (only the value is used). */
+const parseOptions: JsonReader.ReadOptions = { duplicateKeys: "allow", spans: false }
 
 /**
  * Parses and decodes a manifest or index. Duplicate keys are findings of their own (the walk goes on), not a
  * failure: the parse lists them. Text it stops on (bad syntax, a `__proto__` key, too deep) is scanned for
  * them on its own, up to its first syntax error.
  */
-const decode = (descriptor: Descriptor, file: string, text: string): Pick<Read, "duplicates" | "content"> => {
-  const parsed = JsonReader.parseText(file, text, { duplicateKeys: "allow", spans: false })
-  if (Either.isLeft(parsed)) return { duplicates: duplicateKeys(text), content: Either.left(parsed.left) }
+const decode = (descriptor: Descriptor, file: string, text: string, size: number): Read => {
+  const parsed = JsonReader.parseText(file, text, parseOptions)
+  if (Either.isLeft(parsed)) return { size, duplicates: duplicateKeys(text), content: Either.left(parsed.left) }
   const { duplicates, value } = parsed.right
   if (MediaType.isIndex(descriptor.mediaType)) {
     return {
+      size,
       duplicates,
       content: Either.map(decodeNestedIndex(file, value), (index): Content => ({ _tag: "Index", descriptor, index }))
     }
   }
   if (MediaType.isManifest(descriptor.mediaType)) {
     return {
+      size,
       duplicates,
       content: Either.map(
         decodeManifest(file, value),
@@ -198,20 +219,16 @@ const decode = (descriptor: Descriptor, file: string, text: string): Pick<Read, 
       )
     }
   }
-  return { duplicates, content: Either.right({ _tag: "Other", descriptor }) }
+  return { size, duplicates, content: Either.right({ _tag: "Other", descriptor }) }
 }
 
 /**
- * Applies what the reads found in walk order, not in the order they finished, so a report does not depend
- * on timing. A digest's referrers are those known when the walk comes to it.
+ * Applies what each read found as its batch comes back, so nothing of a manifest outlives its batch but what it
+ * references. The walk reads in walk order (breadth first, each level in the order it was found), not in the
+ * order reads finish, so a report does not depend on timing; a digest's referrers are those known when the walk
+ * comes to it.
  */
-const fold = (
-  blobs: BlobStore,
-  roots: ReadonlyArray<Descriptor>,
-  reachable: ReadonlyMap<Digest.Digest, Descriptor>,
-  reads: ReadonlyMap<Digest.Digest, Read>,
-  options: { readonly indexPath: string; readonly strict: boolean }
-): Graph => {
+const fold = (roots: ReadonlyArray<Descriptor>, options: { readonly indexPath: string; readonly strict: boolean }) => {
   const occurrences = new Map<Digest.Digest, Array<Occurrence>>()
   const note = (descriptor: Descriptor, from: string) => {
     const list = occurrences.get(descriptor.digest)
@@ -223,16 +240,15 @@ const fold = (
   const findings: Array<Finding> = []
   let incomplete = false
   for (const root of roots) note(root, options.indexPath)
-  for (const digest of reachable.keys()) {
-    const read = reads.get(digest)
-    if (read === undefined) continue
-    const file = blobs.pathOf(digest)
+  const add = (digest: Digest.Digest, file: string, read: Read): void => {
     if (read.size !== undefined) checked.set(digest, read.size)
     // Loops, not push(...): a list can be longer than a call takes arguments.
-    for (const found of duplicateKeyFindings(file, read.duplicates, digest)) findings.push(found)
+    if (read.duplicates.length > 0) {
+      for (const found of duplicateKeyFindings(file, read.duplicates, digest)) findings.push(found)
+    }
     if (Either.isRight(read.content)) {
       for (const child of Walk.children(read.content.right)) note(child, file)
-      continue
+      return
     }
     const error = read.content.left
     incomplete = true
@@ -241,11 +257,19 @@ const fold = (
       findings.push(
         finding("error", "manifest-invalid", `${error.message} Its blobs cannot be checked.`, { path: file, digest })
       )
-      continue
+      return
     }
     const failure = blobFailure(file, digest, error, { strict: options.strict, occurrences })
     if (failure.actualSize !== undefined) checked.set(digest, failure.actualSize)
     for (const found of failure.findings) findings.push(found)
   }
-  return { reachable, occurrences, checked, settled, incomplete, findings }
+  const graph = (reachable: ReadonlyMap<Digest.Digest, Descriptor>): Graph => ({
+    reachable,
+    occurrences,
+    checked,
+    settled,
+    incomplete,
+    findings
+  })
+  return { add, graph }
 }
