@@ -48,7 +48,14 @@ export type NameOrTag = Data.TaggedEnum<{
 
 const NameOrTag = Data.taggedEnum<NameOrTag>()
 
-const isRefName = Schema.is(RefName)
+/**
+ * Whether `value` is a ref name: `Schema.is(RefName)` as a plain test, with no parse behind it (verify and the
+ * index writer ask it once per entry).
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isRefName = (value: unknown): value is RefName => typeof value === "string" && refNamePattern.test(value)
 
 /**
  * A bare tag, such as `v1.2` or `latest`.

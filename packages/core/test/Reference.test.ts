@@ -64,6 +64,14 @@ describe("Reference", () => {
       expect(isRefName(value)).toBe(followsGrammar(value))
     })
 
+    it.prop(
+      "Reference.isRefName says what the schema says, for any value",
+      [fc.oneof(arbRefNameString, fc.stringMatching(/^[ab.\-_:/@+ ]{0,8}$/), fc.anything())],
+      ([value]) => {
+        expect(Reference.isRefName(value)).toBe(isRefName(value))
+      }
+    )
+
     it.prop("generated ref names are valid", [arbRefNameString], ([value]) => {
       expect(isRefName(value)).toBe(true)
       expect(followsGrammar(value)).toBe(true)

@@ -14,7 +14,7 @@ import { DecodeError, DecodeIssue } from "../Errors.js"
 import { ImageIndex } from "../ImageIndex.js"
 import { quote } from "../Text.js"
 import { ociIndex } from "../MediaType.js"
-import { RefName } from "../Reference.js"
+import { isRefName } from "../Reference.js"
 import { fromParseError, parseOptions } from "./decode.js"
 import * as FastDecode from "./fastDecode.js"
 import * as IndexShape from "./indexShape.js"
@@ -178,7 +178,6 @@ const ordered = (value: object, first: ReadonlyArray<string>): Record<string, un
   return out
 }
 
-const isRefName = Schema.is(RefName)
 const encodeDescriptor = Schema.encodeEither(Descriptor, parseOptions)
 const encodeIndexFields = Schema.encodeEither(ImageIndex, parseOptions)
 

@@ -13,13 +13,12 @@ import * as Schema from "effect/Schema"
 import * as Annotations from "../../Annotations.js"
 import type { ImageIndex } from "../../ImageIndex.js"
 import type { Finding } from "../../Layout.js"
-import { RefName } from "../../Reference.js"
+import { isRefName, RefName } from "../../Reference.js"
 import { isBlank } from "../indexCodec.js"
 import type { Internal } from "../storeIndex.js"
 import { finding } from "./finding.js"
 
 // The predicate first: it costs a fraction of a validation, and only an invalid name needs the message.
-const isRefName = Schema.is(RefName)
 const validateRefName = Schema.validateEither(RefName)
 
 /** What reading index.json found, and the index itself when it could be read. @internal */
