@@ -84,8 +84,8 @@ const entryJson = (entry: Descriptor, depth: number, extra?: Readonly<Record<str
 export const entryDocument = (entry: Descriptor): string => `${entryJson(entry, 0)}\n`
 
 /**
- * Index entries as one JSON array (`ocidx ls --json`), each as `entryDocument` prints it, with `extra(entry)`'s
- * members added to each.
+ * Index entries as one JSON array (`ocidx ls --json`): each row's `descriptor` as `entryDocument` prints it,
+ * with the members `extra(row)` gives added at its end.
  *
  * @since 0.1.0
  * @category formatting

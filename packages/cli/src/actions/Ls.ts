@@ -68,7 +68,7 @@ export const ls = ({ directory, json, sizes }: LsConfig) =>
     const layout = yield* openLayout(directory)
     if (sizes) {
       const costs = yield* layout.sizes
-      // \`ls --json --sizes\`: each entry as stored, with one more member, \`sizes\`: {"total", "unique"} in bytes.
+      // `ls --json --sizes`: each entry as stored, with one more member, `sizes`: {"total", "unique"} in bytes.
       if (json)
         return yield* stdio.out(Output.entriesDocument(costs, ({ total, unique }) => ({ sizes: { total, unique } })))
       const rows = yield* Effect.forEach(costs, (size) =>
