@@ -193,6 +193,7 @@ const stringEnd = (text: string, at: number): number => {
   }
   return -1
 }
+
 const isNumberChar = (code: number): boolean =>
   (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x2b || code === 0x2e || code === 0x65 || code === 0x45
 
