@@ -65,10 +65,38 @@ export interface BackgroundFlush {
 }
 
 /**
+ * One effect at a time in the background, forked into the current scope: `start` waits for (and fails with)
+ * the one before it, and the scope does not close while one runs. Each runs uninterruptibly: a write or a sync
+ * on a closed descriptor could reach a file that reuses it. Forked into the scope, not the caller's fiber: a
+ * stream may pull in fibers of its own, which interrupt their children when they end.
+ * @internal
+ */
+export interface InFlight<E> {
+  readonly start: (effect: Effect.Effect<void, E>) => Effect.Effect<void, E>
+  /** Waits for the one in flight, if any, and fails with its failure. */
+  readonly join: Effect.Effect<void, E>
+}
+
+/** @internal */
+export const inFlight = <E>(): Effect.Effect<InFlight<E>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    let running: Fiber.Fiber<void, E> | undefined
+    yield* Effect.addFinalizer(() => (running ? Fiber.await(running) : Effect.void))
+    const join = Effect.suspend(() => (running ? Fiber.join(running) : Effect.void))
+    const start = (effect: Effect.Effect<void, E>) =>
+      Effect.zipRight(
+        join,
+        Effect.tap(Effect.forkIn(Effect.uninterruptible(effect), scope), (fiber) => {
+          running = fiber
+        })
+      )
+    return { start, join }
+  })
+
+/**
  * Flushes `file` (named `path` in errors) as it grows, with `CurrentDurability` "full"; with "none", never. A
- * flush runs uninterruptibly and is awaited before the scope closes the file: on a closed descriptor it could
- * reach a file that reuses it. It is forked into the scope, not the caller's fiber: a stream may pull in fibers
- * of its own, which interrupt their children when they end.
+ * flush runs in the background (`inFlight`), awaited before the scope closes the file.
  * @internal
  */
 export const backgroundFlush = (
@@ -77,24 +105,16 @@ export const backgroundFlush = (
 ): Effect.Effect<BackgroundFlush, never, Scope.Scope> =>
   Effect.gen(function* () {
     const durable = (yield* CurrentDurability) === "full"
-    const scope = yield* Effect.scope
     const sync = file.sync.pipe(Effect.mapError(WriteError.fromPlatformError(path)))
-    let flushing: Fiber.Fiber<void, WriteError> | undefined
+    const flushing = yield* inFlight<WriteError>()
     let unflushed = 0
-    yield* Effect.addFinalizer(() => (flushing ? Fiber.await(flushing) : Effect.void))
-    const joinFlushing = Effect.suspend(() => (flushing ? Fiber.join(flushing) : Effect.void))
     const wrote = (bytes: number): Effect.Effect<void, WriteError> => {
       unflushed += bytes
       if (!durable || unflushed < flushEvery) return Effect.void
       unflushed = 0
-      return Effect.zipRight(
-        joinFlushing,
-        Effect.tap(Effect.forkIn(Effect.uninterruptible(sync), scope), (fiber) => {
-          flushing = fiber
-        })
-      )
+      return flushing.start(sync)
     }
-    return { wrote, finish: Effect.zipRight(joinFlushing, durable ? sync : Effect.void) }
+    return { wrote, finish: Effect.zipRight(flushing.join, durable ? sync : Effect.void) }
   })
 
 /** @internal */

@@ -7,7 +7,6 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Failure, Location, Options, Result } from "../../Copy.js"
@@ -189,38 +188,21 @@ const writeFile = (file: string, layout: Layout.Layout, parts: ReadonlyArray<Arc
       Effect.gen(function* () {
         const out = yield* createTemp(temp, 0o666).pipe(Effect.mapError(WriteError.fromPlatformError(temp)))
         const background = yield* LayoutFiles.backgroundFlush(out, temp)
-        const scope = yield* Effect.scope
+        // The write of the buffer not being filled; the scope does not close the file under it.
+        const writing = yield* LayoutFiles.inFlight<WriteError>()
         let buffer = new Uint8Array(fileBufferBytes)
         let spare = new Uint8Array(fileBufferBytes)
         let fill = 0
-        /**
-         * The write in flight, of the buffer not being filled. Forked into the scope, and awaited before the
-         * scope closes the file (uninterruptibly: on a closed descriptor it could reach a file that reuses it).
-         */
-        let writing: Fiber.Fiber<void, WriteError> | undefined
-        yield* Effect.addFinalizer(() => (writing ? Fiber.await(writing) : Effect.void))
-        const joinWriting = Effect.suspend(() => (writing ? Fiber.join(writing) : Effect.void))
         const flush = Effect.suspend(() => {
           if (fill === 0) return Effect.void
           const bytes = buffer.subarray(0, fill)
           ;[buffer, spare] = [spare, buffer]
           fill = 0
-          // The spare is refilled only once its write is done.
-          return Effect.zipRight(
-            joinWriting,
-            Effect.tap(
-              Effect.forkIn(
-                Effect.uninterruptible(
-                  Effect.zipRight(
-                    out.writeAll(bytes).pipe(Effect.mapError(WriteError.fromPlatformError(temp))),
-                    background.wrote(bytes.length)
-                  )
-                ),
-                scope
-              ),
-              (fiber) => {
-                writing = fiber
-              }
+          // The spare is refilled only once its write is done: `start` waits for the write before.
+          return writing.start(
+            Effect.zipRight(
+              out.writeAll(bytes).pipe(Effect.mapError(WriteError.fromPlatformError(temp))),
+              background.wrote(bytes.length)
             )
           )
         })
@@ -286,7 +268,7 @@ const writeFile = (file: string, layout: Layout.Layout, parts: ReadonlyArray<Arc
         }
         yield* put(Tar.endBlocks())
         yield* flush
-        yield* joinWriting
+        yield* writing.join
         // On disk before it takes the name: a crash after the rename must not leave a short archive there.
         yield* background.finish
       })
