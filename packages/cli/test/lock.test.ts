@@ -7,7 +7,7 @@ import * as ChildProcess from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Cause, Effect, Exit, Fiber } from "effect"
 import { binPath, ocidx } from "./support/cli.js"
 import { canFlock as lockIsFree, flockCommand as flock, holdFlock as holdLock } from "@ocidx/testkit/Flock"
 import { tempDir } from "@ocidx/testkit/TempDir"
@@ -95,6 +95,27 @@ describe.concurrent("the index lock", () => {
         expect(verify.code, verify.stderr).toBe(75)
         expect(JSON.parse(verify.stdout).findings).toEqual([expect.objectContaining({ code: "index-locked" })])
         expect(snapshot(dir)).toEqual(before)
+      })
+  )
+
+  it.scopedLive.skipIf(noFlock !== undefined)(
+    "a command that outlives its deadline fails the test naming it, with where it waits",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        writeTaggedImage(dir)
+        writeBlob(dir, "some manifest", manifestType)
+        yield* holdLock(NodePath.join(dir, "index.json.lock"), "exclusive")
+        const args = [...putArgs(dir, "v2"), "--lock-timeout", "1h"]
+        const exit = yield* Effect.exit(ocidx(args, { deadline: "3 seconds" }))
+        expect(Exit.isFailure(exit)).toBe(true)
+        const said = Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""
+        expect(said).toContain(`${dir} v2`)
+        expect(said).toContain("took longer than 3s")
+        // Each thread's state and wait channel (the main thread is between lock attempts, or making one); stdin,
+        // stdout and stderr are the test's pipes.
+        expect(said).toMatch(/threads:\n( {2}\d+ [^:\n]+: [A-Z] \([a-z ]+\), waiting in \S+\n)+descriptors:/)
+        expect(said).toMatch(/descriptors:\n {2}0 -> \S+\n {2}1 -> \S+\n {2}2 -> \S+\n/)
       })
   )
 

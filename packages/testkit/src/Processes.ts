@@ -6,7 +6,7 @@
 import * as NodeChildProcess from "node:child_process"
 import { StringDecoder } from "node:string_decoder"
 import type { Scope } from "effect"
-import { Deferred, Duration, Effect } from "effect"
+import { Deferred, Duration, Effect, Option } from "effect"
 
 /**
  * @category model
@@ -220,6 +220,12 @@ export const spawnNode = (
 export interface RunOptions extends SpawnOptions {
   /** Killed, and the run failed, past this. None by default (the test's own timeout applies). */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Asked, once the timeout has passed and before the child is killed, what the child can tell of where it
+   * hangs (a diagnostic report, say); its answer goes into the failure, so that a hang seen once in CI names
+   * its cause.
+   */
+  readonly onHang?: ((child: Child) => Effect.Effect<string>) | undefined
 }
 
 /** Runs `command` to its end, whatever the exit code; fails only when it cannot be started (or times out). */
@@ -228,14 +234,29 @@ export const run = (
   args: ReadonlyArray<string>,
   options: RunOptions = {}
 ): Effect.Effect<RunResult, Error> => {
-  const ran = Effect.scoped(Effect.flatMap(spawn(command, args, options), (child) => child.result))
   const timeout = options.timeout
-  return timeout === undefined
-    ? ran
-    : Effect.timeoutFail(ran, {
-        duration: timeout,
-        onTimeout: () => new Error(`${describe(command, args)} took longer than ${Duration.format(timeout)}`)
-      })
+  return Effect.scoped(
+    Effect.flatMap(spawn(command, args, options), (child) =>
+      timeout === undefined
+        ? child.result
+        : Effect.flatMap(Effect.timeoutOption(child.result, timeout), (result) => {
+            if (Option.isSome(result)) return Effect.succeed(result.value)
+            return Effect.flatMap(options.onHang?.(child) ?? Effect.succeed(""), (said) =>
+              Effect.fail(
+                new Error(
+                  [
+                    `${describe(command, args)} took longer than ${Duration.format(timeout)}`,
+                    `stderr so far: ${child.stderr()}`,
+                    said
+                  ]
+                    .filter((line) => line !== "")
+                    .join("\n")
+                )
+              )
+            )
+          })
+    )
+  )
 }
 
 /** `run`, failing with the command's stderr unless it exits 0; its stdout. */
