@@ -276,9 +276,15 @@ describe("NodeRegistry", () => {
           asked.push(options?.reuseBuffers)
           return Stream.fromIteratorSucceed(
             (function* () {
+              // Whole blocks, and every other one in 4 KiB pieces (below a socket's high-water mark).
+              let index = 0
               for (const block of blobFrom(0)) {
-                block.copy(shared)
-                yield shared.subarray(0, block.length)
+                const piece = index++ % 2 === 0 ? block.length : 4096
+                for (let at = 0; at < block.length; at += piece) {
+                  const end = Math.min(at + piece, block.length)
+                  block.copy(shared, 0, at, end)
+                  yield shared.subarray(0, end - at)
+                }
               }
             })(),
             1

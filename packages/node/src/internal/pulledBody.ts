@@ -1,4 +1,5 @@
 /** @internal */
+import { getDefaultHighWaterMark } from "node:stream"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -15,9 +16,13 @@ import * as Stream from "effect/Stream"
  * A stream as an async iterable that pulls the stream only when asked for its next buffer, and never ahead.
  * undici asks for the next buffer of a body only once it has written the last one to the socket and, when the
  * socket buffered it, once the socket has drained: so a buffer is sent before the stream is pulled again and
- * may be refilled then. (platform-node's Readable adapter reads one pull ahead into its own buffer.) The pull
- * runs in `scope`; its failure is the iterable's, as the adapter's was.
+ * may be refilled then. (platform-node's Readable adapter reads one pull ahead into its own buffer.) That holds
+ * for a buffer at least as large as the socket's high-water mark, whose write always reports a full socket; a
+ * smaller one is handed over as a copy, since undici asks for the next at once. The pull runs in the scope;
+ * its failure is the iterable's, as the adapter's was.
  */
+const socketHighWaterMark = getDefaultHighWaterMark(false)
+
 const pulledIterable = <E>(
   stream: Stream.Stream<Uint8Array, E>
 ): Effect.Effect<AsyncIterable<Uint8Array>, never, Scope.Scope> =>
@@ -28,7 +33,12 @@ const pulledIterable = <E>(
     let done = false
     const next = (): Promise<IteratorResult<Uint8Array>> => {
       const buffer = pending.shift()
-      if (buffer !== undefined) return Promise.resolve({ done: false, value: buffer })
+      if (buffer !== undefined) {
+        return Promise.resolve({
+          done: false,
+          value: buffer.length < socketHighWaterMark ? new Uint8Array(buffer) : buffer
+        })
+      }
       if (done) return Promise.resolve({ done: true, value: undefined })
       return new Promise((resolve, reject) => {
         runFork(pull).addObserver((exit) => {
