@@ -81,10 +81,15 @@ export interface BlobStore {
     digest: Digest,
     options?: { readonly size?: number | undefined }
   ) => Effect.Effect<Uint8Array, BlobNotFound | ReadError | DigestMismatch>
-  /** The blob as a stream; fails at the end with `DigestMismatch` when the content is not what it should be. */
+  /**
+   * The blob as a stream; fails at the end with `DigestMismatch` when the content is not what it should be.
+   * With `reuseBuffers`, the file is read into one buffer, refilled for each chunk: a buffer is valid only until
+   * the next pull, for a consumer done with each one by then (an upload that sends it first), and no memory is
+   * allocated per byte.
+   */
   readonly stream: (
     digest: Digest,
-    options?: { readonly size?: number | undefined }
+    options?: { readonly size?: number | undefined; readonly reuseBuffers?: boolean | undefined }
   ) => Stream.Stream<Uint8Array, BlobNotFound | ReadError | DigestMismatch>
   /** Whether a regular file for the digest exists. */
   readonly has: (digest: Digest) => Effect.Effect<boolean, ReadError>

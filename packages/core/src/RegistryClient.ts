@@ -77,12 +77,14 @@ export interface RegistryClient {
   /**
    * Uploads a blob unless present: a cross-repository mount from `mountFrom` (same registry) when given,
    * else one streamed PUT, or PATCH chunks where the registry asks for them. `content` is pulled only when
-   * the blob must be sent; it may be pulled again when a retry restarts the upload.
+   * the blob must be sent; it may be pulled again when a retry restarts the upload. It is asked for
+   * `reuseBuffers` when the client is made with `reuseUploadBuffers` and sends the stream as it is pulled: the
+   * content may then refill one buffer for each chunk.
    */
   readonly uploadBlob: <E>(
     repository: Repository,
     descriptor: { readonly digest: Digest; readonly size: number },
-    content: () => Stream.Stream<Uint8Array, E>,
+    content: (options?: { readonly reuseBuffers?: boolean | undefined }) => Stream.Stream<Uint8Array, E>,
     options?: { readonly mountFrom?: string | undefined }
   ) => Effect.Effect<UploadOutcome, E | RegistryError>
   /** Every tag, following `Link` pagination. */
@@ -138,6 +140,12 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   /** The `User-Agent` header; default `ocidx`. */
   readonly userAgent?: string | undefined
+  /**
+   * Whether the `HttpClient` is done with each buffer of a streamed request body, its bytes written, before it
+   * pulls the next (`NodeRegistry`'s is). Uploads then ask their content for `reuseBuffers`, and a layout's blob
+   * is read into one buffer, refilled for each chunk: no garbage per byte sent. Default false.
+   */
+  readonly reuseUploadBuffers?: boolean | undefined
 }
 
 /**

@@ -391,6 +391,33 @@ describe("BlobStore", () => {
       }).pipe(provideFresh)
     )
 
+    it.effect("stream with reuseBuffers: chunks read into one buffer, refilled for each, verified", () =>
+      Effect.gen(function* () {
+        const { memory, store } = yield* env
+        const large = new Uint8Array(2.5 * 1024 * 1024)
+        for (let i = 0; i < large.length; i++) large[i] = (i * 7 + (i >> 12)) & 0xff
+        const { digest, size } = yield* store.put(large)
+        const buffers: Array<ArrayBufferLike> = []
+        // Each chunk is copied at its pull: it is valid only until the next.
+        const copies = yield* Stream.runCollect(
+          store.stream(digest, { size, reuseBuffers: true }).pipe(
+            Stream.map((chunk) => {
+              buffers.push(chunk.buffer)
+              return chunk.slice()
+            })
+          )
+        )
+        expect(Buffer.concat(Chunk.toReadonlyArray(copies)).equals(large)).toBe(true)
+        expect(buffers.length).toBeGreaterThan(2)
+        expect(new Set(buffers).size).toBe(1)
+        const flipped = large.slice()
+        flipped[2 * 1024 * 1024 + 5] = (flipped[2 * 1024 * 1024 + 5] ?? 0) ^ 0x01
+        memory.writeText(store.pathOf(digest), flipped)
+        const error = yield* Stream.runDrain(store.stream(digest, { size, reuseBuffers: true })).pipe(Effect.flip)
+        expect(error).toMatchObject({ _tag: "DigestMismatch", actualDigest: yield* webDigest("sha256", flipped) })
+      }).pipe(provideFresh)
+    )
+
     it.effect("a size that is not the descriptor's: DigestMismatch", () =>
       Effect.gen(function* () {
         const { store } = yield* env

@@ -248,6 +248,68 @@ describe("NodeRegistry", () => {
   )
 
   it.scopedLive(
+    "a content that refills one buffer for each chunk arrives whole at a registry that reads slowly: each buffer is sent before the next pull",
+    () =>
+      Effect.gen(function* () {
+        let release: () => void = () => {}
+        const released = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        const received = { bytes: 0, digest: "" }
+        const { port } = yield* uploadRegistry((request, response) => {
+          void released.then(() => {
+            const hash = createHash("sha256")
+            request.on("data", (chunk: Buffer) => {
+              hash.update(chunk)
+              received.bytes += chunk.length
+            })
+            request.on("end", () => {
+              received.digest = `sha256:${hash.digest("hex")}`
+              response.writeHead(201, { "docker-content-digest": received.digest, "content-length": "0" })
+              response.end()
+            })
+          })
+        })
+        const asked: Array<boolean | undefined> = []
+        const shared = Buffer.alloc(blockBytes)
+        const refilled = (options?: { readonly reuseBuffers?: boolean | undefined }) => {
+          asked.push(options?.reuseBuffers)
+          return Stream.fromIteratorSucceed(
+            (function* () {
+              // Whole blocks, and every other one in 4 KiB pieces (below a socket's high-water mark).
+              let index = 0
+              for (const block of blobFrom(0)) {
+                const piece = index++ % 2 === 0 ? block.length : 4096
+                for (let at = 0; at < block.length; at += piece) {
+                  const end = Math.min(at + piece, block.length)
+                  block.copy(shared, 0, at, end)
+                  yield shared.subarray(0, end - at)
+                }
+              }
+            })(),
+            1
+          )
+        }
+        const client = yield* Effect.orDie(
+          clientOf(NodeRegistry.layerWithoutCredentials().pipe(Layer.provide(Credentials.layerStatic())))
+        )
+        const upload = yield* Effect.fork(
+          client.uploadBlob(
+            { registry: `127.0.0.1:${port}`, repository: "team/app" },
+            { digest: blobDigest, size: blobBytes },
+            refilled
+          )
+        )
+        // The socket fills while nothing is read: a buffer refilled before it was sent would arrive changed.
+        yield* Effect.sleep("300 millis")
+        release()
+        expect(yield* Fiber.join(upload)).toBe("uploaded")
+        expect(asked).toEqual([true])
+        expect(received).toEqual({ bytes: blobBytes, digest: blobDigest })
+      })
+  )
+
+  it.scopedLive(
     "a registry that refuses a push before reading its body: the upload fails with the registry's answer, the rest unsent",
     () =>
       Effect.gen(function* () {

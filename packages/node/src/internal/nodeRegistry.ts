@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Undici from "undici"
 import * as NodeHasher from "../NodeHasher.js"
 import type { Options } from "../NodeRegistry.js"
+import { sendAsPulled } from "./pulledBody.js"
 
 /** The hosts (`host[:port]`, as in a URL) whose certificate is not verified. */
 const insecureHosts = (insecure: ReadonlyArray<string>): ReadonlySet<string> =>
@@ -37,7 +38,8 @@ const pool = (connect: Undici.buildConnector.BuildOptions) =>
  *
  * Not Node's http client: @effect/platform-node writes its streamed request bodies without waiting for 'drain'
  * after each chunk (a push to a slow registry held the whole layer in memory), and a 1 GiB pull through it
- * ran 100 full garbage collections where undici's ran two. undici pulls a body's stream as the socket takes it.
+ * ran 100 full garbage collections where undici's ran two. undici pulls a body's stream as the socket takes it,
+ * and with `sendAsPulled` no further: an upload refills one buffer.
  */
 const httpClient = (options: Options | undefined): Layer.Layer<HttpClient.HttpClient, ReadError> =>
   Layer.scoped(
@@ -51,10 +53,10 @@ const httpClient = (options: Options | undefined): Layer.Layer<HttpClient.HttpCl
         ca = [...rootCertificates, extra]
       }
       const insecure = options?.insecure ?? false
-      const secure = NodeHttpClient.makeUndici(yield* pool(ca === undefined ? {} : { ca }))
+      const secure = sendAsPulled(NodeHttpClient.makeUndici(yield* pool(ca === undefined ? {} : { ca })))
       if (insecure === false || (insecure !== true && insecure.length === 0)) return secure
-      const lax = NodeHttpClient.makeUndici(
-        yield* pool({ ...(ca === undefined ? {} : { ca }), rejectUnauthorized: false })
+      const lax = sendAsPulled(
+        NodeHttpClient.makeUndici(yield* pool({ ...(ca === undefined ? {} : { ca }), rejectUnauthorized: false }))
       )
       if (insecure === true) return lax
       const hosts = insecureHosts(insecure)
@@ -78,7 +80,10 @@ const httpClient = (options: Options | undefined): Layer.Layer<HttpClient.HttpCl
 export const layerWithoutCredentials = (
   options?: Options
 ): Layer.Layer<RegistryClient.RegistryClient, ReadError, Credentials.CredentialStore> =>
-  RegistryClient.layer(options).pipe(Layer.provide(Layer.merge(httpClient(options), NodeHasher.layer)))
+  // The client sends each buffer of a streamed body before it pulls the next (see sendAsPulled).
+  RegistryClient.layer({ ...options, reuseUploadBuffers: true }).pipe(
+    Layer.provide(Layer.merge(httpClient(options), NodeHasher.layer))
+  )
 
 /** @internal */
 export const layer = (options?: Options): Layer.Layer<RegistryClient.RegistryClient, ReadError> =>

@@ -23,7 +23,7 @@ import { RegistryClient } from "../../RegistryClient.js"
 import { decodeJsonFile } from "../decode.js"
 import * as JsonReader from "../jsonReader.js"
 import * as Walk from "../walk.js"
-import type { Fetched, ImageDestination, ImageSource } from "./image.js"
+import type { ContentOptions, Fetched, ImageDestination, ImageSource } from "./image.js"
 import * as LayoutTransport from "./layout.js"
 import { LooseManifest } from "./looseManifest.js"
 import { formatLocation } from "./location.js"
@@ -330,16 +330,17 @@ export const copy = (
     // A destination that verifies what it writes takes the bytes unhashed: every blob is still verified
     // while it streams, once.
     const unverified = destination.verifiesBlobs === true ? source.unverifiedBlob : undefined
-    const blobOf = unverified?.stream ?? source.blob
+    const blobOf = (descriptor: Descriptor, options?: ContentOptions) =>
+      unverified === undefined ? source.blob(descriptor, options) : unverified.stream(descriptor)
     const moveBlob = (descriptor: Descriptor) =>
       Effect.gen(function* () {
         yield* report({ _tag: "Started", descriptor })
         let done = 0
         // Progress once per chunk of buffers, and no step at all when nobody listens.
-        const content = () =>
+        const content = (contentOptions?: ContentOptions) =>
           options.onProgress === undefined
-            ? blobOf(descriptor)
-            : blobOf(descriptor).pipe(
+            ? blobOf(descriptor, contentOptions)
+            : blobOf(descriptor, contentOptions).pipe(
                 Stream.mapChunksEffect((chunk) => {
                   for (const buffer of chunk) done += buffer.length
                   return Effect.as(report({ _tag: "Bytes", descriptor, done }), chunk)

@@ -17,6 +17,14 @@ export interface Fetched {
   readonly bytes: Uint8Array
 }
 
+/**
+ * What a destination asks of a blob's content: `reuseBuffers` when it is done with each buffer before it pulls
+ * the next, so the source may refill one buffer. @internal
+ */
+export interface ContentOptions {
+  readonly reuseBuffers?: boolean | undefined
+}
+
 /** @internal */
 export interface ImageSource {
   /** How messages name it, e.g. `oci:/srv/layout` or `docker://ghcr.io/org/app:v1`. */
@@ -27,8 +35,11 @@ export interface ImageSource {
   readonly root: Effect.Effect<{ readonly fetched: Fetched; readonly names: ReadonlyArray<NameOrTag> }, Failure>
   /** A manifest's bytes, verified against the descriptor. */
   readonly manifest: (descriptor: Descriptor) => Effect.Effect<Uint8Array, Failure>
-  /** A blob's bytes as they arrive; fails (at the latest at its end) when they are not the ones described. */
-  readonly blob: (descriptor: Descriptor) => Stream.Stream<Uint8Array, Failure>
+  /**
+   * A blob's bytes as they arrive; fails (at the latest at its end) when they are not the ones described. With
+   * `reuseBuffers` a source may refill one buffer for each chunk.
+   */
+  readonly blob: (descriptor: Descriptor, options?: ContentOptions) => Stream.Stream<Uint8Array, Failure>
   /**
    * The same bytes, never more than the descriptor's size, with the digest left unchecked: only for a
    * destination that `verifiesBlobs`, so each byte is hashed once.
@@ -61,7 +72,7 @@ export interface ImageDestination {
   /** Adds a blob unless present; `content` is pulled only when the bytes must be sent. */
   readonly putBlob: (
     descriptor: Descriptor,
-    content: () => Stream.Stream<Uint8Array, Failure>,
+    content: (options?: ContentOptions) => Stream.Stream<Uint8Array, Failure>,
     mountFrom: string | undefined
   ) => Effect.Effect<BlobOutcome, Failure>
   readonly putManifest: (fetched: Fetched) => Effect.Effect<void, Failure>

@@ -88,7 +88,8 @@ export const source = (layout: Layout, label: string, reference: string | undefi
       return { fetched: { descriptor: withoutNames(found), bytes }, names: namesOf(found) }
     }),
     manifest,
-    blob: (descriptor) => layout.blobs.stream(descriptor.digest, { size: descriptor.size }),
+    blob: (descriptor, options) =>
+      layout.blobs.stream(descriptor.digest, { size: descriptor.size, reuseBuffers: options?.reuseBuffers }),
     referrers: (descriptor) =>
       Effect.gen(function* () {
         // A layout keeps referrers as entries of index.json (as oras does): those whose manifest names the subject.

@@ -39,7 +39,7 @@ export const make = (
     const { send, retrying, orDieBody } = transport
     const { getManifest, headManifest, putManifest } = Manifests.make(transport, hasher)
     const { headBlobIn, headBlob, getBlob, getBlobUnverified } = Blobs.make(transport, hasher)
-    const { uploadBlob } = Upload.make(transport, headBlobIn)
+    const { uploadBlob } = Upload.make(transport, headBlobIn, options?.reuseUploadBuffers === true)
     const { listTags, referrers } = Lists.make(transport, getManifest)
 
     const ping = Effect.fn("RegistryClient.ping")(function* (registryName: string) {

@@ -34,14 +34,16 @@ export const make = (
     repository: Repository,
     digest: Digest.Digest,
     scopes: ReadonlyArray<string>
-  ) => Effect.Effect<Option.Option<number>, RegistryError>
+  ) => Effect.Effect<Option.Option<number>, RegistryError>,
+  /** Whether the HttpClient is done with each buffer of a streamed body before it pulls the next. */
+  sendsAsPulled: boolean
 ) => {
   const { send, retrying } = transport
 
   const uploadBlob = <E>(
     repository: Repository,
     descriptor: { readonly digest: Digest.Digest; readonly size: number },
-    content: () => Stream.Stream<Uint8Array, E>,
+    content: (options?: { readonly reuseBuffers?: boolean | undefined }) => Stream.Stream<Uint8Array, E>,
     uploadOptions?: { readonly mountFrom?: string | undefined }
   ): Effect.Effect<UploadOutcome, E | RegistryError> =>
     Effect.gen(function* () {
@@ -57,10 +59,11 @@ export const make = (
       // Why the body failed, when it did: the caller's stream, or a size other than the descriptor's.
       let contentFailure: Option.Option<E> = Option.none()
       let sizeProblem: string | undefined
-      const guarded = (): Stream.Stream<Uint8Array, BodyFailed> =>
+      // `reuseBuffers` only where each buffer is sent before the next is pulled: not for chunks, which gather.
+      const guarded = (reuseBuffers: boolean): Stream.Stream<Uint8Array, BodyFailed> =>
         Stream.suspend(() => {
           let sent = 0
-          return content().pipe(
+          return content({ reuseBuffers }).pipe(
             Stream.mapError((error) => {
               contentFailure = Option.some(error)
               return new BodyFailed()
@@ -156,7 +159,7 @@ export const make = (
                 pendingBytes = rest.length
               }
             })
-          yield* guarded().pipe(
+          yield* guarded(false).pipe(
             Stream.runForEach((chunk) => {
               pending.push(chunk)
               pendingBytes += chunk.length
@@ -186,7 +189,7 @@ export const make = (
           body: () =>
             descriptor.size === 0
               ? HttpBody.empty
-              : HttpBody.stream(guarded(), "application/octet-stream", descriptor.size),
+              : HttpBody.stream(guarded(sendsAsPulled), "application/octet-stream", descriptor.size),
           scopes
         })
         if (response.status === 416) {
