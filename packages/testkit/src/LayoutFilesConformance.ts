@@ -664,6 +664,26 @@ export const register = (name: string, target: Target): void => {
         )
       )
 
+      it.live("blobs that end where a read ends or just past it are hashed whole: empty, one byte, about 1 MiB", () =>
+        inDirectory(target, (dir, files) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            // node:fs reads a small blob in 1 MiB reads and stops at the size its fstat gave.
+            const sizes = [0, 1, MiB - 1, MiB, MiB + 1, 2 * MiB]
+            const blobs: Array<LayoutFiles.BlobToHash> = []
+            for (const size of sizes) {
+              const file = path.join(dir, `blob-${size}`)
+              const content = patterned(size)
+              yield* fs.writeFile(file, content)
+              blobs.push({ path: file, digest: yield* digest(`sha256:${yield* hexOf("sha256", content)}`) })
+            }
+            const results = yield* files.hashBlobs(blobs)
+            expect(results).toEqual(sizes.map((size) => ({ _tag: "Ok", size })))
+          })
+        )
+      )
+
       it.live("an empty batch is an empty result", () =>
         inDirectory(target, (_dir, files) => Effect.map(files.hashBlobs([]), (results) => expect(results).toEqual([])))
       )

@@ -148,6 +148,15 @@ const openRegular = (file: string): Opened => {
   }
 }
 
+/**
+ * Whether a read that came back with `read` of the `wanted` bytes ended the file: a regular file's read comes
+ * back short only at its end, and where that end is the size the open file's fstat gave, the read that would
+ * confirm it (returning 0) is skipped: one system call less per small file. A file that grew since its fstat is
+ * still read on to its new end.
+ */
+const endsAtStat = (read: number, wanted: number, total: number, statSize: number): boolean =>
+  read < wanted && total === statSize
+
 /** Writes all of `bytes` at the descriptor's position. */
 const writeAll = (fd: number, bytes: Uint8Array): void => {
   let written = 0
@@ -420,9 +429,11 @@ const readSync = (file: string, maxBytes: number, allocate: (length: number) => 
         grown.set(bytes)
         bytes = grown
       }
-      const read = NodeFs.readSync(fd, bytes, total, bytes.length - total, null)
+      const wanted = bytes.length - total
+      const read = NodeFs.readSync(fd, bytes, total, wanted, null)
       if (read === 0) break
       total += read
+      if (endsAtStat(read, wanted, total, size)) break
     }
     return { _tag: "Read", bytes: bytes.subarray(0, total) }
   } catch (error) {
@@ -526,7 +537,7 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
    * fits the buffer is hashed in one shot once its end is read, without a Hash object; a larger one is hashed
    * a full buffer at a time.
    */
-  const hashSync = (file: string, fd: number, digest: Digest.Digest): HashResult => {
+  const hashSync = (file: string, fd: number, digest: Digest.Digest, statSize: number): HashResult => {
     const algorithm = Digest.algorithm(digest)
     const computable = Digest.isAlgorithm(algorithm)
     const chunk = chunkBuffer()
@@ -542,10 +553,12 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
           }
           filled = 0
         }
-        const read = NodeFs.readSync(fd, chunk, filled, chunk.length - filled, null)
+        const wanted = chunk.length - filled
+        const read = NodeFs.readSync(fd, chunk, filled, wanted, null)
         if (read === 0) break
         filled += read
         size += read
+        if (endsAtStat(read, wanted, size, statSize)) break
       }
     } catch (error) {
       return { _tag: "Failed", error: readError("read", file, error) }
@@ -613,7 +626,7 @@ export const make: Effect.Effect<LayoutFiles, never, Path.Path> = Effect.gen(fun
           const opened = openRegular(blob.path)
           if (opened._tag === "Missing") results.push({ _tag: "Missing" })
           else if (opened._tag === "Refused") results.push({ _tag: "Failed", error: opened.error })
-          else if (opened.size < overlapFrom) results.push(hashSync(blob.path, opened.fd, blob.digest))
+          else if (opened.size < overlapFrom) results.push(hashSync(blob.path, opened.fd, blob.digest, opened.size))
           else {
             return Effect.flatMap(hashOverlapped(blob.path, opened.fd, blob.digest), (result) => {
               results.push(result)
