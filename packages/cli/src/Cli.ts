@@ -118,7 +118,10 @@ const runArgs = (
     }
     const usageError = (error: ValidationError.ValidationError) =>
       Effect.zipRight(stdio.err(`${Help.render(error.error, stdio.errColors)}\n`), Effect.fail(error))
-    const showHelp = stdio.out(`${Help.render(Help.page(located.path, { version, config }), stdio.outColors)}\n`)
+    // Rendered only when shown: the page costs tens of milliseconds, which every command paid before.
+    const showHelp = Effect.suspend(() =>
+      stdio.out(`${Help.render(Help.page(located.path, { version, config }), stdio.outColors)}\n`)
+    )
 
     const directive = yield* CommandDescriptor.parse(command.descriptor, ["ocidx", ...args], config).pipe(
       Effect.catchAll(usageError)
