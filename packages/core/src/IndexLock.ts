@@ -58,9 +58,10 @@ export interface LockBackend {
 /**
  * What a backend keeps while an acquire waits. `tryAcquire` is one attempt, as the backend's; a `release` it
  * returns owns what it needs and outlives the waiter. `untilFree`, when given, replaces the schedule's delays:
- * it completes when the lock may be free (at worst after a short delay), must be interruptible, and must never
- * leave anything held. Each wake-up costs a process CPU time the holder could use, so a backend that can
- * look at the lock cheaply, outside the effect runtime, waits better than a schedule does.
+ * it completes when the lock may be free (at worst after a short delay) and must be interruptible. It may keep
+ * a lock it found free for the `tryAcquire` that follows, which takes it as its own; whatever is still held
+ * when the wait ends, the waiter's scope lets go. Each wake-up costs a process CPU time the holder could use, so
+ * a backend that can look at the lock cheaply, outside the effect runtime, waits better than a schedule does.
  *
  * @since 0.1.0
  * @category model

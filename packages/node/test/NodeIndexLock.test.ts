@@ -485,6 +485,29 @@ describe("NodeIndexLock", () => {
       )
     }
 
+    it.scopedLive(
+      "a writer waiting behind a reader of its own process leaves the directory free between its looks",
+      () =>
+        Effect.gen(function* () {
+          const dir = yield* tempDir
+          const lockPath = NodePath.join(dir, lockFile)
+          const lock = lockWaiting("10 seconds")
+          const released = yield* Deferred.make<void>()
+          // The reader holds index.json.lock shared, not the directory: each look of the waiting writer finds the
+          // directory free, and its attempt stops at the in-memory table.
+          yield* Effect.fork(Effect.scoped(Effect.zipRight(lock.acquire(lockPath, "shared"), Deferred.await(released))))
+          yield* Effect.sleep("50 millis")
+          const writer = yield* Effect.fork(takeOnce(lock, lockPath, "exclusive"))
+          yield* Effect.sleep("200 millis")
+          expect(yield* isDoneLive(writer)).toBe(false)
+          // Another process's writer could take the directory: the waiter's looks keep nothing past their attempt.
+          expect(yield* canFlock(dir, "exclusive")).toBe(true)
+          yield* Deferred.succeed(released, undefined)
+          yield* Fiber.join(writer).pipe(Effect.timeout("5 seconds"))
+          expect(yield* canFlock(dir, "exclusive")).toBe(true)
+        })
+    )
+
     it.scopedLive("a reader waiting on a writer takes the shared lock once the writer lets go", () =>
       Effect.gen(function* () {
         const dir = yield* tempDir
@@ -637,6 +660,42 @@ describe("NodeIndexLock", () => {
           `flock ${internal.LOCK_UN}`,
           "close"
         ])
+      })
+    )
+
+    it.live("a lock a look finds free stays the waiter's: a rival that comes after the look does not take it", () =>
+      Effect.gen(function* () {
+        // One lock on the layout directory: another writer holds it until the waiter's first look, and a rival
+        // takes it whenever the waiter lets it go. index.json.lock (any other descriptor) is always free.
+        const directoryFd = 7
+        let holder: "other" | "waiter" | "rival" = "other"
+        const tryDirectory = (operation: number): number => {
+          if (operation & internal.LOCK_UN) {
+            if (holder === "waiter") holder = "rival"
+            return 0
+          }
+          if (holder === "other") holder = "waiter"
+          return holder === "waiter" ? 0 : 11
+        }
+        let attempts = 0
+        const syscalls: internal.LockSyscalls = {
+          open: (_, flags) => Effect.succeed(flags === internal.directoryFlags ? directoryFd : 8),
+          flock: (fd, operation) =>
+            Effect.suspend(() => {
+              if (fd !== directoryFd) return Effect.void
+              // The attempt made before the wait finds the directory held.
+              if (attempts++ === 0) return Effect.fail(errno("EAGAIN"))
+              return tryDirectory(operation) === 0 ? Effect.void : Effect.fail(errno("EAGAIN"))
+            }),
+          flockNow: (fd, operation) => (fd === directoryFd ? tryDirectory(operation) : 0),
+          fstat: () => Effect.succeed({ dev: 1n, ino: 2n }),
+          stat: () => Effect.succeed({ dev: 1n, ino: 2n }),
+          close: () => Effect.void
+        }
+        const lock = IndexLock.make(internal.makeBackend(syscalls), { timeout: "2 seconds" })
+        const exit = yield* Effect.exit(takeOnce(lock, "/layout/index.json.lock", "exclusive"))
+        assert.isTrue(Exit.isSuccess(exit))
+        expect(holder).toBe("rival")
       })
     )
 

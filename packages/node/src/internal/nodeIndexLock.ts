@@ -305,11 +305,13 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
    */
   interface Kept {
     fd: number | undefined
+    /** The descriptor holds the lock a look found free, for the attempt that follows to take as its own. */
+    looked: boolean
   }
 
   const keep = (opened: Effect.Effect<Option.Option<number>, LockError>, path: string) =>
     Effect.acquireRelease(
-      Effect.map(opened, (fd): Kept => ({ fd: Option.getOrUndefined(fd) })),
+      Effect.map(opened, (fd): Kept => ({ fd: Option.getOrUndefined(fd), looked: false })),
       (kept) => Effect.suspend(() => (kept.fd === undefined ? Effect.void : closeQuietly(kept.fd, path)))
     )
 
@@ -324,10 +326,12 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
   /**
    * Waits until the kept descriptor may be locked in `operation`: sleeps on a plain timer, then looks with a
    * non-blocking flock, outside the effect runtime, since on a busy machine each wake-up of an effect costs
-   * several times a timer's and the holder needs that CPU. A look that finds the lock free unlocks at once, in
-   * the same callback, so an interrupted wait (which clears the timer) holds nothing; the attempt that follows
-   * takes the lock for real. With no descriptor to look at, or an error other than "busy", it lets the attempt
-   * find out. The delay before each look doubles from 1 ms to 10 ms over the whole wait (an attempt that loses
+   * several times a timer's and the holder needs that CPU. A look that finds the lock free keeps it for the
+   * attempt that follows: unlocking it there would let another waiter or the releasing process take it in the
+   * millisecond before the attempt runs, and send this waiter back to sleep. The lock stays on the kept
+   * descriptor, so the waiter's scope drops it if the wait ends first, and the next wait unlocks it if the
+   * attempt never reached the backend (a fiber of this process held the path). With no descriptor to look at,
+   * or an error other than "busy", it lets the attempt find out. The delay before each look doubles from 1 ms to 10 ms over the whole wait (an attempt that loses
    * the race, or a look that cannot see what blocks the attempt, never makes it spin), jittered so that
    * waiters do not wake together.
    */
@@ -335,14 +339,15 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
     let delay = 1
     return Effect.async<void>((resume) => {
       let timer: ReturnType<typeof setTimeout> | undefined
+      if (kept.looked) {
+        kept.looked = false
+        // Should the unlock fail, the next attempt takes the lock this descriptor still holds.
+        if (kept.fd !== undefined) syscalls.flockNow(kept.fd, LOCK_UN)
+      }
       const look = (): void => {
         const fd = kept.fd
         const errno = fd === undefined ? -1 : syscalls.flockNow(fd, operation | LOCK_NB)
-        if (errno === 0 && fd !== undefined) {
-          // Should the unlock fail, the next attempt takes the lock this descriptor holds, and the waiter's
-          // scope closes the descriptor (dropping the lock) if the wait ends first.
-          syscalls.flockNow(fd, LOCK_UN)
-        }
+        if (errno === 0 && fd !== undefined) kept.looked = true
         if (errno !== 0 && wouldBlockErrnos.has(errno)) {
           sleep()
           return
@@ -378,6 +383,8 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
       (kept): IndexLock.LockWaiter => ({
         untilFree: untilFree(kept, LOCK_EX),
         tryAcquire: Effect.gen(function* () {
+          // This attempt takes over a lock a look kept: every way out below hands it over or lets it go.
+          kept.looked = false
           const fd = kept.fd
           if (fd === undefined) return yield* tryAcquire(lockPath, "exclusive")
           const directoryLocked = yield* flockKept(fd, LOCK_EX)
@@ -412,6 +419,7 @@ export const makeBackend = (syscalls: LockSyscalls): IndexLock.LockBackend => {
       (kept): IndexLock.LockWaiter => ({
         untilFree: untilFree(kept, LOCK_SH),
         tryAcquire: Effect.gen(function* () {
+          kept.looked = false
           if (kept.fd === undefined) {
             const opened = yield* open(lockPath, "shared")
             // Nothing to lock: the read goes on without a lock, as `tryAcquire` says.
